@@ -1,0 +1,72 @@
+"""Turning botocore's exceptions into the library's one-line `DdbError`s.
+
+Library functions run their AWS calls inside `translated(client, table)`; whatever
+the SDK raises for a foreseeable reason (engine down, table missing, no credentials)
+leaves as a `DdbError` naming the endpoint and what to do.
+"""
+
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+from .errors import CredentialsError, DdbError, EngineUnreachable, TableMissing
+from .target import START_HINT
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+_CREDENTIAL_CODES = {
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "MissingAuthenticationToken",
+    "AccessDeniedException",
+}
+
+
+def is_loopback(endpoint_url) -> bool:
+    """True when the endpoint is on this machine (a local engine)."""
+    return bool(endpoint_url) and urlparse(endpoint_url).hostname in _LOOPBACK
+
+
+def to_ddb_error(exc, client, table=None):
+    """The `DdbError` for a botocore exception, or None when it is not foreseeable."""
+    from botocore import exceptions as bx
+
+    endpoint = client.meta.endpoint_url
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
+        if is_loopback(endpoint):
+            return EngineUnreachable(f"no DynamoDB engine answers at {endpoint}: {START_HINT}")
+        return EngineUnreachable(f"cannot reach DynamoDB at {endpoint}: check the network and the region")
+    if isinstance(exc, bx.ReadTimeoutError):
+        return EngineUnreachable(f"DynamoDB at {endpoint} accepted the connection but did not answer in time")
+    if isinstance(exc, bx.NoCredentialsError):
+        return CredentialsError(
+            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if isinstance(exc, bx.NoRegionError):
+        return CredentialsError("no AWS region configured: set AWS_REGION or AWS_DEFAULT_REGION")
+    if isinstance(exc, bx.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code == "ResourceNotFoundException":
+            name = f"table {table!r}" if table else "the table"
+            return TableMissing(f"{name} does not exist at {endpoint}: create it with `invoke schema-load` (or `invoke setup`)")
+        if code in _CREDENTIAL_CODES:
+            return CredentialsError(f"AWS refused the credentials ({code}): {message}")
+        return DdbError(f"DynamoDB refused the request ({code}): {message}")
+    if isinstance(exc, bx.BotoCoreError):
+        return DdbError(f"AWS SDK error: {exc}")
+    return None
+
+
+@contextmanager
+def translated(client, table=None):
+    """Run AWS calls; re-raise foreseeable SDK errors as `DdbError`."""
+    try:
+        yield
+    except DdbError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - only SDK errors are mapped, others re-raise
+        mapped = to_ddb_error(exc, client, table)
+        if mapped is None:
+            raise
+        raise mapped from exc

@@ -1,0 +1,168 @@
+"""Reading and validating a fixture directory, and turning it into table items.
+
+`load(dir)` reads `users.json` and `conversations/*.json`, checks every file against
+its JSON Schema and the cross-file rules, and raises one `FixtureError` line
+(`file: place: problem`) before anything could be written. `build_items` then makes
+the items with times relative to one `now`.
+"""
+
+import json
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from . import contract, items
+from .errors import FixtureError, NotFound
+from .items import User
+
+# Namespace for deriving message uuids that a fixture does not give.
+_MESSAGE_NAMESPACE = uuidlib.UUID("6f1c3c1e-2b7a-4f0e-9a55-3d2f1b8c7e10")
+
+
+@dataclass(frozen=True)
+class Message:
+    sender: str  # handle
+    minutes_ago: int
+    text: str
+    message_uuid: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One fixture conversation, validated."""
+
+    source: str  # the file it came from, for messages
+    message_group_uuid: str
+    between: tuple[str, str]
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    """A validated fixture directory."""
+
+    users: dict[str, User]  # by handle
+    conversations: tuple[Conversation, ...]
+
+    def user(self, handle: str) -> User:
+        """The user with this handle, or NotFound naming the known handles."""
+        try:
+            return self.users[handle]
+        except KeyError:
+            known = ", ".join(sorted(self.users))
+            raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
+
+
+def _read_json(path: Path, shown: str):
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FixtureError(f"{shown}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FixtureError(f"{shown}: byte {exc.start}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{shown}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+def _check(schema_name: str, document, shown: str):
+    problem = contract.first_problem(schema_name, document)
+    if problem:
+        raise FixtureError(f"{shown}: {problem}")
+
+
+def _load_users(path: Path, shown: str) -> dict[str, User]:
+    document = _read_json(path, shown)
+    _check("users", document, shown)
+    users, seen_uuids = {}, {}
+    for index, entry in enumerate(document):
+        if entry["handle"] in users:
+            raise FixtureError(f"{shown}: [{index}].handle: {entry['handle']!r} is already used by another user")
+        if entry["uuid"] in seen_uuids:
+            raise FixtureError(f"{shown}: [{index}].uuid: {entry['uuid']} is already the uuid of {seen_uuids[entry['uuid']]!r}")
+        seen_uuids[entry["uuid"]] = entry["handle"]
+        users[entry["handle"]] = User(entry["uuid"], entry["handle"], entry["display_name"])
+    return users
+
+
+def _load_conversation(path: Path, shown: str, users: dict[str, User]) -> Conversation:
+    document = _read_json(path, shown)
+    _check("conversation", document, shown)
+    between = tuple(document["between"])
+    for index, handle in enumerate(between):
+        if handle not in users:
+            raise FixtureError(f"{shown}: between[{index}]: handle {handle!r} is not in users.json")
+    group = document["message_group_uuid"]
+    messages, previous = [], None
+    for index, entry in enumerate(document["messages"]):
+        place = f"{shown}: messages[{index}]"
+        if entry["from"] not in between:
+            raise FixtureError(f"{place}.from: {entry['from']!r} is not one of the conversation's users {list(between)}")
+        if previous is not None and entry["minutes_ago"] > previous:
+            raise FixtureError(
+                f"{place}.minutes_ago: {entry['minutes_ago']} is earlier than the message before it ({previous}): list messages oldest first"
+            )
+        previous = entry["minutes_ago"]
+        message_uuid = entry.get("message_uuid") or str(uuidlib.uuid5(_MESSAGE_NAMESPACE, f"{group}/{index}"))
+        messages.append(Message(entry["from"], entry["minutes_ago"], entry["message"], message_uuid))
+    return Conversation(shown, group, between, tuple(messages))
+
+
+def load(directory) -> Fixtures:
+    """Read and validate a whole fixture directory; raise FixtureError on the first problem."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise FixtureError(f"{root}: fixture directory does not exist")
+    users_path = root / "users.json"
+    if not users_path.is_file():
+        raise FixtureError(f"{users_path}: missing: a fixture directory needs users.json")
+    users = _load_users(users_path, str(users_path))
+    conversation_dir = root / "conversations"
+    files = sorted(conversation_dir.glob("*.json")) if conversation_dir.is_dir() else []
+    if not files:
+        raise FixtureError(f"{conversation_dir}: no conversation files (*.json) to seed")
+    conversations, groups, message_uuids = [], {}, {}
+    for path in files:
+        conversation = _load_conversation(path, str(path), users)
+        if conversation.message_group_uuid in groups:
+            raise FixtureError(
+                f"{path}: message_group_uuid: {conversation.message_group_uuid} is already used by {groups[conversation.message_group_uuid]}"
+            )
+        groups[conversation.message_group_uuid] = str(path)
+        for index, message in enumerate(conversation.messages):
+            if message.message_uuid in message_uuids:
+                raise FixtureError(
+                    f"{path}: messages[{index}].message_uuid: {message.message_uuid} is already used by {message_uuids[message.message_uuid]}"
+                )
+            message_uuids[message.message_uuid] = f"{path}: messages[{index}]"
+        conversations.append(conversation)
+    return Fixtures(users, tuple(conversations))
+
+
+def conversation_items(fixtures: Fixtures, conversation: Conversation, now: datetime) -> list[dict]:
+    """The items of one conversation: its messages, then one group item per participant.
+
+    Message i is stamped `now - minutes_ago + i microseconds`: messages listed oldest
+    first then have strictly increasing, hence unique, sort keys.
+    """
+    result = []
+    for index, message in enumerate(conversation.messages):
+        created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index))
+        result.append(items.message_item(conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created))
+    last = result[-1]
+    first, second = (fixtures.user(h) for h in conversation.between)
+    for owner, other in ((first, second), (second, first)):
+        result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
+    return result
+
+
+def load_users(directory) -> Fixtures:
+    """Only the user directory of a fixture directory (for resolving handles)."""
+    path = Path(directory) / "users.json"
+    if not path.is_file():
+        raise FixtureError(f"{path}: missing: the user directory is needed to resolve handles")
+    return Fixtures(_load_users(path, str(path)), ())

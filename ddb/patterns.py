@@ -1,0 +1,134 @@
+"""The app's access patterns on the table.
+
+A: `list_messages`, one conversation's newest messages, returned oldest first like a chat.
+B: `list_conversations`, a user's conversations, most recent first.
+Both page with an opaque cursor and report the capacity they consumed: what the engine
+said, and the project's own estimate by DynamoDB's rules (local engines do not report
+real figures).
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+
+from .awserrors import translated
+from .capacity import read_units
+from .errors import BadCursor, NotFound
+from .items import from_typed, group_pk, message_pk
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+
+
+@dataclass
+class Page:
+    """One page of a pattern: its items, the cursor of the next page (None at the end)."""
+
+    items: list[dict]
+    next_cursor: str | None
+    consumed_capacity: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"items": self.items, "next_cursor": self.next_cursor, "consumed_capacity": self.consumed_capacity}
+
+
+def encode_cursor(pk: str, sk: str) -> str:
+    """An opaque cursor pointing after the item (pk, sk)."""
+    raw = json.dumps({"pk": pk, "sk": sk}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, pk: str) -> dict:
+    """The ExclusiveStartKey a cursor stands for; BadCursor unless it was made for `pk`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+        ok = isinstance(key, dict) and set(key) == {"pk", "sk"} and all(isinstance(v, str) for v in key.values())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise BadCursor(f"malformed cursor {cursor[:40]!r}: pass the next_cursor value of a previous page unchanged")
+    if key["pk"] != pk:
+        raise BadCursor(f"cursor {cursor[:40]!r} belongs to another query: start again without --cursor")
+    return {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
+
+
+def _check_limit(limit: int):
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+
+
+def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
+    """Up to `limit` items of partition `pk`, newest first, the next cursor, and capacity."""
+    _check_limit(limit)
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ScanIndexForward": False,
+        "ReturnConsumedCapacity": "TOTAL",
+    }
+    if cursor:
+        request["ExclusiveStartKey"] = decode_cursor(cursor, pk)
+    found, reported, estimated = [], 0.0, 0.0
+    with translated(client, table):
+        while len(found) <= limit:
+            # One more than asked for tells whether a next page exists without an empty last page.
+            request["Limit"] = limit + 1 - len(found)
+            response = client.query(**request)
+            page = [from_typed(i) for i in response.get("Items", [])]
+            reported += (response.get("ConsumedCapacity") or {}).get("CapacityUnits", 0) or 0
+            estimated += read_units(page)
+            found += page
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    more = len(found) > limit
+    found = found[:limit]
+    next_cursor = encode_cursor(found[-1]["pk"], found[-1]["sk"]) if more else None
+    return found, next_cursor, {"reported": reported, "estimated": estimated}
+
+
+def list_conversations(client, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """Pattern B: the user's conversations, most recent first.
+
+    Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
+    participant), message (the last one) and last_message_at.
+    """
+    found, next_cursor, capacity = _newest_first(client, table, group_pk(user_uuid), limit, cursor)
+    items = [
+        {
+            "message_group_uuid": i["message_group_uuid"],
+            "user_uuid": i["user_uuid"],
+            "user_handle": i["user_handle"],
+            "user_display_name": i["user_display_name"],
+            "message": i["message"],
+            "last_message_at": i["sk"],
+        }
+        for i in found
+    ]
+    return Page(items, next_cursor, capacity)
+
+
+def list_messages(client, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
+
+    The cursor of the result leads to the next older messages. Raises NotFound when the
+    conversation has no messages at all.
+    """
+    found, next_cursor, capacity = _newest_first(client, table, message_pk(message_group_uuid), limit, cursor)
+    if not found and not cursor:
+        raise NotFound(f"no conversation {message_group_uuid} in table {table!r}: check the uuid with `invoke patterns.list-conversations`")
+    items = [
+        {
+            "message_uuid": i["message_uuid"],
+            "user_uuid": i["user_uuid"],
+            "user_handle": i["user_handle"],
+            "user_display_name": i["user_display_name"],
+            "message": i["message"],
+            "created_at": i["sk"],
+        }
+        for i in reversed(found)
+    ]
+    return Page(items, next_cursor, capacity)

@@ -1,0 +1,57 @@
+"""Human output: rich tables for the tasks to print (this module builds, never prints)."""
+
+from datetime import datetime
+
+
+def short_time(iso: str) -> str:
+    """`2026-11-25T16:20:00.123456+00:00` as `2026-11-25 16:20 UTC`."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+def conversations_view(page, handle: str):
+    """Pattern B as an inbox: one header line per conversation, its last message below."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    parts = [Text(f"conversations of @{handle}, most recent first", style="italic")]
+    for item in page.items:
+        header = Text.assemble(
+            (f"@{item['user_handle']}", "bold"), f" ({item['user_display_name']}) · {short_time(item['last_message_at'])} · ",
+            (item["message_group_uuid"], "dim"),
+        )
+        parts += [header, Padding(Text(item["message"]), (0, 0, 0, 2))]
+    if not page.items:
+        parts.append(Text("(none)"))
+    return Group(*parts)
+
+
+def chat_table(page, message_group_uuid: str):
+    """Pattern A as a chat: handle, time, message, oldest at the top."""
+    from rich.table import Table
+
+    table = Table(title=f"conversation {message_group_uuid}", title_justify="left", show_lines=False)
+    table.add_column("from", no_wrap=True)
+    table.add_column("at", no_wrap=True)
+    table.add_column("message", ratio=1, min_width=20, overflow="fold")
+    for item in page.items:
+        table.add_row(f"@{item['user_handle']}", short_time(item["created_at"]), item["message"])
+    return table
+
+
+def names_table(names, title: str):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("table")
+    for name in names:
+        table.add_row(name)
+    return table
+
+
+def capacity_line(capacity: dict) -> str:
+    """`capacity: 0.5 RCU reported, 0.5 RCU estimated`."""
+    return f"capacity: {capacity.get('reported', 0):g} RCU reported by the engine, {capacity.get('estimated', 0):g} RCU estimated"

@@ -1,0 +1,164 @@
+"""The table, declared once: its keys, GSI, billing and stream, and the operations on it.
+
+`table_spec()` is the single declaration; schema-load, the tests and every export read
+it. `load()` creates the table (or proves the live one matches), `drop()` deletes it.
+"""
+
+from dataclasses import dataclass
+
+from .awserrors import translated
+from .errors import SchemaDrift
+
+GSI_NAME = "message-group-sk-index"
+PROVISIONED = "PROVISIONED"
+ON_DEMAND = "PAY_PER_REQUEST"
+DEFAULT_CAPACITY = 5  # read and write units, on the table and the GSI alike
+_WAIT = {"Delay": 1, "MaxAttempts": 300}
+
+
+def table_spec(table: str, billing: str = PROVISIONED, capacity: int = DEFAULT_CAPACITY) -> dict:
+    """The CreateTable request for the messages table; the declaration itself."""
+    if billing not in (PROVISIONED, ON_DEMAND):
+        raise ValueError(f"billing must be {PROVISIONED} or {ON_DEMAND}, not {billing!r}")
+    throughput = {"ReadCapacityUnits": capacity, "WriteCapacityUnits": capacity}
+    gsi = {
+        "IndexName": GSI_NAME,
+        "KeySchema": [
+            {"AttributeName": "message_group_uuid", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    spec = {
+        "TableName": table,
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "message_group_uuid", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [gsi],
+        "BillingMode": billing,
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    }
+    if billing == PROVISIONED:
+        spec["ProvisionedThroughput"] = throughput
+        gsi["ProvisionedThroughput"] = dict(throughput)
+    return spec
+
+
+@dataclass
+class LoadResult:
+    """What schema-load did: "created" or "up to date", and the live description."""
+
+    table: str
+    action: str
+    description: dict
+
+
+def list_tables(client) -> list[str]:
+    """Every table name at the endpoint, following pagination."""
+    names = []
+    with translated(client):
+        for page in client.get_paginator("list_tables").paginate():
+            names.extend(page.get("TableNames", []))
+    return names
+
+
+def describe(client, table: str) -> dict | None:
+    """The live table description, or None when the table does not exist."""
+    from botocore.exceptions import ClientError
+
+    with translated(client, table):
+        try:
+            return client.describe_table(TableName=table)["Table"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+
+
+def differences(live: dict, spec: dict) -> list[str]:
+    """Human-readable ways the live table differs from the declaration (empty if none)."""
+    found = []
+
+    def keys(schema):
+        return [(k["AttributeName"], k["KeyType"]) for k in schema]
+
+    if keys(live.get("KeySchema", [])) != keys(spec["KeySchema"]):
+        found.append(f"key schema is {keys(live.get('KeySchema', []))}, declared {keys(spec['KeySchema'])}")
+    live_types = {a["AttributeName"]: a["AttributeType"] for a in live.get("AttributeDefinitions", [])}
+    for attr in spec["AttributeDefinitions"]:
+        if live_types.get(attr["AttributeName"]) != attr["AttributeType"]:
+            found.append(f"attribute {attr['AttributeName']} has type {live_types.get(attr['AttributeName'])}, declared {attr['AttributeType']}")
+    live_gsis = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", [])}
+    for gsi in spec["GlobalSecondaryIndexes"]:
+        got = live_gsis.pop(gsi["IndexName"], None)
+        if got is None:
+            found.append(f"GSI {gsi['IndexName']} is missing")
+            continue
+        if keys(got["KeySchema"]) != keys(gsi["KeySchema"]):
+            found.append(f"GSI {gsi['IndexName']} keys are {keys(got['KeySchema'])}, declared {keys(gsi['KeySchema'])}")
+        if got.get("Projection", {}).get("ProjectionType") != gsi["Projection"]["ProjectionType"]:
+            found.append(f"GSI {gsi['IndexName']} projection is {got.get('Projection', {}).get('ProjectionType')}, declared ALL")
+    for extra in live_gsis:
+        found.append(f"GSI {extra} is not declared")
+    billing = live.get("BillingModeSummary", {}).get("BillingMode", PROVISIONED)
+    if billing != spec["BillingMode"]:
+        found.append(f"billing mode is {billing}, declared {spec['BillingMode']}")
+    elif billing == PROVISIONED:
+        want = spec["ProvisionedThroughput"]
+        got = live.get("ProvisionedThroughput", {})
+        for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            if got.get(unit) != want[unit]:
+                found.append(f"table {unit} is {got.get(unit)}, declared {want[unit]}")
+    stream = live.get("StreamSpecification") or {"StreamEnabled": False}
+    want_stream = spec["StreamSpecification"]
+    if not stream.get("StreamEnabled"):
+        found.append("stream is disabled, declared NEW_IMAGE")
+    elif stream.get("StreamViewType") != want_stream["StreamViewType"]:
+        found.append(f"stream view type is {stream.get('StreamViewType')}, declared {want_stream['StreamViewType']}")
+    return found
+
+
+def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
+    """Create the table and wait until it is ACTIVE; if it exists, check it matches.
+
+    Raises SchemaDrift (naming each difference) when the live table is not the declared one.
+    """
+    spec = table_spec(table, billing)
+    live = describe(client, table)
+    if live is not None:
+        drift = differences(live, spec)
+        if drift:
+            raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
+        if live.get("TableStatus") != "ACTIVE":
+            _wait_active(client, table)
+        return LoadResult(table, "up to date", describe(client, table))
+    with translated(client, table):
+        client.create_table(**spec)
+    _wait_active(client, table)
+    return LoadResult(table, "created", describe(client, table))
+
+
+def _wait_active(client, table):
+    with translated(client, table):
+        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)
+
+
+def drop(client, table: str) -> bool:
+    """Delete the table and wait until it is gone. False when there was none."""
+    from botocore.exceptions import ClientError
+
+    with translated(client, table):
+        try:
+            client.delete_table(TableName=table)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return False
+            raise
+        client.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig=_WAIT)
+    return True

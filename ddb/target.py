@@ -1,0 +1,93 @@
+"""Where the tools point: a local engine or production AWS, and the client for it.
+
+A `Target` is plain data built from invoke config and flags; `client()` turns it into a
+boto3 DynamoDB client with short timeouts, so a dead engine is an error in seconds,
+never a hang. boto3 is imported lazily to keep `invoke --list` fast.
+"""
+
+from dataclasses import dataclass, field
+
+from .errors import CredentialsError
+
+# Local engines accept any credentials; these are sent so real keys never reach them.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One DynamoDB endpoint and table.
+
+    `endpoint_url` is None on prod: the AWS chain (AWS_ENDPOINT_URL_DYNAMODB, profile,
+    region variables) decides. `region` None on prod means "whatever the chain says".
+    """
+
+    table: str
+    region: str | None
+    endpoint_url: str | None
+    prod: bool = False
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    max_attempts: int = 3
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def label(self) -> str:
+        return "prod" if self.prod else "local"
+
+    def describe(self) -> str:
+        """One line naming table, region and endpoint, for confirmations and errors."""
+        region = self.region or _chain_region() or "(no region configured)"
+        endpoint = self.endpoint_url or _chain_endpoint()
+        text = f"table {self.table!r} in {region}"
+        if endpoint:
+            text += f" at {endpoint}"
+        return f"{self.label} {text}"
+
+
+def _chain_region():
+    import os
+
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _chain_endpoint():
+    import os
+
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def local_target(table, region, endpoint_url, **kw) -> Target:
+    """A target for a local engine (DynamoDB Local, moto, any compatible endpoint).
+
+    One retry only: a local engine that refuses a connection will not answer the next one.
+    """
+    kw.setdefault("max_attempts", 2)
+    return Target(table=table, region=region, endpoint_url=endpoint_url, prod=False, **kw)
+
+
+def prod_target(table, region=None, **kw) -> Target:
+    """A target for AWS, resolved by the standard AWS configuration chain."""
+    return Target(table=table, region=region, endpoint_url=None, prod=True, **kw)
+
+
+def client(target: Target, service: str = "dynamodb"):
+    """A boto3 client for `service` ("dynamodb" or "dynamodbstreams") at the target."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=target.connect_timeout,
+        read_timeout=target.read_timeout,
+        retries={"max_attempts": target.max_attempts, "mode": "standard"},
+    )
+    if target.prod:
+        session = boto3.session.Session(region_name=target.region)
+        if session.region_name is None:
+            raise CredentialsError(
+                "no AWS region configured for --prod: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"
+            )
+        return session.client(service, config=config)
+    session = boto3.session.Session(region_name=target.region, **LOCAL_CREDENTIALS)
+    return session.client(service, endpoint_url=target.endpoint_url, config=config)
