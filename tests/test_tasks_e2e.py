@@ -1,0 +1,233 @@
+"""Every task, run as `invoke ...` in a subprocess against a moto server on loopback."""
+
+import json
+import socket
+import time
+
+import pytest
+
+from ddb import contract
+
+from .conftest import TABLE
+
+MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
+
+
+@pytest.fixture
+def ready(invoke):
+    run = invoke("setup")
+    assert run.code == 0, run
+    return invoke
+
+
+def _scan(invoke, *extra):
+    run = invoke("scan", "--json", *extra)
+    assert run.code == 0, run
+    return [json.loads(line) for line in run.out.splitlines()]
+
+
+def test_setup_creates_and_seeds_and_says_so(invoke):
+    run = invoke("setup")
+    assert run.code == 0, run
+    assert "table 'cruddur-messages': created" in run.err
+    assert "seeded 4 conversations, 100 messages, 8 group items: 108 put, 0 stale deleted" in run.err
+
+
+def test_list_conversations_prints_the_default_users_inbox(ready):
+    run = ready("patterns.list-conversations")
+    assert run.code == 0, run
+    assert run.out.index("@tomas") < run.out.index("@june") < run.out.index("@ravi")
+    assert "conversations of @mira, most recent first" in run.out
+
+
+def test_list_conversations_json_shape(ready):
+    run = ready("patterns.list-conversations", "--handle", "mira", "--limit", "2", "--json")
+    page = json.loads(run.out)
+    assert set(page) == {"items", "next_cursor", "consumed_capacity"}
+    assert [i["user_handle"] for i in page["items"]] == ["tomas", "june"]
+    assert set(page["items"][0]) == {"message_group_uuid", "user_uuid", "user_handle", "user_display_name", "message", "last_message_at"}
+    rest = json.loads(ready("patterns.list-conversations", "--limit", "2", "--cursor", page["next_cursor"], "--json").out)
+    assert [i["user_handle"] for i in rest["items"]] == ["ravi"] and rest["next_cursor"] is None
+
+
+def test_get_conversation_reads_like_a_chat(ready):
+    run = ready("patterns.get-conversation", "--limit", "3")
+    assert run.code == 0, run
+    lines = run.out
+    assert "@mira" in lines and "@tomas" in lines
+    assert lines.index("Just checked one more time") < lines.index("See you at 5:30 sharp")
+
+
+def test_get_conversation_json_is_oldest_first(ready):
+    page = json.loads(ready("patterns.get-conversation", "--message-group-uuid", MIRA_TOMAS, "--limit", "4", "--json").out)
+    times = [i["created_at"] for i in page["items"]]
+    assert len(times) == 4 and times == sorted(times)
+    assert set(page["items"][0]) == {"message_uuid", "user_uuid", "user_handle", "user_display_name", "message", "created_at"}
+    assert page["next_cursor"]
+
+
+def test_scan_json_prints_every_item_as_plain_json_lines(ready):
+    items = _scan(ready)
+    assert len(items) == 108
+    assert all(isinstance(i["pk"], str) for i in items)
+    for item in items:
+        assert contract.item_problems(item) == [], item
+    assert len(_scan(ready, "--limit", "5")) == 5
+
+
+def test_scan_human_output_counts_items(ready):
+    run = ready("scan", "--limit", "3")
+    assert run.code == 0 and "3 items in local table 'cruddur-messages'" in run.err
+
+
+def test_list_tables_json_and_table(ready):
+    assert json.loads(ready("list-tables", "--json").out) == [TABLE]
+    assert TABLE in ready("list-tables").out
+
+
+def test_seed_twice_leaves_the_same_keys_as_once(ready):
+    once = {(i["pk"], i["sk"]) for i in _scan(ready)}
+    assert ready("seed").code == 0
+    twice = {(i["pk"], i["sk"]) for i in _scan(ready)}
+    assert len(twice) == 108
+    # Times move with the seed run, so compare what identifies each item.
+    assert {p for p, _ in once} == {p for p, _ in twice}
+
+
+def test_seed_dry_run_writes_nothing(invoke):
+    assert invoke("schema-load").code == 0
+    run = invoke("seed", "--dry-run")
+    assert run.code == 0 and "dry run: fixtures valid; would write 108 items" in run.err
+    assert _scan(invoke) == []
+
+
+def test_seed_of_a_bad_fixture_is_one_line_and_writes_nothing(invoke, tmp_path):
+    import shutil
+
+    from .conftest import FIXTURES
+
+    copy = tmp_path / "fx"
+    shutil.copytree(FIXTURES, copy)
+    (copy / "conversations" / "zz-broken.json").write_text("{")
+    assert invoke("schema-load").code == 0
+    run = invoke("seed", "--fixtures", str(copy))
+    assert run.code == 1
+    assert run.err.strip() == f"error: {copy}/conversations/zz-broken.json: line 1 column 2: invalid JSON: Expecting property name enclosed in double quotes"
+    assert _scan(invoke) == []
+
+
+def test_schema_load_twice_says_up_to_date(invoke):
+    assert "created" in invoke("schema-load").err
+    run = invoke("schema-load")
+    assert run.code == 0 and "up to date" in run.err
+
+
+def test_drop_deletes_and_a_missing_table_is_a_clear_no_op(ready):
+    run = ready("drop", "--yes")
+    assert run.code == 0 and "table 'cruddur-messages': deleted" in run.err
+    assert json.loads(ready("list-tables", "--json").out) == []
+    again = ready("drop")
+    assert again.code == 0 and "not there, nothing to delete" in again.err
+
+
+def test_a_missing_table_is_one_line_exit_1(invoke):
+    run = invoke("scan")
+    assert run.code == 1
+    assert run.err.strip().startswith("error: table 'cruddur-messages' does not exist at http://127.0.0.1:")
+    assert "Traceback" not in run.err
+
+
+def test_unknown_handle_and_bad_cursor_are_one_line(ready):
+    run = ready("patterns.list-conversations", "--handle", "nobody")
+    assert (run.code, run.err.strip()) == (1, "error: unknown handle 'nobody': users.json knows june, lena, mira, ravi, tomas")
+    run = ready("patterns.get-conversation", "--cursor", "nonsense")
+    assert run.code == 1 and run.err.startswith("error: malformed cursor 'nonsense'")
+
+
+def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    run = invoke("scan", endpoint=f"http://127.0.0.1:{port}")
+    elapsed = time.monotonic() - started
+    assert run.code == 1
+    assert run.err.strip() == (f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
+                               "`invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)")
+    assert elapsed < 5
+
+
+def _prod_env(engine):
+    return {"AWS_ENDPOINT_URL_DYNAMODB": engine, "INVOKE_DDB_ENDPOINT_URL": "http://127.0.0.1:9"}
+
+
+def test_prod_setup_with_yes_then_list_conversations(invoke, engine):
+    run = invoke("setup", "--prod", "--yes", env=_prod_env(engine))
+    assert run.code == 0, run
+    assert f"target: prod table 'cruddur-messages' in us-east-1 at {engine}" in run.err
+    page = json.loads(invoke("patterns.list-conversations", "--prod", "--json", env=_prod_env(engine)).out)
+    assert [i["user_handle"] for i in page["items"]] == ["tomas", "june", "ravi"]
+
+
+@pytest.mark.parametrize("task", ["setup", "seed", "drop", "schema-load"])
+def test_prod_writes_without_terminal_or_yes_refuse_and_touch_nothing(invoke, engine, task):
+    assert invoke("setup").code == 0  # the local engine's table stands in for prod's
+    before = _scan(invoke)
+    run = invoke(task, "--prod", env=_prod_env(engine))
+    assert run.code == 1
+    assert run.err.strip().splitlines()[-1].startswith(f"error: refusing to ")
+    assert f"on prod table 'cruddur-messages' in us-east-1 at {engine}: no terminal to confirm on; pass --yes to confirm" in run.err
+    assert _scan(invoke) == before
+
+
+def test_prod_without_credentials_is_one_line(invoke, engine):
+    env = _prod_env(engine)
+    env.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="")
+    run = invoke("list-tables", "--prod", env=env)
+    assert run.code == 1
+    assert run.err.strip().startswith("error: no AWS credentials found")
+
+
+def test_invoke_list_shows_every_task_with_one_line():
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, fake_aws_environment
+
+    out = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=ROOT, capture_output=True, text=True,
+                         env=fake_aws_environment()).stdout
+    for name in ["schema-load", "list-tables", "drop", "seed", "scan", "setup", "local.start", "local.status",
+                 "local.stop", "patterns.list-conversations", "patterns.get-conversation"]:
+        line = next((l for l in out.splitlines() if l.strip().startswith(name + " ")), None)
+        assert line and len(line.split(None, 1)) == 2, (name, out)
+
+
+def test_every_flag_of_every_task_has_help():
+    import tasks
+
+    for name in tasks.ns.task_names:
+        task = tasks.ns[name]
+        for arg in task.get_arguments():
+            assert arg.help, f"{name} --{arg.name} has no help"
+
+
+def test_local_start_status_stop(invoke, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"INVOKE_DDB_ENGINE_PORT": str(port)}
+    endpoint = f"http://127.0.0.1:{port}"
+    run = invoke("local.start", env=env, endpoint=endpoint)
+    try:
+        assert run.code == 0, run
+        assert f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
+        status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
+        assert status["running"] and status["answering"] and status["engine"] == "moto"
+        again = invoke("local.start", env=env, endpoint=endpoint)
+        assert again.code == 0 and f"(pid {status['pid']}" in again.err
+        assert invoke("setup", env=env, endpoint=endpoint).code == 0
+    finally:
+        stopped = invoke("local.stop", env=env, endpoint=endpoint)
+    assert stopped.code == 0 and "stopped moto" in stopped.err
+    status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
+    assert not status["running"] and not status["answering"]
