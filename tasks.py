@@ -109,7 +109,8 @@ def list_tables(c, prod=False, endpoint_url=None, json=False):
     if json:
         _print_json(names)
     else:
-        _console().print(render.names_table(names, f"tables at {target.describe()}"))
+        _console().print(render.names_table(names))
+        _say(f"{len(names)} table(s), {target.where()}")
 
 
 @task(help={"table": "table to delete (default: ddb.table)", "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,

@@ -19,11 +19,9 @@ def conversations_view(page, handle: str):
 
     parts = [Text(f"conversations of @{handle}, most recent first", style="italic")]
     for item in page.items:
-        header = Text.assemble(
-            (f"@{item['user_handle']}", "bold"), f" ({item['user_display_name']}) · {short_time(item['last_message_at'])} · ",
-            (item["message_group_uuid"], "dim"),
-        )
-        parts += [header, Padding(Text(item["message"]), (0, 0, 0, 2))]
+        header = Text.assemble((f"@{item['user_handle']}", "bold"), f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}")
+        body = Text.assemble(item["message"], "\n", (f"group {item['message_group_uuid']}", "dim"))
+        parts += [header, Padding(body, (0, 0, 0, 2))]
     if not page.items:
         parts.append(Text("(none)"))
     return Group(*parts)
@@ -42,10 +40,10 @@ def chat_table(page, message_group_uuid: str):
     return table
 
 
-def names_table(names, title: str):
+def names_table(names):
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("table")
     for name in names:
         table.add_row(name)

@@ -36,14 +36,19 @@ class Target:
     def label(self) -> str:
         return "prod" if self.prod else "local"
 
-    def describe(self) -> str:
-        """One line naming table, region and endpoint, for confirmations and errors."""
+    def where(self) -> str:
+        """The endpoint side: `local at http://…` or `prod in eu-west-1[ at …]`."""
+        if not self.prod:
+            return f"local at {self.endpoint_url}"
         region = self.region or _chain_region() or "(no region configured)"
-        endpoint = self.endpoint_url or _chain_endpoint()
-        text = f"table {self.table!r} in {region}"
-        if endpoint:
-            text += f" at {endpoint}"
-        return f"{self.label} {text}"
+        endpoint = _chain_endpoint()
+        return f"prod in {region}" + (f" at {endpoint}" if endpoint else "")
+
+    def describe(self) -> str:
+        """Table, region and endpoint in one line, for confirmations and errors."""
+        if not self.prod:
+            return f"local table {self.table!r} at {self.endpoint_url}"
+        return f"prod table {self.table!r} in " + self.where().removeprefix("prod in ")
 
 
 def _chain_region():
