@@ -55,3 +55,7 @@ class ConditionFailed(DdbError):
 
 class EngineError(DdbError):
     """The local engine could not be started, found or stopped."""
+
+
+class InvalidInput(DdbError):
+    """A value given by the caller that the contract does not allow (empty message, bad limit)."""
