@@ -231,3 +231,44 @@ def test_local_start_status_stop(invoke, tmp_path):
     assert stopped.code == 0 and "stopped moto" in stopped.err
     status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
     assert not status["running"] and not status["answering"]
+
+
+def test_create_conversation_message_stream_then_both_inboxes_show_it_on_top(ready):
+    started = ready("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?", "--json")
+    assert started.code == 0, started
+    created = json.loads(started.out)
+    group = created["message_group_uuid"]
+    assert created["created_conversation"] is True
+    reply = ready("patterns.create-message", "--message-group-uuid", group, "--handle", "lena", "--message", "Count me in.")
+    assert reply.code == 0 and reply.out.strip() == group
+    processed = ready("stream.process", "--json")
+    assert processed.code == 0, processed
+    assert json.loads(processed.out)["failed"] == []
+    for handle in ("ravi", "lena"):
+        page = json.loads(ready("patterns.list-conversations", "--handle", handle, "--json").out)
+        top = page["items"][0]
+        assert (top["message_group_uuid"], top["message"]) == (group, "Count me in.")
+        assert sum(i["message_group_uuid"] == group for i in page["items"]) == 1
+    chat = json.loads(ready("patterns.get-conversation", "--message-group-uuid", group, "--json").out)
+    assert [(i["user_handle"], i["message"]) for i in chat["items"]] == [("ravi", "Book club Thursday?"), ("lena", "Count me in.")]
+    again = json.loads(ready("stream.process", "--json").out)
+    assert again["messages"] == 0  # the checkpoint remembers what was applied
+
+
+def test_create_message_from_a_non_participant_is_one_line(ready):
+    run = ready("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "lena", "--message", "hi")
+    assert (run.code, run.err.strip()) == (1, f"error: @lena is not a participant of conversation {MIRA_TOMAS}")
+
+
+def test_paging_the_long_conversation_7_at_a_time_from_the_command_line(ready):
+    pages, cursor = [], None
+    while True:
+        args = ["patterns.get-conversation", "--limit", "7", "--json"] + (["--cursor", cursor] if cursor else [])
+        page = json.loads(ready(*args).out)
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    chat = [item for page in reversed(pages) for item in page]
+    assert len(chat) == 70 and len({i["message_uuid"] for i in chat}) == 70
+    assert [i["created_at"] for i in chat] == sorted(i["created_at"] for i in chat)
