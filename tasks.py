@@ -43,7 +43,10 @@ def _target(c, prod=False, endpoint_url=None, table=None):
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
     name = table or cfg.table
-    return prod_target(name) if prod else local_target(name, cfg.region, endpoint_url or cfg.endpoint_url)
+    timeouts = {"connect_timeout": float(cfg.connect_timeout), "read_timeout": float(cfg.read_timeout)}
+    if prod:
+        return prod_target(name, **timeouts)
+    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
 
 
 def _client(target, service="dynamodb"):
@@ -145,21 +148,28 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers):
     from ddb import seed as seeding
 
     loaded = fixtures.load(fixture_dir or _config(c).fixtures)
-    plan = seeding.plan(client, target.table, loaded, items.utc_now())
-    counts = f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
     if dry_run:
-        _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({counts}) and delete {len(plan.deletes)} stale items in {target.describe()}")
+        plan = seeding.plan(client, target.table, loaded, items.utc_now())
+        _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
+             f"{len(plan.deletes)} stale items in {target.describe()}")
         return
-    _confirm(target, f"write {len(plan.puts)} items into the table", yes)
+    messages = sum(len(conversation.messages) for conversation in loaded.conversations)
+    _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
-    with Progress(console=_console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
-        result = seeding.run(client, target.table, plan, writers=int(writers or _config(c).writers),
-                             on_progress=lambda n: progress.advance(bar, n))
+    with seeding.exclusive(client, target.table):
+        plan = seeding.plan(client, target.table, loaded, items.utc_now())
+        with Progress(console=_console(stderr=True), transient=True) as progress:
+            bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
+            result = seeding.run(client, target.table, plan, writers=int(writers or _config(c).writers),
+                                 on_progress=lambda n: progress.advance(bar, n))
     w = result.written
-    _say(f"seeded {counts}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
+    _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
          f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported")
+
+
+def _counts(plan):
+    return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line"})

@@ -6,7 +6,6 @@ server error, are retried with exponential backoff and full jitter. When attempt
 out the failed items are reported by key in `WriteIncomplete`, never dropped.
 """
 
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,16 +14,9 @@ from dataclasses import dataclass, field
 from .awserrors import to_ddb_error
 from .errors import WriteIncomplete
 from .items import to_typed
+from .retry import RetryPolicy, is_retryable
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
-RETRYABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "InternalFailure",
-}
 
 
 @dataclass
@@ -38,18 +30,6 @@ class BatchResult:
     failed_keys: list = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts per batch and the backoff between them (seconds)."""
-
-    max_attempts: int = 10
-    base_delay: float = 0.05
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-
-
 def put_request(item: dict) -> dict:
     return {"PutRequest": {"Item": to_typed(item)}}
 
@@ -61,16 +41,6 @@ def delete_request(key: dict) -> dict:
 def _request_key(request: dict) -> dict:
     typed = request["PutRequest"]["Item"] if "PutRequest" in request else request["DeleteRequest"]["Key"]
     return {"pk": typed["pk"]["S"], "sk": typed["sk"]["S"]}
-
-
-def _is_retryable(exc) -> bool:
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in RETRYABLE_CODES or status >= 500
-    return isinstance(exc, (bx.ConnectionError, bx.ReadTimeoutError, bx.ConnectionClosedError))
 
 
 class _Writer:
@@ -92,7 +62,7 @@ class _Writer:
                     RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL"
                 )
             except Exception as exc:  # noqa: BLE001 - classified right below
-                if _is_retryable(exc):
+                if is_retryable(exc):
                     continue
                 raise to_ddb_error(exc, self.client, self.table) or exc
             left = response.get("UnprocessedItems", {}).get(self.table, [])

@@ -59,3 +59,7 @@ class EngineError(DdbError):
 
 class InvalidInput(DdbError):
     """A value given by the caller that the contract does not allow (empty message, bad limit)."""
+
+
+class Busy(DdbError):
+    """Another run holds the lock this one needs (e.g. a concurrent seed)."""

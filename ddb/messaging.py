@@ -13,7 +13,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import capacity, contract
+from . import capacity, contract, retry
 from .awserrors import translated
 from .errors import ConditionFailed, InvalidInput, NotFound
 from .items import User, from_typed, group_item, group_pk, iso_time, message_item, to_typed, utc_now
@@ -85,17 +85,25 @@ def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
     moment = datetime.fromisoformat(item["sk"])
     for _ in range(MAX_SORT_KEY_TRIES):
         try:
-            response = client.put_item(
+            response = retry.call(lambda: client.put_item(
                 TableName=table, Item=to_typed(item), ConditionExpression="attribute_not_exists(pk)",
                 ReturnConsumedCapacity="TOTAL",
-            )
+            ))
             return item, _reported(response)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+        if _stored(client, table, item):
+            return item, 0.0  # an earlier attempt landed but its answer was lost
         moment += timedelta(microseconds=1)
         item = {**item, "sk": iso_time(moment)}
     raise ConditionFailed(f"no free sort key for the message near {item['sk']} after {MAX_SORT_KEY_TRIES} tries")
+
+
+def _stored(client, table: str, message: dict) -> bool:
+    """True when `message` itself (same key and message_uuid) is already in the table."""
+    response = client.get_item(TableName=table, Key=to_typed({"pk": message["pk"], "sk": message["sk"]}), ConsistentRead=True)
+    return response.get("Item", {}).get("message_uuid", {}).get("S") == message["message_uuid"]
 
 
 def create_message(client, table: str, message_group_uuid: str, sender: User, text: str,
@@ -151,19 +159,23 @@ def create_conversation(client, table: str, sender: User, other: User, text: str
     from botocore.exceptions import ClientError
 
     with translated(client, table):
+        request = {
+            "TransactItems": [
+                {"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+                for item in [*groups, message]
+            ],
+            "ReturnConsumedCapacity": "TOTAL",
+            "ClientRequestToken": str(uuidlib.uuid4()),  # the same token on every retry: idempotent
+        }
         try:
-            response = client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
-                    for item in [*groups, message]
-                ],
-                ReturnConsumedCapacity="TOTAL",
-            )
+            response = retry.call(lambda: client.transact_write_items(**request))
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            if not _stored(client, table, message):
                 raise ConditionFailed(
                     f"conversation not created: an item with one of its keys already exists ({created_at}); nothing was written, try again"
                 ) from None
-            raise
+            response = {}  # an earlier attempt landed but its answer was lost
     estimated = capacity.transaction_units(puts=[*groups, message])
     return Written(group, message, True, {"reported": _reported(response), "estimated": estimated})

@@ -93,7 +93,10 @@ def test_d_is_all_or_nothing_when_a_write_fails(client, seeded):
     assert all_items(client) == before
 
 
-def test_d_is_all_or_nothing_when_the_engine_fails_mid_request(client, seeded):
+def test_d_is_all_or_nothing_when_the_engine_fails_mid_request(client, seeded, monkeypatch):
+    from ddb import retry
+
+    monkeypatch.setattr(retry.RetryPolicy, "delay", lambda self, attempt: 0)
     lena, tomas = seeded.users["lena"], seeded.users["tomas"]
     before = all_items(client)
 
