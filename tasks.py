@@ -157,11 +157,14 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers):
     _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
+    from ddb.retry import RetryPolicy
+
     with seeding.exclusive(client, target.table):
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=_console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=int(writers or _config(c).writers),
+                                 policy=RetryPolicy(max_attempts=int(_config(c).retry_attempts)),
                                  on_progress=lambda n: progress.advance(bar, n))
     w = result.written
     _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "

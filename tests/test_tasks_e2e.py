@@ -133,7 +133,7 @@ def test_drop_deletes_and_a_missing_table_is_a_clear_no_op(ready):
 def test_a_missing_table_is_one_line_exit_1(invoke):
     run = invoke("scan")
     assert run.code == 1
-    assert run.err.strip().startswith("error: table 'cruddur-messages' does not exist at http://127.0.0.1:")
+    assert run.err.strip().startswith("error: table 'cruddur-messages' does not exist in us-east-1 at http://127.0.0.1:")
     assert "Traceback" not in run.err
 
 
