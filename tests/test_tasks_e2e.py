@@ -211,6 +211,29 @@ def test_every_flag_of_every_task_has_help():
             assert arg.help, f"{name} --{arg.name} has no help"
 
 
+def _listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses that LISTEN on `port`, from /proc/net/tcp{,6}."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                if len(raw) == 4:
+                    found.add(str(ipaddress.IPv4Address(raw[::-1])))
+                else:
+                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                    found.add(str(ipaddress.IPv6Address(words)))
+    return found
+
+
 def test_local_start_status_stop(invoke, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -223,6 +246,7 @@ def test_local_start_status_stop(invoke, tmp_path):
         assert f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
         status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
         assert status["running"] and status["answering"] and status["engine"] == "moto"
+        assert _listening_addresses(port) == {"127.0.0.1"}
         again = invoke("local.start", env=env, endpoint=endpoint)
         assert again.code == 0 and f"(pid {status['pid']}" in again.err
         assert invoke("setup", env=env, endpoint=endpoint).code == 0
