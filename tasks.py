@@ -38,6 +38,14 @@ def _config(c):
     return c.config.ddb
 
 
+def _project_path(value):
+    """A configured path; relative ones are taken from the project folder, not the cwd."""
+    from pathlib import Path
+
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(__file__).resolve().parent / path
+
+
 def _target(c, prod=False, endpoint_url=None, table=None):
     cfg = _config(c)
     if prod and endpoint_url:
@@ -81,7 +89,7 @@ def _print_json(data):
 def _users(c):
     from ddb import fixtures
 
-    return fixtures.load_users(_config(c).fixtures)
+    return fixtures.load_users(_project_path(_config(c).fixtures))
 
 
 # ---------------------------------------------------------------- root tasks
@@ -143,18 +151,19 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
     _seed(c, target, _client(target), fixtures, dry_run, yes, writers)
 
 
-def _seed(c, target, client, fixture_dir, dry_run, yes, writers):
+def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False):
     from ddb import fixtures, items
     from ddb import seed as seeding
 
-    loaded = fixtures.load(fixture_dir or _config(c).fixtures)
+    loaded = fixtures.load(fixture_dir or _project_path(_config(c).fixtures))
     if dry_run:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
              f"{len(plan.deletes)} stale items in {target.describe()}")
         return
     messages = sum(len(conversation.messages) for conversation in loaded.conversations)
-    _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
+    if not confirmed:
+        _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
     from ddb.retry import RetryPolicy
@@ -207,12 +216,12 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
 
     target = _target(c, prod, endpoint_url)
     client = _client(target)
-    fixture_files.load(fixtures or _config(c).fixtures)  # a bad fixture stops us before the drop
+    fixture_files.load(fixtures or _project_path(_config(c).fixtures))  # a bad fixture stops us before the drop
     _confirm(target, "DROP, re-create and seed the table", yes)
     _say(f"table {target.table!r}: {'deleted' if schema.drop(client, target.table) else 'was not there'}")
     result = schema.load(client, target.table, _config(c).billing)
     _say(f"table {target.table!r}: {result.action}")
-    _seed(c, target, client, fixtures, dry_run=False, yes=True, writers=None)
+    _seed(c, target, client, fixtures, dry_run=False, yes=yes, writers=None, confirmed=True)
 
 
 # ---------------------------------------------------------------- patterns
@@ -311,7 +320,7 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
     target = _target(c, prod, endpoint_url)
     client, streams = _client(target), _client(target, "dynamodbstreams")
     _confirm(target, "apply the stream to group items", yes)
-    checkpoint = Path(_config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
+    checkpoint = _project_path(_config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
     if from_start:
         checkpoint.unlink(missing_ok=True)
     batch = stream.read_stream(client, streams, target.table, checkpoint)
@@ -331,10 +340,8 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
 
 
 def _engine_args(c):
-    from pathlib import Path
-
     cfg = _config(c)
-    return Path(c.config.ddb.state_dir), cfg.engine_host, int(cfg.engine_port)
+    return _project_path(cfg.state_dir), cfg.engine_host, int(cfg.engine_port)
 
 
 @task(help={"engine": "moto (embedded, in memory)"})
