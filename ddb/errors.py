@@ -33,6 +33,10 @@ class NotFound(DdbError):
     """An unknown handle, group or other name given on the command line."""
 
 
+class InvalidInput(DdbError):
+    """A command-line or call argument out of range or of the wrong kind (e.g. a limit of 0)."""
+
+
 class BadCursor(DdbError):
     """A pagination cursor that this tool did not produce for this query."""
 
