@@ -33,8 +33,8 @@ class NotFound(DdbError):
     """An unknown handle, group or other name given on the command line."""
 
 
-class InvalidInput(DdbError):
-    """A command-line or call argument out of range or of the wrong kind (e.g. a limit of 0)."""
+class InvalidInput(DdbError, ValueError):
+    """An argument out of range or of the wrong kind (e.g. a limit of 0); still a ValueError for old callers."""
 
 
 class BadCursor(DdbError):

@@ -345,7 +345,7 @@ def refused(seeded_engine, tmp_path):
         assert (run_code, err) == (code, f"error: {expected}\n" if code else f"{expected}\n"), out
         assert out == ""
         assert _items(client) == before, "the table changed"
-        assert [t for t in client.list_tables()["TableNames"]] == [TABLE]
+        assert client.list_tables()["TableNames"] == [TABLE]
 
     return check
 
@@ -441,3 +441,8 @@ def test_the_library_refuses_a_bad_limit_as_a_ddb_error(limit):
     with pytest.raises(InvalidInput) as caught:
         patterns.list_messages(None, TABLE, MIRA_TOMAS_GROUP, limit)
     assert str(caught.value) == f"limit must be a whole number from 1 to 1000, not {limit!r}"
+
+
+def test_a_bad_limit_is_still_a_value_error_for_callers_that_catch_one():
+    with pytest.raises(ValueError):
+        patterns.list_conversations(None, TABLE, MIRA_UUID, 0)
