@@ -43,7 +43,10 @@ def _target(c, prod=False, endpoint_url=None, table=None):
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
     name = table or cfg.table
-    return prod_target(name) if prod else local_target(name, cfg.region, endpoint_url or cfg.endpoint_url)
+    timeouts = {"connect_timeout": float(cfg.connect_timeout), "read_timeout": float(cfg.read_timeout)}
+    if prod:
+        return prod_target(name, **timeouts)
+    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
 
 
 def _client(target, service="dynamodb"):
@@ -161,21 +164,31 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers):
 
     writers = _whole_number("--writers", writers, _config(c).writers)
     loaded = fixtures.load(fixture_dir or _config(c).fixtures)
-    plan = seeding.plan(client, target.table, loaded, items.utc_now())
-    counts = f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
     if dry_run:
-        _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({counts}) and delete {len(plan.deletes)} stale items in {target.describe()}")
+        plan = seeding.plan(client, target.table, loaded, items.utc_now())
+        _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
+             f"{len(plan.deletes)} stale items in {target.describe()}")
         return
-    _confirm(target, f"write {len(plan.puts)} items into the table", yes)
+    messages = sum(len(conversation.messages) for conversation in loaded.conversations)
+    _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
-    with Progress(console=_console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
-        result = seeding.run(client, target.table, plan, writers=writers,
-                             on_progress=lambda n: progress.advance(bar, n))
+    from ddb.retry import RetryPolicy
+
+    with seeding.exclusive(client, target.table):
+        plan = seeding.plan(client, target.table, loaded, items.utc_now())
+        with Progress(console=_console(stderr=True), transient=True) as progress:
+            bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
+            result = seeding.run(client, target.table, plan, writers=writers,
+                                 policy=RetryPolicy(max_attempts=int(_config(c).retry_attempts)),
+                                 on_progress=lambda n: progress.advance(bar, n))
     w = result.written
-    _say(f"seeded {counts}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
+    _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
          f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported")
+
+
+def _counts(plan):
+    return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line"})
@@ -262,6 +275,76 @@ def _show_page(page, as_json, table):
         _console(stderr=True).print(f"more: --cursor {page.next_cursor}", soft_wrap=True)
 
 
+@task(help={"message_group_uuid": "the conversation to write into", "handle": "the sender (default: ddb.default_handle)",
+            "message": "the text", "json": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@cli
+def create_message(c, message_group_uuid, message, handle=None, json=False, prod=False, endpoint_url=None, yes=False):
+    """Pattern C: send a message into an existing conversation."""
+    from ddb import messaging
+
+    sender = _users(c).user(handle or _config(c).default_handle)
+    target = _target(c, prod, endpoint_url)
+    client = _client(target)
+    _confirm(target, "write a message", yes)
+    _show_written(messaging.create_message(client, target.table, message_group_uuid, sender, message), json)
+
+
+@task(help={"handle": "who starts it (default: ddb.default_handle)", "with_": "the other user's handle", "message": "the first message",
+            "json": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@cli
+def create_conversation(c, with_, message, handle=None, json=False, prod=False, endpoint_url=None, yes=False):
+    """Pattern D: start a conversation (or continue the one the two share)."""
+    from ddb import messaging
+
+    users = _users(c)
+    sender, other = users.user(handle or _config(c).default_handle), users.user(with_)
+    target = _target(c, prod, endpoint_url)
+    client = _client(target)
+    _confirm(target, "write a conversation", yes)
+    _show_written(messaging.create_conversation(client, target.table, sender, other, message), json)
+
+
+def _show_written(written, as_json):
+    if as_json:
+        _print_json(written.as_json())
+        return
+    verb = "started conversation" if written.created_conversation else "sent into conversation"
+    sys.stdout.write(written.message_group_uuid + "\n")
+    _say(f"{verb} {written.message_group_uuid} at {written.message['sk']}; "
+         f"capacity: {written.consumed_capacity['reported']:g} reported, {written.consumed_capacity['estimated']:g} estimated")
+
+
+# ---------------------------------------------------------------- stream
+
+
+@task(help={"json": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
+            "from_start": "re-read the whole stream instead of continuing from the last run"})
+@cli
+def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=False):
+    """Pattern E: apply the table's stream to the group items, as the Lambda does."""
+    from pathlib import Path
+
+    from ddb import stream
+
+    target = _target(c, prod, endpoint_url)
+    client, streams = _client(target), _client(target, "dynamodbstreams")
+    _confirm(target, "apply the stream to group items", yes)
+    checkpoint = Path(_config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
+    if from_start:
+        checkpoint.unlink(missing_ok=True)
+    batch = stream.read_stream(client, streams, target.table, checkpoint)
+    result = stream.handle_records(client, target.table, batch.records)
+    if batch.arn:
+        stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint)
+    if json:
+        _print_json(result.as_json())
+    else:
+        _say(f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
+             f"{result.already_current} already current, {result.ignored} ignored, {len(result.failed)} failed")
+    if result.failed:
+        raise errors.DdbError(f"{len(result.failed)} record(s) could not be applied: run stream.process again")
+
+
 # ---------------------------------------------------------------- local engine
 
 
@@ -314,6 +397,7 @@ def stop(c):
     _say(f"stopped {state.engine or 'engine'} (pid {state.pid})" if state.pid else "no engine of ours was running")
 
 
-patterns = Collection("patterns", list_conversations, get_conversation)
+patterns = Collection("patterns", list_conversations, get_conversation, create_message, create_conversation)
+stream_tasks = Collection("stream", process)
 local = Collection("local", start, status, stop)
-ns = Collection(schema_load, list_tables, drop, seed, scan, setup, patterns, local)
+ns = Collection(schema_load, list_tables, drop, seed, scan, setup, patterns, stream_tasks, local)

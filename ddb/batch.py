@@ -6,7 +6,6 @@ server error, are retried with exponential backoff and full jitter. When attempt
 out the failed items are reported by key in `WriteIncomplete`, never dropped.
 """
 
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,16 +14,9 @@ from dataclasses import dataclass, field
 from .awserrors import to_ddb_error
 from .errors import WriteIncomplete
 from .items import to_typed
+from .retry import RetryPolicy, is_retryable
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
-RETRYABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "InternalFailure",
-}
 
 
 @dataclass
@@ -36,18 +28,6 @@ class BatchResult:
     retries: int = 0
     consumed_wcu: float = 0.0
     failed_keys: list = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts per batch and the backoff between them (seconds)."""
-
-    max_attempts: int = 10
-    base_delay: float = 0.05
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 def put_request(item: dict) -> dict:
@@ -63,16 +43,6 @@ def _request_key(request: dict) -> dict:
     return {"pk": typed["pk"]["S"], "sk": typed["sk"]["S"]}
 
 
-def _is_retryable(exc) -> bool:
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in RETRYABLE_CODES or status >= 500
-    return isinstance(exc, (bx.ConnectionError, bx.ReadTimeoutError, bx.ConnectionClosedError))
-
-
 class _Writer:
     def __init__(self, client, table, policy, on_progress, sleep):
         self.client, self.table, self.policy = client, table, policy
@@ -81,25 +51,31 @@ class _Writer:
         self.lock = threading.Lock()
 
     def write_chunk(self, chunk: list[dict]):
-        pending = chunk
-        for attempt in range(self.policy.max_attempts):
-            if attempt:
+        """Send one chunk until every request is processed or it stalls `max_attempts` times.
+
+        A round that stores some items resets the count: like boto3's BatchWriter, a
+        batch that makes progress is never abandoned.
+        """
+        pending, stalled, rounds = chunk, 0, 0
+        while pending and stalled < self.policy.max_attempts:
+            if rounds:
                 with self.lock:
                     self.result.retries += 1
-                self.sleep(self.policy.delay(attempt))
+                self.sleep(self.policy.delay(max(1, stalled)))
+            rounds += 1
             try:
                 response = self.client.batch_write_item(
                     RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL"
                 )
             except Exception as exc:  # noqa: BLE001 - classified right below
-                if _is_retryable(exc):
-                    continue
-                raise to_ddb_error(exc, self.client, self.table) or exc
+                if not is_retryable(exc):
+                    raise to_ddb_error(exc, self.client, self.table) or exc
+                stalled += 1
+                continue
             left = response.get("UnprocessedItems", {}).get(self.table, [])
             self._account(pending, left, response)
+            stalled = stalled + 1 if len(left) == len(pending) else 0
             pending = left
-            if not pending:
-                return
         with self.lock:
             self.result.failed_keys.extend(_request_key(r) for r in pending)
 
@@ -120,7 +96,8 @@ def write(client, table: str, requests: list[dict], *, writers: int = 4, policy:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
     No two requests may share a key. Raises WriteIncomplete, listing the unwritten keys,
-    when some items are still unprocessed after `policy.max_attempts` tries.
+    when a chunk still has unprocessed items after `policy.max_attempts` tries in a row
+    that stored nothing.
     """
     chunks = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
     writer = _Writer(client, table, policy, on_progress, sleep)
@@ -136,7 +113,7 @@ def write(client, table: str, requests: list[dict], *, writers: int = 4, policy:
         shown = ", ".join(f"{k['pk']}/{k['sk']}" for k in result.failed_keys[:5])
         more = f" and {len(result.failed_keys) - 5} more" if len(result.failed_keys) > 5 else ""
         error = WriteIncomplete(
-            f"{len(result.failed_keys)} item(s) not written after {policy.max_attempts} attempts: {shown}{more}; run the command again to finish",
+            f"{len(result.failed_keys)} item(s) not written after {policy.max_attempts} attempts without progress: {shown}{more}; run the command again to finish",
             result.failed_keys,
         )
         error.result = result

@@ -45,3 +45,21 @@ def read_units(items, consistent: bool = False) -> float:
 def write_units(item: dict) -> int:
     """Write capacity of putting one item into the table itself (no index)."""
     return max(1, math.ceil(item_size(item) / WRITE_UNIT))
+
+
+def index_write_units(item: dict) -> int:
+    """Write capacity the GSI adds for writing `item`: none when the item has no GSI key."""
+    return write_units(item) if "message_group_uuid" in item else 0
+
+
+def put_units(item: dict) -> int:
+    """Write capacity of a plain PutItem of a new item, table and GSI."""
+    return write_units(item) + index_write_units(item)
+
+
+TRANSACTION_FACTOR = 2  # transactional writes cost two units per 1 KB (prepare + commit)
+
+
+def transaction_units(puts=(), deletes=()) -> int:
+    """Write capacity of a TransactWriteItems that puts and deletes these items (table and GSI)."""
+    return TRANSACTION_FACTOR * sum(put_units(i) for i in [*puts, *deletes])

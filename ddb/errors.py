@@ -33,10 +33,6 @@ class NotFound(DdbError):
     """An unknown handle, group or other name given on the command line."""
 
 
-class InvalidInput(DdbError, ValueError):
-    """An argument out of range or of the wrong kind (e.g. a limit of 0); still a ValueError for old callers."""
-
-
 class BadCursor(DdbError):
     """A pagination cursor that this tool did not produce for this query."""
 
@@ -59,3 +55,11 @@ class ConditionFailed(DdbError):
 
 class EngineError(DdbError):
     """The local engine could not be started, found or stopped."""
+
+
+class InvalidInput(DdbError):
+    """A value given by the caller that the contract does not allow (empty message, bad limit)."""
+
+
+class Busy(DdbError):
+    """Another run holds the lock this one needs (e.g. a concurrent seed)."""

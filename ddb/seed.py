@@ -7,13 +7,16 @@ What the fixtures do not produce is deleted; everything else in the table is unt
 """
 
 import time
+import uuid as uuidlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch
+from . import batch, retry
 from .awserrors import translated
+from .errors import Busy
 from .fixtures import Fixtures, conversation_items
-from .items import group_pk, message_pk
+from .items import group_pk, message_pk, to_typed
 from .schema import GSI_NAME
 
 @dataclass
@@ -84,3 +87,52 @@ def run(client, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: ba
     requests = [batch.delete_request(k) for k in seed_plan.deletes] + [batch.put_request(i) for i in seed_plan.puts]
     written = batch.write(client, table, requests, writers=writers, policy=policy, on_progress=on_progress)
     return SeedResult(seed_plan, written, time.perf_counter() - started)
+
+
+LOCK_KEY = {"pk": "LOCK#seed", "sk": "seed"}
+
+
+@contextmanager
+def exclusive(client, table: str, lease_seconds: int = 300, wait_seconds: float = 600, sleep=time.sleep):
+    """Hold the table's seed lock: one seed at a time, across processes and machines.
+
+    The lock is an item outside the app's key space (`LOCK#seed`), put conditionally with
+    a lease so a crashed seed cannot block forever, and deleted on exit. A second seed
+    waits for it; two seeds started at once thus end as one seed would.
+    """
+    from botocore.exceptions import ClientError
+
+    owner = str(uuidlib.uuid4())
+    deadline = time.monotonic() + wait_seconds
+    with translated(client, table):
+        while True:
+            now = int(time.time())
+            item = {**LOCK_KEY, "owner": owner, "expires_at": now + lease_seconds}
+            try:
+                retry.call(lambda: client.put_item(
+                    TableName=table, Item=to_typed(item),
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                    ExpressionAttributeValues={":now": {"N": str(now)}},
+                ))
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            held = client.get_item(TableName=table, Key=to_typed(LOCK_KEY), ConsistentRead=True).get("Item", {})
+            if held.get("owner", {}).get("S") == owner:
+                break  # our own put landed, its answer was lost
+            if time.monotonic() > deadline:
+                raise Busy(f"another seed holds the lock on table {table!r}; try again when it is done")
+            sleep(0.2)
+    try:
+        yield
+    finally:
+        with translated(client, table):
+            try:
+                retry.call(lambda: client.delete_item(
+                    TableName=table, Key=to_typed(LOCK_KEY), ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
+                ))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise

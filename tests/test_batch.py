@@ -57,7 +57,7 @@ def test_items_still_unprocessed_after_every_attempt_are_reported_by_key(client,
                     policy=batch.RetryPolicy(max_attempts=3), sleep=lambda s: None)
     assert len(caught.value.failed_keys) == 30
     assert caught.value.failed_keys[0] == {"pk": "MSG#g0", "sk": "2026-11-25T16:20:00.000000+00:00"}
-    assert str(caught.value).startswith("30 item(s) not written after 3 attempts: MSG#g0/2026-11-25T16:20:00.000000+00:00,")
+    assert str(caught.value).startswith("30 item(s) not written after 3 attempts without progress: MSG#g0/2026-11-25T16:20:00.000000+00:00,")
     assert str(caught.value).endswith("and 25 more; run the command again to finish")
 
 

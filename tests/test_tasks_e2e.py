@@ -133,7 +133,7 @@ def test_drop_deletes_and_a_missing_table_is_a_clear_no_op(ready):
 def test_a_missing_table_is_one_line_exit_1(invoke):
     run = invoke("scan")
     assert run.code == 1
-    assert run.err.strip().startswith("error: table 'cruddur-messages' does not exist at http://127.0.0.1:")
+    assert run.err.strip().startswith("error: table 'cruddur-messages' does not exist in us-east-1 at http://127.0.0.1:")
     assert "Traceback" not in run.err
 
 
@@ -211,6 +211,29 @@ def test_every_flag_of_every_task_has_help():
             assert arg.help, f"{name} --{arg.name} has no help"
 
 
+def _listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses that LISTEN on `port`, from /proc/net/tcp{,6}."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                if len(raw) == 4:
+                    found.add(str(ipaddress.IPv4Address(raw[::-1])))
+                else:
+                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                    found.add(str(ipaddress.IPv6Address(words)))
+    return found
+
+
 def test_local_start_status_stop(invoke, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -223,6 +246,7 @@ def test_local_start_status_stop(invoke, tmp_path):
         assert f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
         status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
         assert status["running"] and status["answering"] and status["engine"] == "moto"
+        assert _listening_addresses(port) == {"127.0.0.1"}
         again = invoke("local.start", env=env, endpoint=endpoint)
         assert again.code == 0 and f"(pid {status['pid']}" in again.err
         assert invoke("setup", env=env, endpoint=endpoint).code == 0
@@ -231,3 +255,44 @@ def test_local_start_status_stop(invoke, tmp_path):
     assert stopped.code == 0 and "stopped moto" in stopped.err
     status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
     assert not status["running"] and not status["answering"]
+
+
+def test_create_conversation_message_stream_then_both_inboxes_show_it_on_top(ready):
+    started = ready("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?", "--json")
+    assert started.code == 0, started
+    created = json.loads(started.out)
+    group = created["message_group_uuid"]
+    assert created["created_conversation"] is True
+    reply = ready("patterns.create-message", "--message-group-uuid", group, "--handle", "lena", "--message", "Count me in.")
+    assert reply.code == 0 and reply.out.strip() == group
+    processed = ready("stream.process", "--json")
+    assert processed.code == 0, processed
+    assert json.loads(processed.out)["failed"] == []
+    for handle in ("ravi", "lena"):
+        page = json.loads(ready("patterns.list-conversations", "--handle", handle, "--json").out)
+        top = page["items"][0]
+        assert (top["message_group_uuid"], top["message"]) == (group, "Count me in.")
+        assert sum(i["message_group_uuid"] == group for i in page["items"]) == 1
+    chat = json.loads(ready("patterns.get-conversation", "--message-group-uuid", group, "--json").out)
+    assert [(i["user_handle"], i["message"]) for i in chat["items"]] == [("ravi", "Book club Thursday?"), ("lena", "Count me in.")]
+    again = json.loads(ready("stream.process", "--json").out)
+    assert again["messages"] == 0  # the checkpoint remembers what was applied
+
+
+def test_create_message_from_a_non_participant_is_one_line(ready):
+    run = ready("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "lena", "--message", "hi")
+    assert (run.code, run.err.strip()) == (1, f"error: @lena is not a participant of conversation {MIRA_TOMAS}")
+
+
+def test_paging_the_long_conversation_7_at_a_time_from_the_command_line(ready):
+    pages, cursor = [], None
+    while True:
+        args = ["patterns.get-conversation", "--limit", "7", "--json"] + (["--cursor", cursor] if cursor else [])
+        page = json.loads(ready(*args).out)
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    chat = [item for page in reversed(pages) for item in page]
+    assert len(chat) == 70 and len({i["message_uuid"] for i in chat}) == 70
+    assert [i["created_at"] for i in chat] == sorted(i["created_at"] for i in chat)

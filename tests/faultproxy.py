@@ -1,0 +1,154 @@
+"""A fault-injecting HTTP proxy in front of a DynamoDB engine, for tests.
+
+The tasks run unchanged against the proxy's endpoint. For a chosen share of requests
+(writes only, by default) it answers with a throttling error, a 500 or 503, drops the
+connection before or after forwarding, or stays silent past the client's read timeout;
+and it makes BatchWriteItem store only part of its items, returning the rest as
+UnprocessedItems. It counts every operation it sees, so a test can also assert that no
+request (or no write) was sent at all.
+"""
+
+import http.client
+import json
+import random
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "CreateTable", "DeleteTable"}
+FAULTS = ("throttle", "throttling", "500", "503", "drop-before", "drop-after", "timeout")
+_ERROR_BODIES = {
+    "throttle": (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded."),
+    "throttling": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+    "500": (500, "InternalServerError", "Internal server error"),
+    "503": (503, "ServiceUnavailable", "Service unavailable"),
+    "auth": (400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+}
+
+
+class FaultProxy:
+    """Start with `with FaultProxy(upstream, fail_share=0.3) as proxy:`; use `proxy.endpoint`.
+
+    Faults hit only `operations` (all writes by default); `always` answers every request
+    with that fault; `hang_all` makes the proxy accept requests and never answer.
+    """
+
+    def __init__(self, upstream: str, *, fail_share=0.0, faults=FAULTS, unprocessed_share=0.0,
+                 operations=WRITES, hang_all=False, always=None, timeout_seconds=2.5, seed=7):
+        self.upstream = urlparse(upstream)
+        self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
+        self.operations, self.hang_all, self.always = operations, hang_all, always
+        self.timeout_seconds = timeout_seconds
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.seen = Counter()  # operation -> requests received
+        self.injected = Counter()  # fault -> times injected
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def writes_seen(self) -> int:
+        return sum(n for op, n in self.seen.items() if op in WRITES)
+
+    def _choose(self, operation):
+        with self.lock:
+            self.seen[operation] += 1
+            if self.always:
+                return self.always
+            if operation not in self.operations:
+                return None
+            if self.random.random() < self.fail_share:
+                fault = self.random.choice(self.faults)
+                self.injected[fault] += 1
+                return fault
+            return None
+
+    def _split(self, body: dict):
+        """Keep a share of a BatchWriteItem's requests; return (kept body, unprocessed)."""
+        with self.lock:
+            if self.random.random() >= self.unprocessed_share:
+                return body, {}
+            self.injected["unprocessed"] += 1
+        (table, requests), = body["RequestItems"].items()
+        half = len(requests) // 2  # a batch of one is kept whole: "half" of one item is none
+        keep, rest = requests[: len(requests) - half], requests[len(requests) - half:]
+        return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
+
+    def _forward(self, handler, raw: bytes):
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        headers["Content-Length"] = str(len(raw))
+        connection.request("POST", handler.path, body=raw, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        connection.close()
+        return response.status, response.getheader("Content-Type", "application/x-amz-json-1.0"), payload
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, content_type, payload):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _drop(self):
+                self.close_connection = True
+                self.connection.shutdown(2)
+
+            def do_GET(self):
+                self._send(400, "text/plain", b"proxy")
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                operation = self.headers.get("X-Amz-Target", ".").split(".")[-1]
+                if proxy.hang_all:
+                    time.sleep(proxy.timeout_seconds)
+                    return self._drop()
+                fault = proxy._choose(operation)
+                if fault in _ERROR_BODIES:
+                    status, code, message = _ERROR_BODIES[fault]
+                    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+                    return self._send(status, "application/x-amz-json-1.0", body)
+                if fault == "drop-before":
+                    return self._drop()
+                if fault == "timeout":
+                    time.sleep(proxy.timeout_seconds)
+                    return self._drop()
+                unprocessed = {}
+                if operation == "BatchWriteItem" and proxy.unprocessed_share:
+                    body, unprocessed = proxy._split(json.loads(raw))
+                    if body is None:
+                        return self._send(200, "application/x-amz-json-1.0", json.dumps({"UnprocessedItems": unprocessed}).encode())
+                    raw = json.dumps(body).encode()
+                status, content_type, payload = proxy._forward(self, raw)
+                if fault == "drop-after":
+                    return self._drop()
+                if unprocessed and status == 200:
+                    answer = json.loads(payload)
+                    answer.setdefault("UnprocessedItems", {})
+                    for table, rest in unprocessed.items():
+                        answer["UnprocessedItems"].setdefault(table, []).extend(rest)
+                    payload = json.dumps(answer).encode()
+                self._send(status, content_type, payload)
+
+        return Handler

@@ -1,0 +1,45 @@
+"""The capacity estimate follows DynamoDB's published rounding rules (checked by hand)."""
+
+from ddb import capacity, messaging, patterns
+
+from .conftest import NOW, TABLE
+
+
+def test_item_size_is_attribute_name_bytes_plus_value_bytes():
+    # "pk"(2) + "MSG#g"(5) + "sk"(2) + "t"(1) + "message"(7) + "é"(2 bytes in UTF-8) = 19
+    assert capacity.item_size({"pk": "MSG#g", "sk": "t", "message": "é"}) == 19
+
+
+def test_a_single_item_write_rounds_up_to_1_kb_units():
+    small = {"pk": "MSG#g", "sk": "t", "message": "x" * 1000}  # 7 + 3 + 1007 = 1017 bytes
+    big = {"pk": "MSG#g", "sk": "t", "message": "x" * 1100}  # 1117 bytes
+    assert capacity.item_size(small) == 1017
+    assert capacity.write_units(small) == 1
+    assert capacity.write_units(big) == 2
+    # a group item also writes the GSI: the same units again
+    group = {**big, "message_group_uuid": "g"}  # 1117 + 18 + 1 = 1136 bytes
+    assert capacity.put_units(group) == 2 + 2
+    assert capacity.transaction_units(puts=[small, group]) == 2 * (1 + 4)
+
+
+def test_a_multi_item_query_sums_sizes_then_rounds_up_to_4_kb():
+    items = [{"pk": "MSG#g", "sk": "t", "message": "x" * 1483}] * 3  # 7 + 3 + 7 + 1483 = 1500; x 3 = 4500 bytes
+    assert capacity.item_size(items[0]) == 1500
+    assert capacity.read_units(items, consistent=True) == 2  # ceil(4500 / 4096)
+    assert capacity.read_units(items) == 1.0  # halved when eventually consistent
+    assert capacity.read_units([]) == 0.5  # a query that reads nothing still costs the minimum
+
+
+def test_pattern_a_estimate_matches_the_items_it_read(client, seeded):
+    page = patterns.list_messages(client, TABLE, "3364f717-0448-48d9-b8ed-f5dc3fb166c3", limit=40)
+    stored = client.query(TableName=TABLE, KeyConditionExpression="pk = :pk", ScanIndexForward=False, Limit=41,
+                          ExpressionAttributeValues={":pk": {"S": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3"}})["Items"]
+    from ddb.items import from_typed
+
+    total = sum(capacity.item_size(from_typed(i)) for i in stored)  # the 41 items read (limit + 1)
+    assert page.consumed_capacity["estimated"] == -(-total // 4096) / 2
+
+
+def test_pattern_c_estimate_is_the_gsi_read_plus_one_message_write(client, seeded):
+    written = messaging.create_message(client, TABLE, "248665fc-a3a4-41bd-b3b4-81b49c46262b", seeded.users["mira"], "ok", now=NOW)
+    assert written.consumed_capacity["estimated"] == 0.5 + 1

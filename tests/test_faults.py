@@ -1,0 +1,186 @@
+"""Zero loss under faults, clear refusals: the tasks behind a fault-injecting proxy."""
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT, fake_aws_environment
+from .faultproxy import FaultProxy
+
+FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
+MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
+
+
+def _scan(invoke):
+    run = invoke("scan", "--json")
+    assert run.code == 0, run
+    return [json.loads(line) for line in run.out.splitlines()]
+
+
+def _assert_exactly_the_fixtures(items):
+    messages = [i for i in items if i["pk"].startswith("MSG#")]
+    groups = [i for i in items if i["pk"].startswith("GRP#")]
+    assert len(messages) == 100 and len({m["message_uuid"] for m in messages}) == 100
+    assert len(groups) == 8 and len({(g["pk"], g["message_group_uuid"]) for g in groups}) == 8
+    assert len(items) == 108
+
+
+def test_seed_stores_every_item_once_with_30_percent_faults_and_half_of_every_batch_unprocessed(invoke, engine):
+    assert invoke("schema-load").code == 0
+    with FaultProxy(engine, fail_share=0.35, unprocessed_share=1.0) as proxy:
+        run = invoke("seed", endpoint=proxy.endpoint, env=FAST)
+        assert run.code == 0, run
+        assert proxy.injected["unprocessed"] >= 5 and sum(proxy.injected.values()) - proxy.injected["unprocessed"] >= 3
+    retries = int(run.err.split(" retries")[0].rsplit(" ", 1)[-1])
+    assert retries > 0, run.err
+    _assert_exactly_the_fixtures(_scan(invoke))
+
+
+def test_write_patterns_and_stream_finish_under_faults_with_nothing_twice(invoke, engine):
+    assert invoke("setup").code == 0
+    with FaultProxy(engine, fail_share=0.35, seed=11) as proxy:
+        started = invoke("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "first",
+                         "--json", endpoint=proxy.endpoint, env=FAST)
+        assert started.code == 0, started
+        group = json.loads(started.out)["message_group_uuid"]
+        for n in range(6):
+            sender = ("lena", "ravi")[n % 2]
+            sent = invoke("patterns.create-message", "--message-group-uuid", group, "--handle", sender,
+                          "--message", f"reply {n}", endpoint=proxy.endpoint, env=FAST)
+            assert sent.code == 0, sent
+        processed = invoke("stream.process", endpoint=proxy.endpoint, env=FAST)
+        assert processed.code == 0, processed
+        assert sum(proxy.injected.values()) >= 3
+    items = _scan(invoke)
+    mine = [i for i in items if i["pk"] == f"MSG#{group}"]
+    assert sorted(i["message"] for i in mine) == sorted(["first"] + [f"reply {n}" for n in range(6)])
+    groups = [i for i in items if i.get("message_group_uuid") == group]
+    assert len(groups) == 2 and {g["message"] for g in groups} == {"reply 5"}
+
+
+def test_when_retries_run_out_seed_exits_1_naming_keys_and_a_rerun_finishes(invoke, engine):
+    assert invoke("schema-load").code == 0
+    with FaultProxy(engine, fail_share=1.0, faults=("throttle",), operations={"BatchWriteItem"}) as proxy:
+        run = invoke("seed", "--writers", "1", endpoint=proxy.endpoint, env={"INVOKE_DDB_RETRY_ATTEMPTS": "2", **FAST})
+    assert run.code == 1
+    (line,) = run.err.strip().splitlines()
+    assert line.startswith("error: 108 item(s) not written after 2 attempts without progress: ")
+    assert "MSG#" in line and line.endswith("and 103 more; run the command again to finish")
+    assert "Traceback" not in run.err
+    assert invoke("seed").code == 0
+    _assert_exactly_the_fixtures(_scan(invoke))
+
+
+def test_an_engine_that_hangs_is_one_line_within_a_bounded_time(invoke, engine):
+    with FaultProxy(engine, hang_all=True, timeout_seconds=3) as proxy:
+        started = time.monotonic()
+        run = invoke("scan", endpoint=proxy.endpoint, env=FAST)
+        elapsed = time.monotonic() - started
+    assert run.code == 1
+    assert run.err.strip() == f"error: DynamoDB at {proxy.endpoint} accepted the connection but did not answer in time"
+    assert elapsed < 15
+
+
+def _prod(proxy_or_engine, **extra):
+    return {"AWS_ENDPOINT_URL_DYNAMODB": proxy_or_engine, "INVOKE_DDB_ENDPOINT_URL": "http://127.0.0.1:9", **FAST, **extra}
+
+
+def test_wrong_credentials_on_prod_are_one_line_and_never_echo_the_secret(invoke, engine):
+    secret = "wJalrXUtnFEMI-not-a-real-secret-42"
+    with FaultProxy(engine, always="auth") as proxy:
+        run = invoke("list-tables", "--prod", env=_prod(proxy.endpoint, AWS_SECRET_ACCESS_KEY=secret))
+    assert run.code == 1
+    assert run.err.strip() == ("error: AWS refused the credentials (UnrecognizedClientException): "
+                               "The security token included in the request is invalid.")
+    assert secret not in run.err + run.out
+
+
+def test_a_region_with_no_table_names_the_region(invoke, engine):
+    assert invoke("setup").code == 0
+    run = invoke("scan", "--prod", env=_prod(engine, AWS_DEFAULT_REGION="eu-west-1"))
+    assert run.code == 1
+    assert run.err.strip().startswith(f"error: table 'cruddur-messages' does not exist in eu-west-1 at {engine}")
+
+
+def test_local_dummy_credentials_are_never_used_for_prod(invoke, engine):
+    env = _prod(engine)
+    env.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="")
+    with FaultProxy(engine) as proxy:
+        run = invoke("list-tables", "--prod", env={**env, "AWS_ENDPOINT_URL_DYNAMODB": proxy.endpoint})
+        assert sum(proxy.seen.values()) == 0
+    assert run.code == 1 and run.err.strip().startswith("error: no AWS credentials found")
+
+
+@pytest.mark.parametrize("args", [
+    ["setup"], ["seed"], ["drop"], ["schema-load"],
+    ["patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--message", "x"],
+    ["patterns.create-conversation", "--with", "lena", "--message", "x"],
+    ["stream.process"],
+])
+def test_prod_refusal_sends_no_request_at_all(invoke, engine, args):
+    with FaultProxy(engine) as proxy:
+        run = invoke(*args, "--prod", env=_prod(proxy.endpoint))
+        assert sum(proxy.seen.values()) == 0, proxy.seen
+    assert run.code == 1
+    assert run.err.strip().splitlines()[-1].endswith("no terminal to confirm on; pass --yes to confirm")
+
+
+@pytest.mark.parametrize("task", ["seed", "drop"])
+def test_dry_run_sends_no_write(invoke, engine, task):
+    assert invoke("setup").code == 0
+    before = _scan(invoke)
+    with FaultProxy(engine) as proxy:
+        run = invoke(task, "--dry-run", "--prod", env=_prod(proxy.endpoint))
+        assert proxy.writes_seen == 0 and sum(proxy.seen.values()) > 0
+    assert run.code == 0 and run.err.startswith("dry run: ")
+    assert _scan(invoke) == before
+
+
+def _at_a_terminal(args, answer, env):
+    """Run invoke with a pseudo-terminal as stdin, type `answer`, return (code, output)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=terminal,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    os.close(terminal)
+    os.write(controller, (answer + "\n").encode())
+    out, _ = process.communicate(timeout=60)
+    os.close(controller)
+    return process.returncode, out
+
+
+def _env(engine, **extra):
+    env = fake_aws_environment()
+    env.update(_prod(engine), **extra)
+    return env
+
+
+def test_at_a_terminal_typing_the_table_name_confirms(invoke, engine):
+    assert invoke("setup").code == 0
+    code, out = _at_a_terminal(["drop", "--prod"], "cruddur-messages", _env(engine))
+    assert code == 0, out
+    assert "Type the table name to go on:" in out and "table 'cruddur-messages': deleted" in out
+    assert json.loads(invoke("list-tables", "--json").out) == []
+
+
+def test_at_a_terminal_any_other_answer_refuses(invoke, engine):
+    assert invoke("setup").code == 0
+    code, out = _at_a_terminal(["drop", "--prod"], "yes", _env(engine))
+    assert code == 1
+    assert "error: not confirmed: did not DELETE the table and all its items; nothing was changed" in out
+    assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
+
+
+def test_two_seeds_started_at_once_end_as_one_seed(invoke, engine, tmp_path):
+    assert invoke("schema-load").code == 0
+    env = fake_aws_environment()
+    env.update(INVOKE_DDB_ENDPOINT_URL=engine, INVOKE_DDB_STATE_DIR=str(tmp_path))
+    runs = [subprocess.Popen([sys.executable, "-m", "invoke", "seed"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [(r.wait(timeout=120), r.stderr.read()) for r in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    _assert_exactly_the_fixtures(_scan(invoke))

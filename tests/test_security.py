@@ -1,0 +1,76 @@
+"""Least privilege and hygiene: the IAM policies match the calls the code makes, exactly."""
+
+import json
+import re
+from datetime import timedelta
+
+import boto3
+from botocore import xform_name
+
+from ddb import items, stream
+
+from .conftest import NOW, ROOT, TABLE
+
+# Transactions need the permission of each action inside them; waiters describe the table.
+_IAM_FOR = {"TransactWriteItems": {"PutItem", "DeleteItem"}}
+_WAITERS = {"table_exists": "DescribeTable", "table_not_exists": "DescribeTable"}
+
+
+def _actions(policy: dict, sid=None) -> set[str]:
+    found = set()
+    for statement in policy["Statement"]:
+        if sid is None or statement["Sid"] == sid:
+            found |= {a.split(":", 1)[1] for a in statement["Action"]}
+    return found
+
+
+def _operations_called_in_source() -> set[str]:
+    """Every DynamoDB / Streams operation named in the library and the tasks."""
+    names = {}
+    for service in ("dynamodb", "dynamodbstreams"):
+        model = boto3.client(service, region_name="us-east-1").meta.service_model
+        names.update({xform_name(op): op for op in model.operation_names})
+    source = "\n".join(p.read_text() for p in [ROOT / "tasks.py", *sorted((ROOT / "ddb").glob("*.py"))])
+    called = {names[m] for m in re.findall(r"\.(\w+)\(", source) if m in names}
+    called |= {names[m] for m in re.findall(r'get_paginator\("(\w+)"\)', source)}
+    called |= {_WAITERS[m] for m in re.findall(r'get_waiter\("(\w+)"\)', source)}
+    return called
+
+
+def _iam(operations) -> set[str]:
+    return set().union(*(_IAM_FOR.get(op, {op}) for op in operations))
+
+
+def test_tasks_policy_allows_every_action_the_code_calls_and_nothing_more():
+    policy = json.loads((ROOT / "iam" / "tasks-policy.json").read_text())
+    assert _actions(policy) == _iam(_operations_called_in_source())
+
+
+def test_lambda_policy_allows_what_the_handler_calls_and_what_the_stream_poller_needs(client, seeded, monkeypatch):
+    called = set()
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **kw: called.add(model.name))
+    monkeypatch.setattr(stream, "_CLIENTS", {"dynamodb": client})
+    message = items.message_item("248665fc-a3a4-41bd-b3b4-81b49c46262b", "5b7c3a52-46f4-4a5e-9b0e-8f3f3b1c2d10",
+                                 seeded.users["june"], "hi", items.iso_time(NOW + timedelta(hours=1)))
+    record = {"eventName": "INSERT", "dynamodb": {"NewImage": items.to_typed(message), "SequenceNumber": "1"}}
+    assert stream.lambda_handler({"Records": [record]}) == {"batchItemFailures": []}
+    policy = json.loads((ROOT / "iam" / "stream-lambda-policy.json").read_text())
+    assert called == {"Query", "TransactWriteItems"}
+    assert _actions(policy, "HandlerCalls") == _iam(called)
+    assert _actions(policy, "EventSourceMapping") == {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+
+
+def test_policies_name_only_the_messages_table():
+    for name in ("tasks-policy.json", "stream-lambda-policy.json"):
+        policy = json.loads((ROOT / "iam" / name).read_text())
+        for statement in policy["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                assert resource == "*" and statement["Action"] == ["dynamodb:ListTables"] or f"table/{TABLE}" in resource
+
+
+def test_no_credentials_in_the_repository():
+    pattern = re.compile(r"(AKIA|ASIA)[0-9A-Z]{16}|aws_secret_access_key\s*=\s*['\"][A-Za-z0-9/+]{40}")
+    for path in ROOT.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and ".local" not in path.parts and path.suffix in {".py", ".json", ".yaml", ".yml", ".md", ""}:
+            assert not pattern.search(path.read_text(errors="ignore")), path
