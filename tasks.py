@@ -86,6 +86,21 @@ def _print_json(data):
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
+def _whole_number(flag, value, default=None, low=1, high=None):
+    """The whole number a flag was given (or `default`); anything else is one InvalidInput line."""
+    if value is None:
+        value = default
+    try:
+        number = int(value)
+        ok = low <= number and (high is None or number <= high)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise errors.InvalidInput(f"{flag} must be a whole number {bounds}, not {str(value)!r}")
+    return number
+
+
 def _users(c):
     from ddb import fixtures
 
@@ -155,6 +170,7 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
     from ddb import fixtures, items
     from ddb import seed as seeding
 
+    writers = _whole_number("--writers", writers, _config(c).writers)
     loaded = fixtures.load(fixture_dir or _project_path(_config(c).fixtures))
     if dry_run:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
@@ -172,7 +188,7 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=_console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
-            result = seeding.run(client, target.table, plan, writers=int(writers or _config(c).writers),
+            result = seeding.run(client, target.table, plan, writers=writers,
                                  policy=RetryPolicy(max_attempts=int(_config(c).retry_attempts)),
                                  on_progress=lambda n: progress.advance(bar, n))
     w = result.written
@@ -191,7 +207,7 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False):
     from ddb.scan import scan_items
 
     target = _target(c, prod, endpoint_url)
-    stream = scan_items(_client(target), target.table, limit=int(limit) if limit is not None else None)
+    stream = scan_items(_client(target), target.table, limit=None if limit is None else _whole_number("--limit", limit))
     if json:
         dumps, write = __import__("json").dumps, sys.stdout.write
         for item in stream:
@@ -230,27 +246,29 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
 @task(help={"handle": "whose conversations (default: ddb.default_handle)", "limit": "page size (default 20)",
             "cursor": "next_cursor of the previous page", "json": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
 @cli
-def list_conversations(c, handle=None, limit=20, cursor=None, json=False, prod=False, endpoint_url=None):
+def list_conversations(c, handle=None, limit=None, cursor=None, json=False, prod=False, endpoint_url=None):
     """Pattern B: a user's conversations, most recent first."""
     from ddb import patterns, render
 
+    limit = _whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
     handle = handle or _config(c).default_handle
     user = _users(c).user(handle)
     target = _target(c, prod, endpoint_url)
-    page = patterns.list_conversations(_client(target), target.table, user.uuid, int(limit), cursor)
+    page = patterns.list_conversations(_client(target), target.table, user.uuid, limit, cursor)
     _show_page(page, json, lambda: render.conversations_view(page, handle))
 
 
 @task(help={"message_group_uuid": "which conversation (default: ddb.default_message_group_uuid)", "limit": "messages per page (default 20)",
             "cursor": "next_cursor of the previous page (older messages)", "json": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
 @cli
-def get_conversation(c, message_group_uuid=None, limit=20, cursor=None, json=False, prod=False, endpoint_url=None):
+def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json=False, prod=False, endpoint_url=None):
     """Pattern A: a conversation's newest messages, shown like a chat."""
     from ddb import patterns, render
 
+    limit = _whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
     group = message_group_uuid or _config(c).default_message_group_uuid
     target = _target(c, prod, endpoint_url)
-    page = patterns.list_messages(_client(target), target.table, group, int(limit), cursor)
+    page = patterns.list_messages(_client(target), target.table, group, limit, cursor)
     _show_page(page, json, lambda: render.chat_table(page, group))
 
 

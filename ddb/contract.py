@@ -40,11 +40,56 @@ def location(path) -> str:
     return text or "top level"
 
 
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"), (dict, "object"))
+
+
+def _a(kind: str) -> str:
+    """`an array`, `a string`, `null`: a JSON type with its article."""
+    return kind if kind == "null" else ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def _shown(value) -> str:
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _found(value) -> str:
+    """`the string "285"`, `the boolean true`, `an object`: what a document holds, briefly."""
+    kind = next((name for cls, name in _JSON_TYPES if isinstance(value, cls)), "null")
+    return _a(kind) if kind in ("array", "object", "null") else f"the {kind} {_shown(value)}"
+
+
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def _place(error) -> list:
+    """The path of the error; a missing or unknown field is named itself (`messages[1].from`)."""
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        path.append(next(name for name in error.validator_value if name not in error.instance))
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        path.append(next(name for name in error.instance if name not in error.schema.get("properties", {})))
+    return path
+
+
 def _describe(error) -> str:
     if error.validator == "pattern":
         for ref, meaning in _PATTERN_MEANING.items():
             if error.schema == schema("conversation")["$defs"].get(ref):
-                return f"{json.dumps(error.instance, ensure_ascii=False)[:60]} {meaning}"
+                return f"{_shown(error.instance)} {meaning}"
+        return f"{_shown(error.instance)} is not in the expected format"
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return f"expected {' or '.join(_a(kind) for kind in expected)}, found {_found(error.instance)}"
+    if error.validator == "required":
+        return "is required but missing"
+    if error.validator == "additionalProperties":
+        return f"unknown field: the known fields are {', '.join(error.schema.get('properties', {}))}"
+    if error.validator == "minItems":
+        have = f"has {_entries(len(error.instance))}" if error.instance else "is empty"
+        return f"{have}: needs at least {_entries(error.validator_value)}"
+    if error.validator == "maxItems":
+        return f"has {_entries(len(error.instance))}: at most {_entries(error.validator_value)} allowed"
     if error.validator == "minLength" and error.instance == "":
         return "is empty"
     if error.validator == "maxLength":
@@ -61,7 +106,7 @@ def first_problem(name: str, document) -> str | None:
     error = best_match(_validator(name).iter_errors(document))
     if error is None:
         return None
-    return f"{location(error.absolute_path)}: {_describe(error)}"
+    return f"{location(_place(error))}: {_describe(error)}"
 
 
 def item_problems(item: dict) -> list[str]:

@@ -54,19 +54,56 @@ class Fixtures:
             raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
 
 
+class _KeyTwice(dict):
+    """A JSON object that names a key twice (plain JSON would silently keep the last)."""
+
+    key = ""
+
+
+def _object(pairs):
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            twice = _KeyTwice(pairs)
+            twice.key = key
+            return twice
+        seen.add(key)
+    return dict(pairs)
+
+
+def _key_twice(node, path=()):
+    """The path of the first key given twice in one object, or None."""
+    if isinstance(node, _KeyTwice):
+        return (*path, node.key)
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for step, child in children:
+        found = _key_twice(child, (*path, step))
+        if found:
+            return found
+    return None
+
+
 def _read_json(path: Path, shown: str):
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is allowed (RFC 8259)
     except UnicodeDecodeError as exc:
-        raise FixtureError(f"{shown}: byte {exc.start}: not UTF-8 text") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise FixtureError(f"{shown}: line {line} column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as UTF-8") from None
+    if not text.strip():
+        raise FixtureError(f"{shown}: top level: the file is empty, expected JSON")
     try:
-        return json.loads(text)
+        document = json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise FixtureError(f"{shown}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    twice = _key_twice(document)
+    if twice:
+        raise FixtureError(f"{shown}: {contract.location(twice)}: is given twice in one object: keep one")
+    return document
 
 
 def _check(schema_name: str, document, shown: str):
@@ -78,10 +115,11 @@ def _check(schema_name: str, document, shown: str):
 def _load_users(path: Path, shown: str) -> dict[str, User]:
     document = _read_json(path, shown)
     _check("users", document, shown)
-    users, seen_uuids = {}, {}
+    users, seen_uuids, seen_handles = {}, {}, {}
     for index, entry in enumerate(document):
-        if entry["handle"] in users:
-            raise FixtureError(f"{shown}: [{index}].handle: {entry['handle']!r} is already used by another user")
+        if entry["handle"] in seen_handles:
+            raise FixtureError(f"{shown}: [{index}].handle: {entry['handle']!r} is already the handle of [{seen_handles[entry['handle']]}]")
+        seen_handles[entry["handle"]] = index
         if entry["uuid"] in seen_uuids:
             raise FixtureError(f"{shown}: [{index}].uuid: {entry['uuid']} is already the uuid of {seen_uuids[entry['uuid']]!r}")
         seen_uuids[entry["uuid"]] = entry["handle"]
@@ -116,7 +154,7 @@ def load(directory) -> Fixtures:
     """Read and validate a whole fixture directory; raise FixtureError on the first problem."""
     root = Path(directory)
     if not root.is_dir():
-        raise FixtureError(f"{root}: fixture directory does not exist")
+        raise FixtureError(f"{root}: {'is not a directory' if root.exists() else 'fixture directory does not exist'}")
     users_path = root / "users.json"
     if not users_path.is_file():
         raise FixtureError(f"{users_path}: missing: a fixture directory needs users.json")
@@ -138,7 +176,7 @@ def load(directory) -> Fixtures:
                 raise FixtureError(
                     f"{path}: messages[{index}].message_uuid: {message.message_uuid} is already used by {message_uuids[message.message_uuid]}"
                 )
-            message_uuids[message.message_uuid] = f"{path}: messages[{index}]"
+            message_uuids[message.message_uuid] = f"messages[{index}] of {path}"
         conversations.append(conversation)
     return Fixtures(users, tuple(conversations))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .awserrors import translated
 from .capacity import read_units
-from .errors import BadCursor, NotFound
+from .errors import BadCursor, InvalidInput, NotFound
 from .items import from_typed, group_pk, message_pk
 
 DEFAULT_LIMIT = 20
@@ -55,8 +55,8 @@ def decode_cursor(cursor: str, pk: str) -> dict:
 
 
 def _check_limit(limit: int):
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
 
 
 def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
