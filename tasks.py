@@ -50,8 +50,9 @@ def _target(c, prod=False, endpoint_url=None, table=None):
     cfg = _config(c)
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
-    name = table or cfg.table
-    timeouts = {"connect_timeout": float(cfg.connect_timeout), "read_timeout": float(cfg.read_timeout)}
+    name = cfg.table if table is None else table
+    timeouts = {"connect_timeout": _seconds("ddb.connect_timeout", cfg.connect_timeout),
+                "read_timeout": _seconds("ddb.read_timeout", cfg.read_timeout)}
     if prod:
         return prod_target(name, **timeouts)
     return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
@@ -84,6 +85,16 @@ def _confirm(target, action, yes):
 
 def _print_json(data):
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _seconds(name, value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if not 0 < seconds <= 3600:
+        raise errors.InvalidInput(f"{name} must be a number of seconds above 0, not {str(value)!r}")
+    return seconds
 
 
 def _whole_number(flag, value, default=None, low=1, high=None):
@@ -189,7 +200,7 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
         with Progress(console=_console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=writers,
-                                 policy=RetryPolicy(max_attempts=int(_config(c).retry_attempts)),
+                                 policy=RetryPolicy(max_attempts=_whole_number("ddb.retry_attempts", _config(c).retry_attempts)),
                                  on_progress=lambda n: progress.advance(bar, n))
     w = result.written
     _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
@@ -359,7 +370,7 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
 
 def _engine_args(c):
     cfg = _config(c)
-    return _project_path(cfg.state_dir), cfg.engine_host, int(cfg.engine_port)
+    return _project_path(cfg.state_dir), cfg.engine_host, _whole_number("ddb.engine_port", cfg.engine_port, high=65535)
 
 
 @task(help={"engine": "moto (embedded, in memory)"})

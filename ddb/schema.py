@@ -7,7 +7,7 @@ it. `load()` creates the table (or proves the live one matches), `drop()` delete
 from dataclasses import dataclass
 
 from .awserrors import translated
-from .errors import SchemaDrift
+from .errors import InvalidInput, SchemaDrift
 
 GSI_NAME = "message-group-sk-index"
 PROVISIONED = "PROVISIONED"
@@ -19,7 +19,7 @@ _WAIT = {"Delay": 1, "MaxAttempts": 300}
 def table_spec(table: str, billing: str = PROVISIONED, capacity: int = DEFAULT_CAPACITY) -> dict:
     """The CreateTable request for the messages table; the declaration itself."""
     if billing not in (PROVISIONED, ON_DEMAND):
-        raise ValueError(f"billing must be {PROVISIONED} or {ON_DEMAND}, not {billing!r}")
+        raise InvalidInput(f"billing must be {PROVISIONED} or {ON_DEMAND}, not {billing!r}")
     throughput = {"ReadCapacityUnits": capacity, "WriteCapacityUnits": capacity}
     gsi = {
         "IndexName": GSI_NAME,

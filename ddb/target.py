@@ -5,13 +5,15 @@ boto3 DynamoDB client with short timeouts, so a dead engine is an error in secon
 never a hang. boto3 is imported lazily to keep `invoke --list` fast.
 """
 
+import re
 from dataclasses import dataclass, field
 
-from .errors import CredentialsError
+from .errors import CredentialsError, InvalidInput
 
 # Local engines accept any credentials; these are sent so real keys never reach them.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
+TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
 
 
@@ -31,6 +33,10 @@ class Target:
     read_timeout: float = 10.0
     max_attempts: int = 3
     extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        if not TABLE_NAME.fullmatch(self.table or ""):
+            raise InvalidInput(f"table name {self.table!r} is not valid: DynamoDB takes 3-255 characters of a-z A-Z 0-9 _ . -")
 
     @property
     def label(self) -> str:

@@ -390,6 +390,15 @@ COMMAND_LINES = [
     ("writers-not-a-number", ["seed", "--writers", "many"], None, "--writers must be a whole number of at least 1, not 'many'"),
     ("users-directory-missing", ["patterns.list-conversations"], {"INVOKE_DDB_FIXTURES": "/nonexistent"},
      "/nonexistent/users.json: missing: the user directory is needed to resolve handles"),
+    ("empty-table-name", ["drop", "--table", ""], None,
+     "table name '' is not valid: DynamoDB takes 3-255 characters of a-z A-Z 0-9 _ . -"),
+    ("short-table-name", ["scan"], {"INVOKE_DDB_TABLE": "ab"},
+     "table name 'ab' is not valid: DynamoDB takes 3-255 characters of a-z A-Z 0-9 _ . -"),
+    ("bad-billing", ["schema-load"], {"INVOKE_DDB_BILLING": "free"}, "billing must be PROVISIONED or PAY_PER_REQUEST, not 'free'"),
+    ("bad-engine-port", ["local.status"], {"INVOKE_DDB_ENGINE_PORT": "abc"},
+     "ddb.engine_port must be a whole number from 1 to 65535, not 'abc'"),
+    ("bad-read-timeout", ["scan"], {"INVOKE_DDB_READ_TIMEOUT": "soon"},
+     "ddb.read_timeout must be a number of seconds above 0, not 'soon'"),
 ]
 
 
