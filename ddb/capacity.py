@@ -1,6 +1,7 @@
 """Item sizes and capacity units by DynamoDB's published rules.
 
-Local engines do not report real consumed capacity, so the project estimates it:
+moto does not report real consumed capacity, so the project estimates it (DynamoDB Local
+does, and the tests hold this estimate equal to it):
 - item size: the UTF-8 bytes of every attribute name plus its value (a number counts its
   significant base-100 digit pairs, aligned on the decimal point, plus one byte, plus one
   more when negative; a set counts its elements only: DynamoDB Local measures the same);

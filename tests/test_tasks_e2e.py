@@ -2,7 +2,6 @@
 
 import importlib.metadata
 import json
-import socket
 import time
 
 import pytest
