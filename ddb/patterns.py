@@ -79,7 +79,7 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
             response = client.query(**request)
             page = [from_typed(i) for i in response.get("Items", [])]
             reported += (response.get("ConsumedCapacity") or {}).get("CapacityUnits", 0) or 0
-            estimated += read_units(page)
+            estimated += read_units(response.get("Items", []), typed=True)
             found += page
             if "LastEvaluatedKey" not in response:
                 break

@@ -1,13 +1,19 @@
-"""Shared fixtures: fake AWS credentials, moto-backed clients, a loopback moto server.
+"""Shared fixtures: fake AWS credentials, moto-backed clients, loopback engines.
 
-Nothing here reaches the network: unit tests run inside `moto.mock_aws`, end-to-end
-tests run the real `invoke` tasks in a subprocess against a `ThreadedMotoServer` on
-127.0.0.1, and the instance-metadata probe is switched off.
+Nothing here reaches the network: unit tests run inside `moto.mock_aws`; end-to-end
+tests run the real `invoke` tasks in a subprocess against each engine in turn, a
+`ThreadedMotoServer` on 127.0.0.1 and AWS's DynamoDB Local (one process for the session,
+in memory, on a free port; it is skipped, with the reason, when Java 17+ or its jar
+is missing: `python -m invoke local.install` fetches the jar). The instance-metadata
+probe is switched off.
 """
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 TABLE = "cruddur-messages"
 NOW = datetime(2026, 11, 25, 16, 20, tzinfo=timezone.utc)
+ENGINES = ["moto", "dynamodb-local"]
+# Where the tasks look for DynamoDB Local by default (invoke.yaml: ddb.dynamodb_local_dir).
+DYNAMODB_LOCAL_DIR = ROOT / (os.environ.get("INVOKE_DDB_DYNAMODB_LOCAL_DIR") or ".local/dynamodb-local")
 
 _AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
                   "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
@@ -96,6 +105,44 @@ def all_keys(client, table=TABLE) -> set[tuple[str, str]]:
 # ------------------------------------------------------------------ end to end
 
 
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def local_client(endpoint):
+    """A DynamoDB client for a local engine, with the tasks' dummy credentials."""
+    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def dynamodb_local_or_skip():
+    """(java, DynamoDB Local) checked as the tasks check them; pytest.skip saying why if unusable."""
+    from ddb import local_engine
+    from ddb.errors import EngineError
+
+    try:
+        java = local_engine.find_java()
+        local = local_engine.check_dynamodb_local(DYNAMODB_LOCAL_DIR, java)
+    except EngineError as exc:
+        pytest.skip(f"DynamoDB Local cannot run here: {exc}")
+    if local is None:
+        pytest.skip(f"DynamoDB Local is not installed in {DYNAMODB_LOCAL_DIR}: run `python -m invoke local.install` (.ci/run does)")
+    return java, local
+
+
+def _die_with_parent():
+    """In the child: get SIGTERM when the test process dies, so no engine outlives a killed run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """One moto server on a free loopback port for the whole session."""
@@ -106,17 +153,55 @@ def moto_server():
     server.stop()
 
 
-@pytest.fixture
-def engine(moto_server):
-    """The moto server, emptied before the test."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
-    return moto_server
+@pytest.fixture(scope="session")
+def dynamodb_local_server(tmp_path_factory):
+    """One DynamoDB Local for the whole session: in memory, shared db, no telemetry, a free port."""
+    from ddb import local_engine
+
+    java, local = dynamodb_local_or_skip()
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("dynamodb-local") / "engine.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(local_engine.dynamodb_local_command(java, local, port), stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, cwd=local.directory, preexec_fn=_die_with_parent)
+    try:
+        deadline = time.monotonic() + 60
+        while not local_engine.answers("127.0.0.1", port, timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"DynamoDB Local did not come up on port {port}: {log_path.read_text()[-1000:]}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _delete_all_tables(endpoint):
+    client = local_client(endpoint)
+    for page in client.get_paginator("list_tables").paginate():
+        for name in page.get("TableNames", []):
+            client.delete_table(TableName=name)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    """Each engine in turn (moto, DynamoDB Local), emptied before the test; its endpoint."""
+    if request.param == "moto":
+        server = request.getfixturevalue("moto_server")
+        urllib.request.urlopen(urllib.request.Request(f"{server}/moto-api/reset", method="POST"), timeout=5).read()
+        return server
+    server = request.getfixturevalue("dynamodb_local_server")
+    _delete_all_tables(server)
+    return server
 
 
 @pytest.fixture
 def engine_client(engine):
-    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=engine,
-                        aws_access_key_id="local", aws_secret_access_key="local")
+    return local_client(engine)
 
 
 class TaskRun:
@@ -129,13 +214,12 @@ class TaskRun:
         return f"TaskRun(code={self.code}, out={self.out[-800:]!r}, err={self.err[-800:]!r})"
 
 
-@pytest.fixture
-def invoke(engine, tmp_path):
-    """Run `invoke ARGS...` in the repository against the moto server; returns a TaskRun."""
-
-    def run(*args, env=None, timeout=120, endpoint=engine):
+def _task_runner(tmp_path, default_endpoint, engine_port):
+    def run(*args, env=None, timeout=120, endpoint=default_endpoint):
         full_env = fake_aws_environment()
-        full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(tmp_path / "state"))
+        # local.start never lands on the default port 8000: it gets engine_port unless told otherwise.
+        full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(tmp_path / "state"),
+                        INVOKE_DDB_ENGINE_PORT=str(engine_port), INVOKE_DDB_DYNAMODB_LOCAL_DIR=str(DYNAMODB_LOCAL_DIR))
         full_env.update(env or {})
         completed = subprocess.run(
             [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
@@ -143,4 +227,19 @@ def invoke(engine, tmp_path):
         )
         return TaskRun(completed)
 
+    return run
+
+
+@pytest.fixture
+def invoke(engine, tmp_path):
+    """Run `invoke ARGS...` in the repository against the engine under test; returns a TaskRun."""
+    return _task_runner(tmp_path, engine, free_port())
+
+
+@pytest.fixture
+def invoke_alone(tmp_path):
+    """Run `invoke ARGS...` with no engine running; `run.endpoint` is where local.start would put one."""
+    port = free_port()
+    run = _task_runner(tmp_path, f"http://127.0.0.1:{port}", port)
+    run.port, run.endpoint = port, f"http://127.0.0.1:{port}"
     return run

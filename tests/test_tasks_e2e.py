@@ -1,14 +1,14 @@
-"""Every task, run as `invoke ...` in a subprocess against a moto server on loopback."""
+"""Every task, run as `invoke ...` in a subprocess against each engine (moto, DynamoDB Local) on loopback."""
 
+import importlib.metadata
 import json
-import socket
 import time
 
 import pytest
 
 from ddb import contract
 
-from .conftest import TABLE
+from .conftest import ENGINES, TABLE, dynamodb_local_or_skip
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 
@@ -144,12 +144,10 @@ def test_unknown_handle_and_bad_cursor_are_one_line(ready):
     assert run.code == 1 and run.err.startswith("error: malformed cursor 'nonsense'")
 
 
-def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke_alone):
+    port = invoke_alone.port
     started = time.monotonic()
-    run = invoke("scan", endpoint=f"http://127.0.0.1:{port}")
+    run = invoke_alone("scan")
     elapsed = time.monotonic() - started
     assert run.code == 1
     assert run.err.strip() == (f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
@@ -234,26 +232,33 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_local_start_status_stop(invoke, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {"INVOKE_DDB_ENGINE_PORT": str(port)}
-    endpoint = f"http://127.0.0.1:{port}"
-    run = invoke("local.start", env=env, endpoint=endpoint)
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_local_start_status_stop(invoke_alone, engine_name):
+    invoke, endpoint = invoke_alone, invoke_alone.endpoint
+    if engine_name == "dynamodb-local":
+        dynamodb_local_or_skip()
+        flags, label, version = ["--engine", "auto"], "DynamoDB Local", "3.3.1"  # auto picks DynamoDB Local: Java and the jar are there
+    else:
+        flags, label, version = ["--engine", "moto"], "moto", importlib.metadata.version("moto")
+    run = invoke("local.start", *flags)
     try:
         assert run.code == 0, run
-        assert f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
-        status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
-        assert status["running"] and status["answering"] and status["engine"] == "moto"
-        assert _listening_addresses(port) == {"127.0.0.1"}
-        again = invoke("local.start", env=env, endpoint=endpoint)
+        assert run.err.startswith(f"{label} {version} answers at {endpoint} (pid ") and f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
+        status = json.loads(invoke("local.status", "--json").out)
+        assert status["running"] and status["answering"] and status["engine"] == engine_name
+        if engine_name == "moto":
+            assert _listening_addresses(int(endpoint.rsplit(":", 1)[1])) == {"127.0.0.1"}
+        assert status["db_path"] is None and status["version"] == version
+        human = invoke("local.status")
+        assert human.err.strip() == f"{label} {version} running (pid {status['pid']}) at {endpoint}, answering; in memory"
+        again = invoke("local.start", *flags)
         assert again.code == 0 and f"(pid {status['pid']}" in again.err
-        assert invoke("setup", env=env, endpoint=endpoint).code == 0
+        assert invoke("setup").code == 0
+        assert json.loads(invoke("patterns.list-conversations", "--json").out)["items"]
     finally:
-        stopped = invoke("local.stop", env=env, endpoint=endpoint)
-    assert stopped.code == 0 and "stopped moto" in stopped.err
-    status = json.loads(invoke("local.status", "--json", env=env, endpoint=endpoint).out)
+        stopped = invoke("local.stop")
+    assert stopped.code == 0 and stopped.err.strip() == f"stopped {label} (pid {status['pid']}); its tables are gone"
+    status = json.loads(invoke("local.status", "--json").out)
     assert not status["running"] and not status["answering"]
 
 
