@@ -59,8 +59,9 @@ def _console(stderr=False):
 
 
 def _say(message):
-    """Status lines go to stderr so stdout stays clean for --json."""
-    _console(stderr=True).print(message)
+    """Status lines go to stderr so stdout stays clean for --json (plain text: no rich import)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
 
 
 def _confirm(target, action, yes):
@@ -238,10 +239,14 @@ def _show_page(page, as_json, table):
     if as_json:
         _print_json(page.as_json())
         return
-    _console().print(table())
+    view = table()
+    if hasattr(view, "plain") and not sys.stdout.isatty():
+        sys.stdout.write(view.plain())  # piped: the same text, without importing rich
+    else:
+        _console().print(view)
     _say(render.capacity_line(page.consumed_capacity))
     if page.next_cursor:
-        _console(stderr=True).print(f"more: --cursor {page.next_cursor}", soft_wrap=True)
+        _say(f"more: --cursor {page.next_cursor}")
 
 
 # ---------------------------------------------------------------- local engine
