@@ -3,8 +3,8 @@
 `scan_items` is a generator: it fetches a page only when the previous one has been
 consumed, so memory holds one page (DynamoDB pages are at most 1 MB) whatever the size
 of the table. With `segments > 1` it runs a parallel scan: one thread per segment, each
-handing its pages over a queue of `segments` slots, so at most about two pages per
-segment are in memory at once; items then come in no particular order.
+handing its pages over a queue of `segments` slots, so at most about two (smaller) pages
+per segment are in memory at once; items then come in no particular order.
 """
 
 import queue
@@ -33,6 +33,9 @@ def _pages(client, request: dict):
 
 
 _DONE = object()
+# Pages of a parallel scan stop at this many items (or 1 MB, whichever comes first), so
+# the pages in flight, one per segment, stay small together.
+PARALLEL_PAGE_ITEMS = 1000
 
 
 def _parallel_pages(client, request: dict, segments: int):
@@ -83,12 +86,14 @@ def scan_items(client, table: str, limit: int | None = None, page_size: int | No
 
     Pages are fetched lazily: only one page is held at a time (one or two per segment
     with `segments` > 1). `page_size` caps the items per page; by default the engine
-    decides (1 MB pages on DynamoDB).
+    decides (1 MB pages on DynamoDB), or PARALLEL_PAGE_ITEMS with segments.
     """
     if limit is not None and limit <= 0:
         return
     if segments < 1:
         raise ValueError(f"segments must be at least 1, not {segments}")
+    if segments > 1 and not page_size:
+        page_size = PARALLEL_PAGE_ITEMS
     request = {"TableName": table}
     if page_size or limit:  # a small --limit need not fetch a whole 1 MB page
         request["Limit"] = min(n for n in (page_size, limit) if n)
