@@ -52,6 +52,9 @@ def invoke(env, *args, check=True, **kw) -> subprocess.CompletedProcess:
 @contextlib.contextmanager
 def engine(port: int):
     """`invoke local.start` on `port` for the duration; yields (endpoint, env, scratch dir)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the engine (finally below)
     with tempfile.TemporaryDirectory(prefix="ddb-bench-") as scratch:
         env = environment(port, Path(scratch) / "state")
         invoke(env, "local.start")

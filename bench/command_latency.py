@@ -4,7 +4,7 @@ Three commands run the same query (user mira's group items, newest first, 21 of 
 with consumed capacity) against the embedded engine, each as a fresh process, with its
 output captured (piped, as a script would run it):
 
-- the task:  `invoke patterns.list-conversations`
+- the task:  `invoke patterns.list-conversations` (the venv's `invoke` script)
 - bare:      a Python script that imports boto3, creates a client and runs the query
 - AWS CLI:   `aws dynamodb query ...` (the CLI found on PATH)
 
@@ -17,6 +17,7 @@ project's modules are compiled once, like the installed libraries.
 
 import json
 import shutil
+from pathlib import Path
 import subprocess
 import sys
 import time
@@ -56,13 +57,17 @@ def main():
     version = subprocess.run([aws, "--version"], capture_output=True, text=True)
     print(f"machine: {common.machine()}")
     print(f"AWS CLI: {(version.stdout or version.stderr).strip()}")
+    # `invoke` as a user types it: the console script beside this Python (else `python -m invoke`).
+    script = Path(sys.executable).with_name("invoke")
+    invoke_script = str(script) if script.exists() else None
     with common.engine(args.port) as (endpoint, env, scratch):
         env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
         common.invoke(env, "setup")
         bare = scratch / "bare_query.py"
         bare.write_text(BARE.format(endpoint=endpoint))
+        task_command = [invoke_script] if invoke_script else [sys.executable, "-m", "invoke"]
         commands = {
-            "task": [sys.executable, "-m", "invoke", "patterns.list-conversations"],
+            "task": task_command + ["patterns.list-conversations"],
             "bare boto3": [sys.executable, str(bare)],
             "AWS CLI": [aws, "dynamodb", "query", "--region", "us-east-1", "--endpoint-url", endpoint,
                         "--table-name", common.TABLE, "--key-condition-expression", "pk = :pk",

@@ -13,7 +13,7 @@ Every run starts on a freshly created table; runs are interleaved (ceiling, seed
 writer count, then naive) and repeated; figures are medians. After every seed run the
 table is counted: seed must have stored every item.
 
-    python bench/seed_throughput.py [--messages 20000] [--writers 1,2,4,8] [--repeat 3]
+    python bench/seed_throughput.py [--messages 20000] [--writers 1,2,4,8] [--repeat 5]
 """
 
 import sys
@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try, comma-separated")
     parser.add_argument("--naive-items", type=int, default=2_000,
                         help="how many of the items the put_item loop writes (0: all); its rate is items/s either way")
+    parser.set_defaults(repeat=5)
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",")]
     print(f"machine: {common.machine()}")
@@ -106,6 +107,9 @@ def main():
     print()
     print(f"seed / ceiling       = {best_seed / best_ceiling:.2f}  (seed {best_seed:.0f} items/s with {best_seed_w} writers; "
           f"ceiling {best_ceiling:.0f} items/s with {best_ceiling_w} writers; target >= 0.9)")
+    paired = [s / c for w in writer_counts for s, c in zip(seeded[w], ceiling[w])]
+    print(f"seed / ceiling, run by run at the same writer count: median {common.median(paired):.2f} "
+          f"(of {len(paired)} side-by-side pairs; a check on the noise of this machine)")
     print(f"seed / put_item loop = {best_seed / naive_rate:.1f}  (target >= 10)")
 
 
