@@ -169,9 +169,9 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers):
 @cli
 def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
     """Print every item of the table, streamed page by page."""
-    from ddb.scan import scan_items
-
     from dataclasses import replace
+
+    from ddb.scan import scan_items
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(_target(c, prod, endpoint_url), read_timeout=60.0)

@@ -113,10 +113,17 @@ def generate(directory, *, messages: int = 20_000, conversations: int = 200, use
     with `force` it replaces only users.json and conversations/*.json.
     """
     _check(messages, conversations, users)
-    rng = random.Random(seed)
     root = Path(directory)
     if root.exists() and not root.is_dir():
         raise DdbError(f"{root}: is not a directory")
+    try:
+        return _write(root, messages, conversations, users, seed, force)
+    except OSError as exc:
+        raise DdbError(f"{exc.filename or root}: cannot write: {exc.strerror}") from None
+
+
+def _write(root: Path, messages: int, conversations: int, users: int, seed: int, force: bool) -> SyntheticSet:
+    rng = random.Random(seed)
     _clear(root, force)
     (root / "conversations").mkdir(parents=True, exist_ok=True)
     width = len(str(users))

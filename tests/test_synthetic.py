@@ -72,3 +72,12 @@ def test_impossible_sizes_are_refused_with_one_line(tmp_path, messages, conversa
         synthetic.generate(tmp_path / "fx", messages=messages, conversations=conversations, users=users)
     assert problem in str(caught.value)
     assert not (tmp_path / "fx").exists()
+
+
+def test_a_directory_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DdbError, match="is not a directory"):
+        synthetic.generate(blocker, messages=4, conversations=2, users=3)
+    with pytest.raises(DdbError, match="cannot write"):
+        synthetic.generate(blocker / "below", messages=4, conversations=2, users=3)
