@@ -63,9 +63,12 @@ class RetryPolicy:
 
 def put_request(item: dict) -> dict:
     # Items are mostly strings: type those directly (the same JSON TypeSerializer makes, faster).
-    if all(type(value) is str for value in item.values()):
-        return {"PutRequest": {"Item": {name: {"S": value} for name, value in item.items()}}}
-    return {"PutRequest": {"Item": to_typed(item)}}
+    typed = {}
+    for name, value in item.items():
+        if type(value) is not str:
+            return {"PutRequest": {"Item": to_typed(item)}}
+        typed[name] = {"S": value}
+    return {"PutRequest": {"Item": typed}}
 
 
 def delete_request(key: dict) -> dict:
