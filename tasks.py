@@ -71,8 +71,9 @@ def _console(stderr=False):
 
 
 def _say(message):
-    """Status lines go to stderr so stdout stays clean for --json."""
-    _console(stderr=True).print(message)
+    """Status lines go to stderr so stdout stays clean for --json (plain text: no rich import)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
 
 
 def _confirm(target, action, yes):
@@ -203,35 +204,61 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
                                  policy=RetryPolicy(max_attempts=_whole_number("ddb.retry_attempts", _config(c).retry_attempts)),
                                  on_progress=lambda n: progress.advance(bar, n))
     w = result.written
+    paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
     _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
-         f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported")
+         f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
 
 
 def _counts(plan):
     return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line"})
+@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line",
+            "segments": "parallel scan in N segments, one thread each (items then come in no particular order)"})
 @cli
-def scan(c, prod=False, endpoint_url=None, limit=None, json=False):
+def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
     """Print every item of the table, streamed page by page."""
+    from dataclasses import replace
+
     from ddb.scan import scan_items
 
-    target = _target(c, prod, endpoint_url)
-    stream = scan_items(_client(target), target.table, limit=None if limit is None else _whole_number("--limit", limit))
+    # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
+    target = replace(_target(c, prod, endpoint_url), read_timeout=_seconds("ddb.scan_read_timeout", _config(c).scan_read_timeout))
+    segments = _whole_number("--segments", segments, high=1000)
+    stream = scan_items(_client(target), target.table, limit=None if limit is None else _whole_number("--limit", limit),
+                        segments=segments)
     if json:
         dumps, write = __import__("json").dumps, sys.stdout.write
         for item in stream:
             write(dumps(item, ensure_ascii=False) + "\n")
         return
-    from rich.table import Table
-
     count = 0
-    for count, item in enumerate(stream, 1):
-        row = Table.grid(padding=(0, 1))
-        row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
-        _console().print(row, soft_wrap=True)
+    if sys.stdout.isatty():
+        from rich.table import Table
+
+        console = _console()
+        for count, item in enumerate(stream, 1):
+            row = Table.grid(padding=(0, 1))
+            row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
+            console.print(row, soft_wrap=True)
+    else:  # piped: the same fields as plain lines, without rich
+        for count, item in enumerate(stream, 1):
+            rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
+            sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
     _say(f"{count} items in {target.describe()}")
+
+
+@task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",
+            "conversations": "conversations, each between a distinct pair of users (default 200)", "users": "users (default 100)",
+            "seed": "random seed: the same seed writes the same files (default 0)", "force": "replace fixture files already in --out"})
+@cli
+def synth(c, out, messages=20000, conversations=200, users=100, seed=0, force=False):
+    """Write a synthetic fixture directory (N messages, M conversations, K users) for scale runs."""
+    from ddb import synthetic
+
+    made = synthetic.generate(out, messages=int(messages), conversations=int(conversations), users=int(users), seed=int(seed), force=force)
+    _say(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
+         f"seed them with `invoke seed --fixtures {made.directory}`")
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.fixtures)"})
@@ -289,10 +316,14 @@ def _show_page(page, as_json, table):
     if as_json:
         _print_json(page.as_json())
         return
-    _console().print(table())
+    view = table()
+    if hasattr(view, "plain") and not sys.stdout.isatty():
+        sys.stdout.write(view.plain())  # piped: the same text, without importing rich
+    else:
+        _console().print(view)
     _say(render.capacity_line(page.consumed_capacity))
     if page.next_cursor:
-        _console(stderr=True).print(f"more: --cursor {page.next_cursor}", soft_wrap=True)
+        _say(f"more: --cursor {page.next_cursor}")
 
 
 @task(help={"message_group_uuid": "the conversation to write into", "handle": "the sender (default: ddb.default_handle)",
@@ -458,4 +489,4 @@ def stop(c):
 patterns = Collection("patterns", list_conversations, get_conversation, create_message, create_conversation)
 stream_tasks = Collection("stream", process)
 local = Collection("local", start, status, stop, install)
-ns = Collection(schema_load, list_tables, drop, seed, scan, setup, patterns, stream_tasks, local)
+ns = Collection(schema_load, list_tables, drop, seed, scan, synth, setup, patterns, stream_tasks, local)

@@ -49,8 +49,9 @@ def to_ddb_error(exc, client, table=None):
         message = exc.response.get("Error", {}).get("Message", "")
         if code == "ResourceNotFoundException":
             name = f"table {table!r}" if table else "the table"
-            region = client.meta.region_name
-            return TableMissing(f"{name} does not exist in {region} at {endpoint}: create it with `invoke schema-load` (or `invoke setup`)")
+            region = getattr(client.meta, "region_name", None)
+            where = f" in {region}" if region else ""
+            return TableMissing(f"{name} does not exist{where} at {endpoint}: create it with `invoke schema-load` (or `invoke setup`)")
         if code in _CREDENTIAL_CODES:
             return CredentialsError(f"AWS refused the credentials ({code}): {message}")
         return DdbError(f"DynamoDB refused the request ({code}): {message}")

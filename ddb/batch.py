@@ -2,8 +2,14 @@
 
 Requests go out in BatchWriteItem calls of 25, from a few concurrent writers. Whatever
 DynamoDB hands back as UnprocessedItems, and whole calls that fail with a throttling or
-server error, are retried with exponential backoff and full jitter. When attempts run
-out the failed items are reported by key in `WriteIncomplete`, never dropped.
+server error, are retried with exponential backoff and full jitter. When a batch makes
+no progress for `max_attempts` tries in a row, its items are reported by key in
+`WriteIncomplete`, never dropped.
+
+Pacing adapts to the table: a throttled call (a throttling error, or UnprocessedItems,
+which is how DynamoDB sheds load in a batch) halves the number of calls in flight, at
+most once per round of calls; a run of clean calls adds one writer back, up to
+`writers`. Against an unthrottled engine all `writers` stay busy.
 """
 
 import threading
@@ -17,6 +23,11 @@ from .items import to_typed
 from .retry import RetryPolicy, is_retryable
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
 
 
 @dataclass
@@ -28,10 +39,19 @@ class BatchResult:
     retries: int = 0
     consumed_wcu: float = 0.0
     failed_keys: list = field(default_factory=list)
+    throttled: int = 0  # calls that were throttled or came back with UnprocessedItems
+    writers: int = 1  # the most calls in flight allowed
+    fewest_writers: int = 1  # the fewest the pacing went down to
 
 
 def put_request(item: dict) -> dict:
-    return {"PutRequest": {"Item": to_typed(item)}}
+    # Items are mostly strings: type those directly (the same JSON TypeSerializer makes, faster).
+    typed = {}
+    for name, value in item.items():
+        if type(value) is not str:
+            return {"PutRequest": {"Item": to_typed(item)}}
+        typed[name] = {"S": value}
+    return {"PutRequest": {"Item": typed}}
 
 
 def delete_request(key: dict) -> dict:
@@ -43,38 +63,92 @@ def _request_key(request: dict) -> dict:
     return {"pk": typed["pk"]["S"], "sk": typed["sk"]["S"]}
 
 
+def _is_throttling(exc) -> bool:
+    from botocore import exceptions as bx
+
+    return isinstance(exc, bx.ClientError) and exc.response.get("Error", {}).get("Code", "") in THROTTLING_CODES
+
+
+class _Pacer:
+    """How many calls may be in flight: halved on throttling, grown back by one on success.
+
+    A cut happens at most once per round: only a call that started after the last cut
+    can cut again, so writers throttled together count as one signal (as in TCP's AIMD).
+    """
+
+    def __init__(self, writers: int):
+        self.most = self.limit = self.fewest = max(1, writers)
+        self.active = self.clean = self.round = 0
+        self.condition = threading.Condition()
+
+    def acquire(self) -> int:
+        with self.condition:
+            while self.active >= self.limit:
+                self.condition.wait()
+            self.active += 1
+            return self.round
+
+    def release(self, started_round: int, throttled: bool):
+        with self.condition:
+            self.active -= 1
+            if throttled:
+                self.clean = 0
+                if started_round == self.round:
+                    self.round += 1
+                    self.limit = max(1, self.limit // 2)
+                    self.fewest = min(self.fewest, self.limit)
+            elif self.limit < self.most:
+                self.clean += 1
+                if self.clean >= 2 * self.limit:
+                    self.clean, self.limit = 0, self.limit + 1
+            self.condition.notify_all()
+
+
 class _Writer:
-    def __init__(self, client, table, policy, on_progress, sleep):
+    def __init__(self, client, table, policy, on_progress, sleep, writers=1):
         self.client, self.table, self.policy = client, table, policy
         self.on_progress, self.sleep = on_progress, sleep
-        self.result = BatchResult()
+        self.pacer = _Pacer(writers)
+        self.result = BatchResult(writers=self.pacer.most, fewest_writers=self.pacer.most)
         self.lock = threading.Lock()
 
-    def write_chunk(self, chunk: list[dict]):
-        """Send one chunk until every request is processed or it stalls `max_attempts` times.
+    def _call(self, pending):
+        """One BatchWriteItem under the pacer: (response, None) or (None, retryable error)."""
+        started = self.pacer.acquire()
+        throttled = False
+        try:
+            response = self.client.batch_write_item(RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL")
+            throttled = bool(response.get("UnprocessedItems", {}).get(self.table))
+            return response, None
+        except Exception as exc:  # noqa: BLE001 - classified right below
+            if not is_retryable(exc):
+                raise to_ddb_error(exc, self.client, self.table) or exc
+            throttled = _is_throttling(exc)
+            return None, exc
+        finally:
+            self.pacer.release(started, throttled)
+            if throttled:
+                with self.lock:
+                    self.result.throttled += 1
+                    self.result.fewest_writers = self.pacer.fewest
 
-        A round that stores some items resets the count: like boto3's BatchWriter, a
-        batch that makes progress is never abandoned.
-        """
-        pending, stalled, rounds = chunk, 0, 0
-        while pending and stalled < self.policy.max_attempts:
-            if rounds:
+    def write_chunk(self, chunk: list[dict]):
+        pending = chunk
+        stalled = 0  # tries in a row that wrote nothing
+        while stalled < self.policy.max_attempts:
+            if stalled:
                 with self.lock:
                     self.result.retries += 1
-                self.sleep(self.policy.delay(max(1, stalled)))
-            rounds += 1
-            try:
-                response = self.client.batch_write_item(
-                    RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL"
-                )
-            except Exception as exc:  # noqa: BLE001 - classified right below
-                if not is_retryable(exc):
-                    raise to_ddb_error(exc, self.client, self.table) or exc
+                self.sleep(self.policy.delay(stalled))
+            response, _ = self._call(pending)
+            if response is None:
                 stalled += 1
                 continue
             left = response.get("UnprocessedItems", {}).get(self.table, [])
             self._account(pending, left, response)
-            stalled = stalled + 1 if len(left) == len(pending) else 0
+            if not left:
+                return
+            stalled = 1 if len(left) < len(pending) else stalled + 1
             pending = left
         with self.lock:
             self.result.failed_keys.extend(_request_key(r) for r in pending)
@@ -95,12 +169,12 @@ def write(client, table: str, requests: list[dict], *, writers: int = 4, policy:
           on_progress=None, sleep=time.sleep) -> BatchResult:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
-    No two requests may share a key. Raises WriteIncomplete, listing the unwritten keys,
-    when a chunk still has unprocessed items after `policy.max_attempts` tries in a row
-    that stored nothing.
+    No two requests may share a key. At most `writers` calls are in flight, fewer while
+    the table throttles. Raises WriteIncomplete, listing the unwritten keys, when some
+    items are still unprocessed after `policy.max_attempts` tries in a row without progress.
     """
     chunks = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
-    writer = _Writer(client, table, policy, on_progress, sleep)
+    writer = _Writer(client, table, policy, on_progress, sleep, writers)
     if writers <= 1 or len(chunks) <= 1:
         for chunk in chunks:
             writer.write_chunk(chunk)
@@ -113,7 +187,8 @@ def write(client, table: str, requests: list[dict], *, writers: int = 4, policy:
         shown = ", ".join(f"{k['pk']}/{k['sk']}" for k in result.failed_keys[:5])
         more = f" and {len(result.failed_keys) - 5} more" if len(result.failed_keys) > 5 else ""
         error = WriteIncomplete(
-            f"{len(result.failed_keys)} item(s) not written after {policy.max_attempts} attempts without progress: {shown}{more}; run the command again to finish",
+            f"{len(result.failed_keys)} item(s) not written after {policy.max_attempts} attempts without progress: {shown}{more}; "
+            "run the command again to finish",
             result.failed_keys,
         )
         error.result = result

@@ -101,6 +101,10 @@ def _describe(error) -> str:
 
 def first_problem(name: str, document) -> str | None:
     """`<place>: <what is wrong>` for the first violation of schema `name`, or None."""
+    from .quickschema import plainly_valid
+
+    if plainly_valid(schema(name), document):  # the common case, without importing jsonschema
+        return None
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator(name).iter_errors(document))

@@ -1,4 +1,8 @@
-"""Human output: rich tables for the tasks to print (this module builds, never prints)."""
+"""Human output: what the tasks print, built here (this module builds, never prints).
+
+rich is imported only inside the functions that need it: it is the heaviest import of a
+read command.
+"""
 
 from datetime import datetime
 
@@ -12,19 +16,48 @@ def short_time(iso: str) -> str:
 
 
 def conversations_view(page, handle: str):
-    """Pattern B as an inbox: one header line per conversation, its last message below."""
-    from rich.console import Group
-    from rich.padding import Padding
-    from rich.text import Text
+    """Pattern B as an inbox: one header line per conversation, its last message below.
 
-    parts = [Text(f"conversations of @{handle}, most recent first", style="italic")]
-    for item in page.items:
-        header = Text.assemble((f"@{item['user_handle']}", "bold"), f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}")
-        body = Text.assemble(item["message"], "\n", (f"group {item['message_group_uuid']}", "dim"))
-        parts += [header, Padding(body, (0, 0, 0, 2))]
-    if not page.items:
-        parts.append(Text("(none)"))
-    return Group(*parts)
+    rich renders it styled at a terminal (`__rich__`); `plain()` is the same layout as
+    plain text, for piped output, without importing rich at all.
+    """
+    return InboxView(page, handle)
+
+
+class InboxView:
+    def __init__(self, page, handle: str):
+        self.page, self.handle = page, handle
+
+    def _title(self) -> str:
+        return f"conversations of @{self.handle}, most recent first"
+
+    @staticmethod
+    def _header(item) -> tuple[str, str]:
+        return f"@{item['user_handle']}", f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}"
+
+    def plain(self) -> str:
+        lines = [self._title()]
+        for item in self.page.items:
+            lines.append("".join(self._header(item)))
+            lines += ["  " + line for line in item["message"].splitlines() or [""]]
+            lines.append(f"  group {item['message_group_uuid']}")
+        if not self.page.items:
+            lines.append("(none)")
+        return "\n".join(lines) + "\n"
+
+    def __rich__(self):
+        from rich.console import Group
+        from rich.padding import Padding
+        from rich.text import Text
+
+        parts = [Text(self._title(), style="italic")]
+        for item in self.page.items:
+            handle, rest = self._header(item)
+            body = Text.assemble(item["message"], "\n", (f"group {item['message_group_uuid']}", "dim"))
+            parts += [Text.assemble((handle, "bold"), rest), Padding(body, (0, 0, 0, 2))]
+        if not self.page.items:
+            parts.append(Text("(none)"))
+        return Group(*parts)
 
 
 def chat_table(page, message_group_uuid: str):

@@ -79,7 +79,7 @@ def test_when_retries_run_out_seed_exits_1_naming_keys_and_a_rerun_finishes(invo
 def test_an_engine_that_hangs_is_one_line_within_a_bounded_time(invoke, engine):
     with FaultProxy(engine, hang_all=True, timeout_seconds=3) as proxy:
         started = time.monotonic()
-        run = invoke("scan", endpoint=proxy.endpoint, env=FAST)
+        run = invoke("patterns.list-conversations", endpoint=proxy.endpoint, env=FAST)
         elapsed = time.monotonic() - started
     assert run.code == 1
     assert run.err.strip() == f"error: DynamoDB at {proxy.endpoint} accepted the connection but did not answer in time"

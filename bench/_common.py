@@ -1,0 +1,109 @@
+"""Shared helpers of the benchmarks: the engine, fresh tables, medians, the machine.
+
+Every benchmark starts its own embedded engine with `invoke local.start` on a port of
+its own (8200-8299 by default, never 8000), measures the figure and its baseline side
+by side, interleaved, in the same run, and stops the engine on the way out.
+"""
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TABLE = "cruddur-messages"
+
+
+def arguments(description: str, port: int) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=port, help=f"port of the embedded engine (default {port})")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are reported")
+    return parser
+
+
+def environment(port: int, state_dir) -> dict:
+    """The environment the tasks run with: the bench engine, dummy credentials, no IMDS."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_") and not k.startswith("AWS_")}
+    env.update(
+        INVOKE_DDB_ENGINE_PORT=str(port), INVOKE_DDB_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        INVOKE_DDB_STATE_DIR=str(state_dir), AWS_EC2_METADATA_DISABLED="true",
+        AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    return env
+
+
+def invoke(env, *args, check=True, **kw) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, **kw)
+    if check and run.returncode:
+        raise SystemExit(f"invoke {' '.join(args)} failed ({run.returncode}): {run.stderr.strip()}")
+    return run
+
+
+@contextlib.contextmanager
+def engine(port: int):
+    """`invoke local.start` on `port` for the duration; yields (endpoint, env, scratch dir)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the engine (finally below)
+    with tempfile.TemporaryDirectory(prefix="ddb-bench-") as scratch:
+        env = environment(port, Path(scratch) / "state")
+        invoke(env, "local.start")
+        try:
+            yield f"http://127.0.0.1:{port}", env, Path(scratch)
+        finally:
+            invoke(env, "local.stop", check=False)
+
+
+def client(endpoint: str):
+    from ddb.target import client as make_client, local_target
+
+    return make_client(local_target(TABLE, "us-east-1", endpoint))
+
+
+def fresh_table(client, table=TABLE):
+    from ddb import schema
+
+    schema.drop(client, table)
+    schema.load(client, table)
+
+
+def count_items(client, table=TABLE) -> int:
+    total, request = 0, {"TableName": table, "Select": "COUNT"}
+    while True:
+        page = client.scan(**request)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def timed(function, *args, **kw) -> float:
+    started = time.perf_counter()
+    function(*args, **kw)
+    return time.perf_counter() - started
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+            f"boto3 {version('boto3')}, moto {version('moto')}; load average {load}")
