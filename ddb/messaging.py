@@ -65,17 +65,19 @@ def group_items(client, table: str, message_group_uuid: str) -> tuple[list[dict]
     return found, _reported(response), capacity.read_units(found)
 
 
-def _own_group_item(client, table: str, owner_uuid: str, message_group_uuid: str) -> dict | None:
-    """The owner's group item for a conversation, read strongly consistent from the table."""
-    paginator = client.get_paginator("query")
-    for page in paginator.paginate(
+def current_group_item(client, table: str, owner_pk: str, message_group_uuid: str) -> dict | None:
+    """The owner's group item for a conversation, read strongly consistent from the table.
+
+    If (wrongly) there are several, the newest.
+    """
+    found = []
+    for page in client.get_paginator("query").paginate(
         TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
         FilterExpression="message_group_uuid = :g",
-        ExpressionAttributeValues={":pk": {"S": group_pk(owner_uuid)}, ":g": {"S": message_group_uuid}},
+        ExpressionAttributeValues={":pk": {"S": owner_pk}, ":g": {"S": message_group_uuid}},
     ):
-        for raw in page.get("Items", []):
-            return from_typed(raw)
-    return None
+        found += [from_typed(i) for i in page.get("Items", [])]
+    return max(found, key=lambda i: i["sk"], default=None)
 
 
 def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
@@ -116,7 +118,7 @@ def create_message(client, table: str, message_group_uuid: str, sender: User, te
     with translated(client, table):
         groups, read_reported, read_estimated = group_items(client, table, message_group_uuid)
         if not any(g["pk"] == group_pk(sender.uuid) for g in groups):
-            if _own_group_item(client, table, sender.uuid, message_group_uuid) is None:
+            if current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None:
                 if not groups:
                     raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
                 raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")

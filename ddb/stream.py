@@ -24,7 +24,7 @@ from . import capacity, retry
 from .awserrors import translated
 from .errors import ConditionFailed
 from .items import MESSAGE_PREFIX, from_typed, to_typed
-from .schema import GSI_NAME
+from .messaging import current_group_item, group_items
 
 MAX_MOVE_TRIES = 10
 
@@ -55,18 +55,6 @@ def new_message(record: dict) -> dict | None:
     return from_typed(image)
 
 
-def _current_group_item(client, table: str, owner_pk: str, group: str) -> dict | None:
-    """The owner's group item for the conversation, newest if (wrongly) several, read consistently."""
-    found = []
-    for page in client.get_paginator("query").paginate(
-        TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk",
-        FilterExpression="message_group_uuid = :g",
-        ExpressionAttributeValues={":pk": {"S": owner_pk}, ":g": {"S": group}},
-    ):
-        found += [from_typed(i) for i in page.get("Items", [])]
-    return max(found, key=lambda i: i["sk"], default=None)
-
-
 def move_group_item(client, table: str, current: dict, message: dict) -> str:
     """Move one group item to `message`'s time and text, atomically.
 
@@ -90,19 +78,16 @@ def move_group_item(client, table: str, current: dict, message: dict) -> str:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
         # Someone moved it first (or our view was stale): look again and retry.
-        current = _current_group_item(client, table, current["pk"], group)
+        current = current_group_item(client, table, current["pk"], group)
     raise ConditionFailed(f"could not move group item {current['pk']} of {group} after {MAX_MOVE_TRIES} tries")
 
 
 def apply_message(client, table: str, message: dict, result: StreamResult):
     """Move both group items of the message's conversation to it."""
     group = message["pk"][len(MESSAGE_PREFIX):]
-    response = client.query(
-        TableName=table, IndexName=GSI_NAME, KeyConditionExpression="message_group_uuid = :g",
-        ExpressionAttributeValues={":g": {"S": group}},
-    )
+    found, _, _ = group_items(client, table, group)  # via the GSI: may lag; a move re-reads on conflict
     newest = {}
-    for item in (from_typed(i) for i in response.get("Items", [])):
+    for item in found:
         if item["pk"] not in newest or item["sk"] > newest[item["pk"]]["sk"]:
             newest[item["pk"]] = item
     for current in newest.values():
