@@ -6,7 +6,7 @@ never a hang. boto3 is imported lazily to keep `invoke --list` fast.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import CredentialsError, InvalidInput
 
@@ -32,7 +32,6 @@ class Target:
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
     max_attempts: int = 3
-    extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if not TABLE_NAME.fullmatch(self.table or ""):
