@@ -205,6 +205,22 @@ def test_a_record_that_fails_now_is_retryable_and_can_end_the_batch_there(client
     assert (stopped.records, stopped.stopped_at, stopped.handled) == (1, 0, 0)
 
 
+def test_a_message_the_engine_refuses_to_apply_is_malformed_not_retried(client, seeded):
+    """DynamoDB refuses a moved group item over 400 KB (moto does not check): that can never apply."""
+    from botocore.exceptions import ClientError
+
+    def too_large(**kwargs):
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "TransactWriteItems")
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", too_large)
+    message = _message(seeded, "june", "x" * 4000, NOW + timedelta(hours=1))
+    result = stream.handle_records(client, TABLE, [_record(message, seq="7")], stop_on_retryable=True)
+    assert [(f.identifier, f.reason, f.retryable) for f in result.failed] == [
+        ("7", "DynamoDB refuses to apply it: Item size has exceeded the maximum allowed size", False)]
+    assert result.stopped_at is None
+
+
 def test_stream_checkpoint_stays_before_a_record_that_failed_now_so_the_next_read_retries_it(client, seeded, tmp_path):
     from botocore.exceptions import EndpointConnectionError
 
