@@ -26,6 +26,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 from . import capacity, contract, retry
@@ -113,7 +114,9 @@ class _Shapes:
     text_limit: int
 
 
+@cache
 def _shapes() -> _Shapes:
+    """What a message's pk, sk and text must look like, from the item contract."""
     item = contract.schema("item")["$defs"]
     properties = item["message_item"]["properties"]
     return _Shapes(re.compile(properties["pk"]["pattern"]), re.compile(properties["sk"]["pattern"]),
@@ -127,7 +130,7 @@ def _string(image: dict, name: str) -> str:
     value = image[name]
     kind = next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
     if kind != "S" or not isinstance(value[kind], str):
-        found = _TYPE_NAMES.get(kind, "not a DynamoDB attribute value")
+        found = _TYPE_NAMES.get(kind or "", "not a DynamoDB attribute value")
         raise MalformedRecord(f"the new item's {name} is {found}, not a string")
     return value["S"]
 
@@ -355,7 +358,8 @@ def read_stream(client, streams_client, table: str, checkpoint_file=None, max_re
             return StreamBatch([], None, {})
         checkpoint = _load_checkpoint(checkpoint_file, arn)
         start = dict(checkpoint)
-        records, shards = [], []
+        records: list[dict] = []
+        shards: list[str] = []
         description = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]

@@ -166,7 +166,10 @@ def test_stream_applies_good_records_and_reports_each_malformed_one_by_sequence_
     first = _message(seeded, "june", "before the bad ones", NOW + timedelta(hours=1))
     last = _tomas_message(seeded, "after the bad ones", NOW + timedelta(hours=2))
     typed = items.to_typed(first)
-    without = lambda name: {k: v for k, v in typed.items() if k != name}  # noqa: E731
+
+    def without(name):
+        return {k: v for k, v in typed.items() if k != name}
+
     malformed = [
         (_insert({**typed, "sk": {"N": "1764087600"}}, "101"), "101", "the new item's sk is a number, not a string"),
         (_insert(without("sk"), "102"), "102", "the new item has no sk"),
