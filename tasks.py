@@ -271,20 +271,30 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
     target = resolve_target(c, prod, endpoint_url)
     client, streams = make_client(target), make_client(target, "dynamodbstreams")
     confirm(target, "apply the stream to group items", yes)
-    checkpoint = project_path(config(c).state_dir) / f"stream-{target.label}-{target.table}.json"
+    state_dir = project_path(config(c).state_dir)
+    checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
+    dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
     if from_start:
         checkpoint.unlink(missing_ok=True)
     batch = stream.read_stream(client, streams, target.table, checkpoint)
-    result = stream.handle_records(client, target.table, batch.records)
+    result = stream.handle_records(client, target.table, batch.records, stop_on_retryable=True)
+    malformed = result.malformed
+    for failure in malformed:
+        say(f"record {failure.identifier} can never apply: {failure.reason}; saved to {dead_letter} and passed")
+    if malformed:
+        stream.save_dead_letters(dead_letter, batch.records, malformed, target.table)
     if batch.arn:
-        stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint)
+        stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
     if json:
         print_json(result.as_json())
     else:
         say(f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
-             f"{result.already_current} already current, {result.ignored} ignored, {len(result.failed)} failed")
-    if result.failed:
-        raise errors.DdbError(f"{len(result.failed)} record(s) could not be applied: run stream.process again")
+             f"{result.already_current} already current, {result.vanished} vanished, {result.ignored} ignored, "
+             f"{len(malformed)} malformed (dead-lettered)")
+    if result.retryable:
+        failure = result.retryable[0]
+        raise errors.DdbError(f"record {failure.identifier} could not be applied now ({failure.reason}); "
+                              "the checkpoint stays before it: run stream.process again")
 
 
 # ---------------------------------------------------------------- local engine

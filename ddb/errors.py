@@ -63,3 +63,7 @@ class InvalidInput(DdbError):
 
 class Busy(DdbError):
     """Another run holds the lock this one needs (e.g. a concurrent seed)."""
+
+
+class MalformedRecord(DdbError):
+    """A stream record that can never apply, however often it is retried (a poison record)."""

@@ -58,6 +58,7 @@ def test_lambda_policy_allows_what_the_handler_calls_and_what_the_stream_poller_
     assert called == {"Query", "TransactWriteItems"}
     assert _actions(policy, "HandlerCalls") == _iam(called)
     assert _actions(policy, "EventSourceMapping") == {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+    assert _actions(policy, "OnFailureDestination") == {"SendMessage"}  # where the mapping sends records it gave up on
 
 
 def test_policies_name_only_the_messages_table():
@@ -66,7 +67,8 @@ def test_policies_name_only_the_messages_table():
         for statement in policy["Statement"]:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for resource in resources:
-                assert resource == "*" and statement["Action"] == ["dynamodb:ListTables"] or f"table/{TABLE}" in resource
+                assert (resource == "*" and statement["Action"] == ["dynamodb:ListTables"] or f"table/{TABLE}" in resource
+                        or resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"])
 
 
 def test_no_credentials_in_the_repository():
