@@ -79,12 +79,23 @@ def say(message):
     sys.stderr.flush()
 
 
-def confirm(target, action, yes):
+def confirm(target, client, action, yes):
+    """The prod guard at the command line: name the target as `client` resolves it, then ask."""
     from ddb import guard
+    from ddb.target import describe
 
     if target.prod:
-        say(f"target: {target.describe()}")
-    guard.confirm(target, action, yes=yes, interactive=sys.stdin.isatty(), ask=input)
+        say(f"target: {describe(target, client)}")
+    guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=_ask)
+
+
+def _ask(prompt):
+    try:
+        return input(prompt)
+    except (EOFError, KeyboardInterrupt):
+        sys.stdout.write("\n")  # end the prompt's line: the refusal is a line of its own
+        sys.stdout.flush()
+        raise
 
 
 def print_json(data):

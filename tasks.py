@@ -20,13 +20,14 @@ from ddb import errors
 def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     """Create the table (keys, GSI, stream) and wait until it is ACTIVE."""
     from ddb import schema
+    from ddb.target import describe
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    confirm(target, "create the table", yes)
+    confirm(target, client, "create the table", yes)
     billing = schema.ON_DEMAND if on_demand else config(c).billing
     result = schema.load(client, target.table, billing)
-    say(f"table {result.table!r}: {result.action} ({result.description['TableStatus']}) at {target.describe()}")
+    say(f"table {result.table!r}: {result.action} ({result.description['TableStatus']}) at {describe(target, client)}")
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "json": JSON})
@@ -34,14 +35,16 @@ def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
 def list_tables(c, prod=False, endpoint_url=None, json=False):
     """List the table names at the target."""
     from ddb import render, schema
+    from ddb.target import where
 
     target = resolve_target(c, prod, endpoint_url)
-    names = schema.list_tables(make_client(target))
+    client = make_client(target)
+    names = schema.list_tables(client)
     if json:
         print_json(names)
     else:
         console().print(render.names_table(names))
-        say(f"{len(names)} table(s), {target.where()}")
+        say(f"{len(names)} table(s), {where(target, client)}")
 
 
 @task(help={"table": "table to delete (default: ddb.table)", "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
@@ -50,14 +53,15 @@ def list_tables(c, prod=False, endpoint_url=None, json=False):
 def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False):
     """Delete the table; a missing table is a no-op."""
     from ddb import schema
+    from ddb.target import describe
 
     target = resolve_target(c, prod, endpoint_url, table)
     client = make_client(target)
     if dry_run:
         exists = schema.describe(client, target.table) is not None
-        say(f"dry run: would {'delete' if exists else 'skip (no such table)'} {target.describe()}")
+        say(f"dry run: would {'delete' if exists else 'skip (no such table)'} {describe(target, client)}")
         return
-    confirm(target, "DELETE the table and all its items", yes)
+    confirm(target, client, "DELETE the table and all its items", yes)
     dropped = schema.drop(client, target.table)
     say(f"table {target.table!r}: {'deleted' if dropped else 'not there, nothing to delete'}")
 
@@ -74,17 +78,18 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
 def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False):
     from ddb import fixtures, items
     from ddb import seed as seeding
+    from ddb.target import describe
 
     writers = whole_number("--writers", writers, config(c).writers)
     loaded = fixtures.load(fixture_dir or project_path(config(c).fixtures))
     if dry_run:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         say(f"dry run: fixtures valid; would write {len(plan.puts)} items ({_counts(plan)}) and delete "
-             f"{len(plan.deletes)} stale items in {target.describe()}")
+             f"{len(plan.deletes)} stale items in {describe(target, client)}")
         return
     messages = sum(len(conversation.messages) for conversation in loaded.conversations)
     if not confirmed:
-        confirm(target, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
+        confirm(target, client, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
     from ddb.retry import RetryPolicy
@@ -114,11 +119,13 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
     from dataclasses import replace
 
     from ddb.scan import scan_items
+    from ddb.target import describe
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
     segments = whole_number("--segments", segments, high=1000)
-    stream = scan_items(make_client(target), target.table, limit=None if limit is None else whole_number("--limit", limit),
+    client = make_client(target)
+    stream = scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit),
                         segments=segments)
     if json:
         dumps, write = __import__("json").dumps, sys.stdout.write
@@ -138,7 +145,7 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
         for count, item in enumerate(stream, 1):
             rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
             sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
-    say(f"{count} items in {target.describe()}")
+    say(f"{count} items in {describe(target, client)}")
 
 
 @task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",
@@ -164,7 +171,7 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
     fixture_files.load(fixtures or project_path(config(c).fixtures))  # a bad fixture stops us before the drop
-    confirm(target, "DROP, re-create and seed the table", yes)
+    confirm(target, client, "DROP, re-create and seed the table", yes)
     say(f"table {target.table!r}: {'deleted' if schema.drop(client, target.table) else 'was not there'}")
     result = schema.load(client, target.table, config(c).billing)
     say(f"table {target.table!r}: {result.action}")
@@ -229,7 +236,7 @@ def create_message(c, message_group_uuid, message, handle=None, json=False, prod
     sender = user_directory(c).user(handle or config(c).default_handle)
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    confirm(target, "write a message", yes)
+    confirm(target, client, "write a message", yes)
     _show_written(messaging.create_message(client, target.table, message_group_uuid, sender, message), json)
 
 
@@ -244,7 +251,7 @@ def create_conversation(c, with_, message, handle=None, json=False, prod=False, 
     sender, other = users.user(handle or config(c).default_handle), users.user(with_)
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    confirm(target, "write a conversation", yes)
+    confirm(target, client, "write a conversation", yes)
     _show_written(messaging.create_conversation(client, target.table, sender, other, message), json)
 
 
@@ -270,7 +277,7 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
 
     target = resolve_target(c, prod, endpoint_url)
     client, streams = make_client(target), make_client(target, "dynamodbstreams")
-    confirm(target, "apply the stream to group items", yes)
+    confirm(target, client, "apply the stream to group items", yes)
     state_dir = project_path(config(c).state_dir)
     checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
     dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
@@ -356,17 +363,19 @@ def status(c, json=False):
     from dataclasses import asdict
 
     from ddb import local_engine
+    from ddb.target import masked
 
     state = local_engine.status(*_engine_args(c))
+    endpoint = masked(state.endpoint)
     if json:
-        print_json({**asdict(state), "endpoint": state.endpoint})
+        print_json({**asdict(state), "endpoint": endpoint})
     elif state.running:
-        tell(f"{state.label} {state.version} running (pid {state.pid}) at {state.endpoint}, "
+        tell(f"{state.label} {state.version} running (pid {state.pid}) at {endpoint}, "
               f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
     elif state.answering:
-        tell(f"no engine of ours runs, but something answers at {state.endpoint} (DynamoDB Local in docker?)")
+        tell(f"no engine of ours runs, but something answers at {endpoint} (DynamoDB Local in docker?)")
     else:
-        tell(f"not running; nothing answers at {state.endpoint}")
+        tell(f"not running; nothing answers at {endpoint}")
 
 
 @task

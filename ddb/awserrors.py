@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from .errors import CredentialsError, DdbError, EngineUnreachable, TableMissing
-from .target import START_HINT
+from .target import START_HINT, masked
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _CREDENTIAL_CODES = {
@@ -31,7 +31,7 @@ def to_ddb_error(exc, client, table=None):
     """The `DdbError` for a botocore exception, or None when it is not foreseeable."""
     from botocore import exceptions as bx
 
-    endpoint = client.meta.endpoint_url
+    endpoint = masked(client.meta.endpoint_url or "")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
         if is_loopback(endpoint):
             return EngineUnreachable(f"no DynamoDB engine answers at {endpoint}: {START_HINT}")
@@ -43,7 +43,8 @@ def to_ddb_error(exc, client, table=None):
             "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
     if isinstance(exc, bx.NoRegionError):
-        return CredentialsError("no AWS region configured: set AWS_REGION or AWS_DEFAULT_REGION")
+        # Only a client made elsewhere gets here (`target.client` checks first), and botocore ignores AWS_REGION.
+        return CredentialsError("no AWS region configured: set AWS_DEFAULT_REGION (or a profile's region)")
     if isinstance(exc, bx.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "")
@@ -56,7 +57,7 @@ def to_ddb_error(exc, client, table=None):
             return CredentialsError(f"AWS refused the credentials ({code}): {message}")
         return DdbError(f"DynamoDB refused the request ({code}): {message}")
     if isinstance(exc, bx.BotoCoreError):
-        return DdbError(f"AWS SDK error: {exc}")
+        return DdbError(masked(f"AWS SDK error: {exc}"))
     return None
 
 

@@ -1,19 +1,25 @@
 """The prod guard: anything that writes or deletes on prod is confirmed first."""
 
 from .errors import Refused
-from .target import Target
+from .target import Target, describe
 
 
-def confirm(target: Target, action: str, *, yes: bool, interactive: bool, ask) -> None:
+def confirm(target: Target, client, action: str, *, yes: bool, interactive: bool, ask) -> None:
     """Return when `action` on `target` may go ahead; raise Refused otherwise.
 
     Local targets need no confirmation. On prod, `yes` confirms; else, at a terminal,
-    `ask(prompt)` must return the table name; with no terminal the answer is no.
+    `ask(prompt)` must return the table name; with no terminal, or no answer at all
+    (`ask` raises EOFError: Ctrl-D), the answer is no. The prompt names the target as
+    `client`, the client that will send the requests, resolves it.
     """
     if not target.prod or yes:
         return
+    shown = describe(target, client)
     if not interactive:
-        raise Refused(f"refusing to {action} on {target.describe()}: no terminal to confirm on; pass --yes to confirm")
-    answer = ask(f"About to {action} on {target.describe()}.\nType the table name to go on: ")
+        raise Refused(f"refusing to {action} on {shown}: no terminal to confirm on; pass --yes to confirm")
+    try:
+        answer = ask(f"About to {action} on {shown}.\nType the table name to go on: ")
+    except EOFError:
+        raise Refused(f"not confirmed (no answer): did not {action}; nothing was changed") from None
     if (answer or "").strip() != target.table:
         raise Refused(f"not confirmed: did not {action}; nothing was changed")

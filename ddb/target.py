@@ -22,7 +22,9 @@ class Target:
     """One DynamoDB endpoint and table.
 
     `endpoint_url` is None on prod: the AWS chain (AWS_ENDPOINT_URL_DYNAMODB, profile,
-    region variables) decides. `region` None on prod means "whatever the chain says".
+    region variables) decides. `region` None on prod means "whatever the chain says"
+    (see `prod_region`). Where a target is shown, `describe(target, client)` reads the
+    region and endpoint back from the client.
     """
 
     table: str
@@ -41,31 +43,32 @@ class Target:
     def label(self) -> str:
         return "prod" if self.prod else "local"
 
-    def where(self) -> str:
-        """The endpoint side: `local at http://…` or `prod in eu-west-1[ at …]`."""
-        if not self.prod:
-            return f"local at {self.endpoint_url}"
-        region = self.region or _chain_region() or "(no region configured)"
-        endpoint = _chain_endpoint()
-        return f"prod in {region}" + (f" at {endpoint}" if endpoint else "")
 
-    def describe(self) -> str:
-        """Table, region and endpoint in one line, for confirmations and errors."""
-        if not self.prod:
-            return f"local table {self.table!r} at {self.endpoint_url}"
-        return f"prod table {self.table!r} in " + self.where().removeprefix("prod in ")
+def where(target: Target, client) -> str:
+    """The endpoint side: `local at http://…` or `prod in eu-west-1 at https://…`."""
+    return f"{target.label} {_place(target, client)}"
 
 
-def _chain_region():
-    import os
+def describe(target: Target, client) -> str:
+    """Table, region and endpoint in one line, for confirmations and summaries."""
+    return f"{target.label} table {target.table!r} {_place(target, client)}"
 
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+def _place(target, client):
+    # Read back from the client that sends the requests (its resolved region and
+    # endpoint), never recomputed from the environment, which botocore reads its own way.
+    endpoint = masked(client.meta.endpoint_url or "")
+    return f"in {client.meta.region_name} at {endpoint}" if target.prod else f"at {endpoint}"
 
 
-def _chain_endpoint():
-    import os
+# The password of a URL (`scheme://user:password@host`): up to the last `@` of the
+# authority, as urllib and botocore split it.
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s/?#:]*):[^\s/?#]*@")
 
-    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+def masked(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***` (`http://user:***@host:port`)."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 def local_target(table, region, endpoint_url, **kw) -> Target:
@@ -82,6 +85,18 @@ def prod_target(table, region=None, **kw) -> Target:
     return Target(table=table, region=region, endpoint_url=None, prod=True, **kw)
 
 
+def prod_region(target: Target) -> str | None:
+    """The region to hand the prod session: the target's, else `AWS_REGION`, else None.
+
+    None leaves it to botocore's chain (`AWS_DEFAULT_REGION`, then the profile's region).
+    botocore itself ignores `AWS_REGION`, which the other AWS SDKs and the AWS CLI v2 read
+    first; passing it on makes `AWS_REGION=eu-west-1 invoke … --prod` act in eu-west-1.
+    """
+    import os
+
+    return target.region or os.environ.get("AWS_REGION") or None
+
+
 def client(target: Target, service: str = "dynamodb"):
     """A boto3 client for `service` ("dynamodb" or "dynamodbstreams") at the target."""
     import boto3
@@ -93,7 +108,7 @@ def client(target: Target, service: str = "dynamodb"):
         retries={"max_attempts": target.max_attempts, "mode": "standard"},
     )
     if target.prod:
-        session = boto3.session.Session(region_name=target.region)
+        session = boto3.session.Session(region_name=prod_region(target))
         if session.region_name is None:
             raise CredentialsError(
                 "no AWS region configured for --prod: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"

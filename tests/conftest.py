@@ -221,6 +221,8 @@ def _task_runner(tmp_path, default_endpoint, engine_port):
         full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(tmp_path / "state"),
                         INVOKE_DDB_ENGINE_PORT=str(engine_port), INVOKE_DDB_DYNAMODB_LOCAL_DIR=str(DYNAMODB_LOCAL_DIR))
         full_env.update(env or {})
+        for name in [n for n, value in full_env.items() if value is None]:  # None: unset it
+            del full_env[name]
         completed = subprocess.run(
             [sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
             capture_output=True, text=True, timeout=timeout,

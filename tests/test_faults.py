@@ -143,13 +143,13 @@ def test_dry_run_sends_no_write(invoke, engine, task):
     assert _scan(invoke) == before
 
 
-def _at_a_terminal(args, answer, env):
-    """Run invoke with a pseudo-terminal as stdin, type `answer`, return (code, output)."""
+def _at_a_terminal(args, answer, env, end="\n"):
+    """Run invoke with a pseudo-terminal as stdin, type `answer` + `end`, return (code, output)."""
     controller, terminal = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=terminal,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     os.close(terminal)
-    os.write(controller, (answer + "\n").encode())
+    os.write(controller, (answer + end).encode())
     out, _ = process.communicate(timeout=60)
     os.close(controller)
     return process.returncode, out
@@ -174,6 +174,16 @@ def test_at_a_terminal_any_other_answer_refuses(invoke, engine):
     code, out = _at_a_terminal(["drop", "--prod"], "yes", _env(engine))
     assert code == 1
     assert "error: not confirmed: did not DELETE the table and all its items; nothing was changed" in out
+    assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
+
+
+@pytest.mark.parametrize("engine", ["moto"], indirect=True)  # a refusal: no engine behaviour involved
+def test_at_a_terminal_ctrl_d_refuses_in_one_line_and_changes_nothing(invoke, engine):
+    assert invoke("setup").code == 0
+    code, out = _at_a_terminal(["drop", "--prod"], "\x04", _env(engine), end="")  # Ctrl-D: end of input
+    assert code == 1, out
+    assert out.splitlines()[-2:] == ["Type the table name to go on: ",
+                                     "error: not confirmed (no answer): did not DELETE the table and all its items; nothing was changed"]
     assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
 
 
