@@ -108,7 +108,7 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
 
 
 def _counts(plan):
-    return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items"
+    return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items, {plan.claims} group claims"
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line",

@@ -2,13 +2,24 @@
 
 Attribute names are the app's and must not change. Times are UTC ISO-8601 with
 microseconds and `+00:00`, so string order is time order.
+
+Beside them live two claim items outside the app's key space (`CLAIM#…`), which make
+a conversation belong to its two participants: one per group uuid, one per pair of users.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .errors import InvalidInput
+
 GROUP_PREFIX = "GRP#"
 MESSAGE_PREFIX = "MSG#"
+GROUP_CLAIM_PREFIX = "CLAIM#GROUP#"
+PAIR_CLAIM_PREFIX = "CLAIM#PAIR#"
+CLAIM_SK = "claim"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SHOWN_CHARACTERS = 40
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,45 @@ def group_pk(owner_uuid: str) -> str:
 def message_pk(message_group_uuid: str) -> str:
     """Partition key of a conversation's messages."""
     return MESSAGE_PREFIX + message_group_uuid
+
+
+def shown(value) -> str:
+    """A caller's value for a one-line error: repr-escaped and cut to about 40 characters."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."
+
+
+def checked_group_uuid(value) -> str:
+    """`value` if it is a lower-case canonical UUID string; InvalidInput (one line) otherwise."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise InvalidInput(f"message group uuid {shown(value)} is not a lower-case canonical UUID")
+    return value
+
+
+def group_claim_key(message_group_uuid: str) -> dict:
+    """The key of the claim on a group uuid."""
+    return {"pk": GROUP_CLAIM_PREFIX + message_group_uuid, "sk": CLAIM_SK}
+
+
+def group_claim(message_group_uuid: str, first_uuid: str, second_uuid: str) -> dict:
+    """The item that reserves a group uuid for the conversation of two users.
+
+    It carries no `message_group_uuid`, so the GSI never lists it as a participant.
+    """
+    return {**group_claim_key(message_group_uuid), "user_uuids": sorted([first_uuid, second_uuid])}
+
+
+def pair_claim_key(first_uuid: str, second_uuid: str) -> dict:
+    """The key of the claim on the one conversation two users share (in either order)."""
+    low, high = sorted([first_uuid, second_uuid])
+    return {"pk": f"{PAIR_CLAIM_PREFIX}{low}#{high}", "sk": CLAIM_SK}
+
+
+def pair_claim(first_uuid: str, second_uuid: str, message_group_uuid: str) -> dict:
+    """The item naming the conversation of two users; its `group_uuid` is that conversation."""
+    return {**pair_claim_key(first_uuid, second_uuid), "group_uuid": message_group_uuid}
 
 
 def group_item(owner: User, other: User, message_group_uuid: str, last_message: str, last_at: str) -> dict:

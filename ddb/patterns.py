@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from .awserrors import translated
 from .capacity import read_units
 from .errors import BadCursor, InvalidInput, NotFound
-from .items import from_typed, group_pk, message_pk
+from .items import checked_group_uuid, from_typed, group_pk, message_pk, shown
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 
 @dataclass
@@ -41,10 +42,13 @@ def encode_cursor(pk: str, sk: str) -> str:
 
 def decode_cursor(cursor: str, pk: str) -> dict:
     """The ExclusiveStartKey a cursor stands for; BadCursor unless it was made for `pk`."""
+    if not isinstance(cursor, str):
+        raise BadCursor(f"malformed cursor {shown(cursor)}: pass the next_cursor value of a previous page unchanged")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-        ok = isinstance(key, dict) and set(key) == {"pk", "sk"} and all(isinstance(v, str) for v in key.values())
+        ok = (isinstance(key, dict) and set(key) == {"pk", "sk"} and all(isinstance(v, str) for v in key.values())
+              and 0 < len(key["sk"].encode("utf-8")) <= MAX_SORT_KEY_BYTES)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         ok = False
     if not ok:
@@ -69,7 +73,7 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
         "ScanIndexForward": False,
         "ReturnConsumedCapacity": "TOTAL",
     }
-    if cursor:
+    if cursor is not None and cursor != "":
         request["ExclusiveStartKey"] = decode_cursor(cursor, pk)
     found, reported, estimated = [], 0.0, 0.0
     with translated(client, table):
@@ -115,8 +119,10 @@ def list_messages(client, table: str, message_group_uuid: str, limit: int = DEFA
     """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
 
     The cursor of the result leads to the next older messages. Raises NotFound when the
-    conversation has no messages at all.
+    conversation has no messages at all; InvalidInput, before any request, when
+    `message_group_uuid` is not a lower-case canonical UUID.
     """
+    checked_group_uuid(message_group_uuid)
     found, next_cursor, capacity = _newest_first(client, table, message_pk(message_group_uuid), limit, cursor)
     if not found and not cursor:
         raise NotFound(f"no conversation {message_group_uuid} in table {table!r}: check the uuid with `invoke patterns.list-conversations`")

@@ -4,6 +4,9 @@
 for each conversation, the keys of its message partition, its participants' group
 items for it (strongly consistent) and any other group item the GSI knows for it.
 What the fixtures do not produce is deleted; everything else in the table is untouched.
+Each conversation's group uuid is claimed as pattern D claims it (`ddb.items.group_claim`),
+so a seeded group cannot be taken over by another pair; the claim's key is fixed, so a
+re-seed puts it again in place.
 """
 
 import time
@@ -16,7 +19,7 @@ from . import batch, retry
 from .awserrors import translated
 from .errors import Busy
 from .fixtures import Fixtures, conversation_items
-from .items import group_pk, message_pk, to_typed
+from .items import group_claim, group_pk, message_pk, to_typed
 from .schema import GSI_NAME
 
 @dataclass
@@ -28,6 +31,7 @@ class SeedPlan:
     conversations: int = 0
     messages: int = 0
     groups: int = 0
+    claims: int = 0
 
 @dataclass
 class SeedResult:
@@ -70,7 +74,9 @@ def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
     result = SeedPlan()
     with translated(client, table):
         for conversation in fixtures.conversations:
-            wanted = conversation_items(fixtures, conversation, now)
+            first, second = (fixtures.user(handle) for handle in conversation.between)
+            wanted = [*conversation_items(fixtures, conversation, now),
+                      group_claim(conversation.message_group_uuid, first.uuid, second.uuid)]
             wanted_keys = {(i["pk"], i["sk"]) for i in wanted}
             result.puts += wanted
             result.deletes += [k for k in existing_keys(client, table, conversation, fixtures.users)
@@ -78,6 +84,7 @@ def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
             result.conversations += 1
             result.messages += len(conversation.messages)
             result.groups += len(conversation.between)
+            result.claims += 1
     return result
 
 def run(client, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: batch.RetryPolicy = batch.RetryPolicy(),

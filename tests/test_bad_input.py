@@ -38,7 +38,7 @@ MIRA_TOMAS = "conversations/mira-tomas.json"  # the 3rd
 MIRA_UUID = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
 MIRA_TOMAS_GROUP = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 SOME_UUID = "11111111-2222-4333-8444-555555555555"
-SEEDED_ITEMS = 108
+SEEDED_ITEMS = 112
 
 
 # ------------------------------------------------------------------ mutations
@@ -367,6 +367,8 @@ def test_setup_refuses_before_dropping_the_table(case, tmp_path, refused):
 MISSING_TABLE = "table 'nope' does not exist in us-east-1 at {endpoint}: create it with `invoke schema-load` (or `invoke setup`)"
 UNKNOWN_GROUP = "0b1d2c3e-5f60-4718-8a9b-0c1d2e3f4a5b"
 LIMIT = "--limit must be a whole number from 1 to 1000, not {!r}"
+LONG_GROUP = "3364f717-" * 333 + "abc"
+LONG_GROUP_LINE = f"message group uuid {LONG_GROUP[:40]!r}... (3000 characters) is not a lower-case canonical UUID"
 OTHER_QUERY_CURSOR = patterns.encode_cursor(f"MSG#{MIRA_TOMAS_GROUP}", "2026-11-25T16:20:00.000000+00:00")
 
 COMMAND_LINES = [
@@ -375,7 +377,12 @@ COMMAND_LINES = [
     ("unknown-group", ["patterns.get-conversation", "--message-group-uuid", UNKNOWN_GROUP], None,
      f"no conversation {UNKNOWN_GROUP} in table 'cruddur-messages': check the uuid with `invoke patterns.list-conversations`"),
     ("group-not-a-uuid", ["patterns.get-conversation", "--message-group-uuid", "mira-tomas"], None,
-     "no conversation mira-tomas in table 'cruddur-messages': check the uuid with `invoke patterns.list-conversations`"),
+     "message group uuid 'mira-tomas' is not a lower-case canonical UUID"),
+    ("group-of-3000-characters", ["patterns.get-conversation", "--message-group-uuid", LONG_GROUP], None, LONG_GROUP_LINE),
+    ("group-of-3000-characters-to-write-into", ["patterns.create-message", "--message-group-uuid", LONG_GROUP, "--message", "hi"],
+     None, LONG_GROUP_LINE),
+    ("cursor-of-3000-characters", ["patterns.list-conversations", "--cursor", "?" * 3000], None,
+     f"malformed cursor {'?' * 40!r}: pass the next_cursor value of a previous page unchanged"),
     ("malformed-cursor", ["patterns.get-conversation", "--cursor", "nonsense"], None,
      "malformed cursor 'nonsense': pass the next_cursor value of a previous page unchanged"),
     ("cursor-of-another-query", ["patterns.list-conversations", "--cursor", OTHER_QUERY_CURSOR], None,

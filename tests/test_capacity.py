@@ -44,3 +44,10 @@ def test_pattern_a_estimate_matches_the_items_it_read(client, seeded):
 def test_pattern_c_estimate_is_the_gsi_read_plus_one_message_write(client, seeded):
     written = messaging.create_message(client, TABLE, "248665fc-a3a4-41bd-b3b4-81b49c46262b", seeded.users["mira"], "ok", now=NOW)
     assert written.consumed_capacity["estimated"] == 0.5 + 1
+
+
+def test_pattern_d_estimate_counts_both_claims_as_transaction_writes(client, seeded):
+    written = messaging.create_conversation(client, TABLE, seeded.users["lena"], seeded.users["tomas"], "Hike?", now=NOW)
+    # five small puts in one transaction (two group items, the message, two claims): 2 x 5 on the table,
+    # plus one GSI write for each group item; the claims carry no message_group_uuid
+    assert written.consumed_capacity["estimated"] == 2 * 5 + 2

@@ -27,7 +27,8 @@ def _assert_exactly_the_fixtures(items):
     groups = [i for i in items if i["pk"].startswith("GRP#")]
     assert len(messages) == 100 and len({m["message_uuid"] for m in messages}) == 100
     assert len(groups) == 8 and len({(g["pk"], g["message_group_uuid"]) for g in groups}) == 8
-    assert len(items) == 108
+    assert len([i for i in items if i["pk"].startswith("CLAIM#GROUP#")]) == 4
+    assert len(items) == 112
 
 
 def test_seed_stores_every_item_once_with_30_percent_faults_and_half_of_every_batch_unprocessed(invoke, engine):
@@ -69,8 +70,8 @@ def test_when_retries_run_out_seed_exits_1_naming_keys_and_a_rerun_finishes(invo
         run = invoke("seed", "--writers", "1", endpoint=proxy.endpoint, env={"INVOKE_DDB_RETRY_ATTEMPTS": "2", **FAST})
     assert run.code == 1
     (line,) = run.err.strip().splitlines()
-    assert line.startswith("error: 108 item(s) not written after 2 attempts without progress: ")
-    assert "MSG#" in line and line.endswith("and 103 more; run the command again to finish")
+    assert line.startswith("error: 112 item(s) not written after 2 attempts without progress: ")
+    assert "MSG#" in line and line.endswith("and 107 more; run the command again to finish")
     assert "Traceback" not in run.err
     assert invoke("seed").code == 0
     _assert_exactly_the_fixtures(_scan(invoke))

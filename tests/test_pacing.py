@@ -58,7 +58,7 @@ def test_seed_against_a_throttling_table_stores_every_item_and_paces_down(client
     result = seeding.run(throttling, TABLE, plan, writers=8, policy=batch.RetryPolicy(base_delay=0.002, max_delay=0.05))
     assert throttling.refused > 0
     written = result.written
-    assert written.put == len(plan.puts) == 1524 and written.failed_keys == []
+    assert written.put == len(plan.puts) == 1536 and written.failed_keys == []
     assert written.throttled >= throttling.refused
     assert written.retries > 0
     assert written.writers == 8 and written.fewest_writers <= 2

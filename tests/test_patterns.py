@@ -3,7 +3,7 @@
 import pytest
 
 from ddb import patterns
-from ddb.errors import BadCursor, NotFound
+from ddb.errors import BadCursor, InvalidInput, NotFound
 
 from .conftest import TABLE
 
@@ -107,3 +107,37 @@ def test_patterns_report_consumed_capacity(client, seeded):
     page = patterns.list_messages(client, TABLE, MIRA_TOMAS, limit=3)
     assert page.consumed_capacity["reported"] > 0
     assert page.consumed_capacity["estimated"] == 0.5
+
+
+LONG = "x" * 3000
+
+
+@pytest.mark.parametrize("cursor, shown", [
+    (0, "0"), (5, "5"), (2.5, "2.5"), (True, "True"), ({}, "{}"), ([], "[]"), (b"abc", "b'abc'"),
+    ({"pk": "MSG#" + "a" * 3000}, repr({"pk": "MSG#" + "a" * 3000})[:40] + "..."),
+    ("!" * 3000, repr("!" * 40)), ("line\nbreak", repr("line\nbreak")),
+], ids=["zero", "int", "float", "bool", "empty-dict", "empty-list", "bytes", "huge-dict", "3000-characters", "newline"])
+def test_a_cursor_that_is_not_one_of_ours_is_one_bounded_line(client, seeded, cursor, shown):
+    for read in (lambda: patterns.list_messages(client, TABLE, MIRA_TOMAS, cursor=cursor),
+                 lambda: patterns.list_conversations(client, TABLE, seeded.users["mira"].uuid, cursor=cursor)):
+        with pytest.raises(BadCursor) as caught:
+            read()
+        assert str(caught.value) == f"malformed cursor {shown}: pass the next_cursor value of a previous page unchanged"
+
+
+def test_a_cursor_whose_sort_key_dynamodb_cannot_take_is_refused_before_any_request(client, seeded):
+    cursor = patterns.encode_cursor(f"MSG#{MIRA_TOMAS}", "9" * 1025)
+    with pytest.raises(BadCursor) as caught:
+        patterns.list_messages(None, TABLE, MIRA_TOMAS, cursor=cursor)
+    assert str(caught.value) == f"malformed cursor {cursor[:40]!r}: pass the next_cursor value of a previous page unchanged"
+
+
+@pytest.mark.parametrize("group, shown", [
+    (None, "None"), (42, "42"), (["a"], "['a']"), ("", "''"), ("mira-tomas", "'mira-tomas'"),
+    (MIRA_TOMAS.upper(), repr(MIRA_TOMAS.upper())), (MIRA_TOMAS + "\n", repr(MIRA_TOMAS + "\n")),
+    (LONG, f"{'x' * 40!r}... (3000 characters)"),
+], ids=["None", "int", "list", "empty", "name", "upper-case", "newline", "3000-characters"])
+def test_a_group_uuid_that_is_not_a_canonical_uuid_is_one_bounded_line_before_any_request(group, shown):
+    with pytest.raises(InvalidInput) as caught:
+        patterns.list_messages(None, TABLE, group)
+    assert str(caught.value) == f"message group uuid {shown} is not a lower-case canonical UUID"

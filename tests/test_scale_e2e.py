@@ -16,13 +16,13 @@ def test_synth_then_seed_then_a_parallel_scan_finds_every_item(invoke, tmp_path)
     assert invoke("schema-load").code == 0
     run = invoke("seed", "--fixtures", str(out), "--writers", "3")
     assert run.code == 0, run
-    assert "seeded 6 conversations, 300 messages, 12 group items: 312 put, 0 stale deleted" in run.err
+    assert "seeded 6 conversations, 300 messages, 12 group items, 6 group claims: 318 put, 0 stale deleted" in run.err
     assert "items/s" in run.err and "WCU/s reported" in run.err
     single = invoke("scan", "--json")
     parallel = invoke("scan", "--json", "--segments", "3")
     assert single.code == parallel.code == 0, parallel
     keys = sorted((i["pk"], i["sk"]) for i in map(json.loads, parallel.out.splitlines()))
-    assert len(keys) == 312 and keys == sorted((i["pk"], i["sk"]) for i in map(json.loads, single.out.splitlines()))
+    assert len(keys) == 318 and keys == sorted((i["pk"], i["sk"]) for i in map(json.loads, single.out.splitlines()))
     limited = invoke("scan", "--json", "--segments", "3", "--limit", "5")
     assert limited.code == 0 and len(limited.out.splitlines()) == 5
 

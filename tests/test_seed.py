@@ -104,10 +104,10 @@ def test_reseed_after_a_message_is_removed_from_a_fixture_deletes_it(client, see
     document["messages"] = document["messages"][:-1]
     path.write_text(json.dumps(document))
     _seed(client, fixtures.load(copy))
-    assert len(all_keys(client)) == 107
+    assert len(all_keys(client)) == 111
 
 
 def test_dry_run_plan_writes_nothing(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
-    assert len(plan.puts) == 108 and plan.deletes == []
+    assert len(plan.puts) == 112 and plan.deletes == []
     assert all_keys(client) == set()

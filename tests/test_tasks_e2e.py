@@ -30,7 +30,7 @@ def test_setup_creates_and_seeds_and_says_so(invoke):
     run = invoke("setup")
     assert run.code == 0, run
     assert "table 'cruddur-messages': created" in run.err
-    assert "seeded 4 conversations, 100 messages, 8 group items: 108 put, 0 stale deleted" in run.err
+    assert "seeded 4 conversations, 100 messages, 8 group items, 4 group claims: 112 put, 0 stale deleted" in run.err
 
 
 def test_list_conversations_prints_the_default_users_inbox(ready):
@@ -68,7 +68,7 @@ def test_get_conversation_json_is_oldest_first(ready):
 
 def test_scan_json_prints_every_item_as_plain_json_lines(ready):
     items = _scan(ready)
-    assert len(items) == 108
+    assert len(items) == 112
     assert all(isinstance(i["pk"], str) for i in items)
     for item in items:
         assert contract.item_problems(item) == [], item
@@ -89,7 +89,7 @@ def test_seed_twice_leaves_the_same_keys_as_once(ready):
     once = {(i["pk"], i["sk"]) for i in _scan(ready)}
     assert ready("seed").code == 0
     twice = {(i["pk"], i["sk"]) for i in _scan(ready)}
-    assert len(twice) == 108
+    assert len(twice) == 112
     # Times move with the seed run, so compare what identifies each item.
     assert {p for p, _ in once} == {p for p, _ in twice}
 
@@ -97,7 +97,7 @@ def test_seed_twice_leaves_the_same_keys_as_once(ready):
 def test_seed_dry_run_writes_nothing(invoke):
     assert invoke("schema-load").code == 0
     run = invoke("seed", "--dry-run")
-    assert run.code == 0 and "dry run: fixtures valid; would write 108 items" in run.err
+    assert run.code == 0 and "dry run: fixtures valid; would write 112 items" in run.err
     assert _scan(invoke) == []
 
 
