@@ -109,7 +109,7 @@ def _counts(plan):
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line",
             "segments": "parallel scan in N segments, one thread each (items then come in no particular order)"})
 @cli
-def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
+def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=None):
     """Print every item of the table, streamed page by page."""
     from dataclasses import replace
 
@@ -117,7 +117,7 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
-    segments = whole_number("--segments", segments, high=1000)
+    segments = whole_number("--segments", segments, 1, high=1000)
     stream = scan_items(make_client(target), target.table, limit=None if limit is None else whole_number("--limit", limit),
                         segments=segments)
     if json:
@@ -145,11 +145,14 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
             "conversations": "conversations, each between a distinct pair of users (default 200)", "users": "users (default 100)",
             "seed": "random seed: the same seed writes the same files (default 0)", "force": "replace fixture files already in --out"})
 @cli
-def synth(c, out, messages=20000, conversations=200, users=100, seed=0, force=False):
+def synth(c, out, messages=None, conversations=None, users=None, seed=None, force=False):
     """Write a synthetic fixture directory (N messages, M conversations, K users) for scale runs."""
     from ddb import synthetic
 
-    made = synthetic.generate(out, messages=int(messages), conversations=int(conversations), users=int(users), seed=int(seed), force=force)
+    given = {"messages": messages, "conversations": conversations, "users": users, "seed": seed}
+    numbers = {name: whole_number(f"--{name}", value, low=0 if name == "seed" else 1)
+               for name, value in given.items() if value is not None}
+    made = synthetic.generate(out, **numbers, force=force)
     say(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
          f"seed them with `invoke seed --fixtures {made.directory}`")
 
