@@ -111,6 +111,7 @@ def _counts(plan):
 @cli
 def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=None):
     """Print every item of the table, streamed page by page."""
+    from contextlib import closing
     from dataclasses import replace
 
     from ddb.scan import scan_items
@@ -118,27 +119,28 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=None
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
     segments = whole_number("--segments", segments, 1, high=1000)
-    stream = scan_items(make_client(target), target.table, limit=None if limit is None else whole_number("--limit", limit),
-                        segments=segments)
-    if json:
-        dumps, write = __import__("json").dumps, sys.stdout.write
-        for item in stream:
-            write(dumps(item, ensure_ascii=False) + "\n")
-        return
-    count = 0
-    if sys.stdout.isatty():
-        from rich.table import Table
+    # Closed on the way out, however the task ends (a closed pipe too): that stops the segment threads.
+    with closing(scan_items(make_client(target), target.table, limit=None if limit is None else whole_number("--limit", limit),
+                            segments=segments)) as stream:
+        if json:
+            dumps, write = __import__("json").dumps, sys.stdout.write
+            for item in stream:
+                write(dumps(item, ensure_ascii=False) + "\n")
+            return
+        count = 0
+        if sys.stdout.isatty():
+            from rich.table import Table
 
-        terminal = console()
-        for count, item in enumerate(stream, 1):
-            row = Table.grid(padding=(0, 1))
-            row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
-            terminal.print(row, soft_wrap=True)
-    else:  # piped: the same fields as plain lines, without rich
-        for count, item in enumerate(stream, 1):
-            rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
-            sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
-    say(f"{count} items in {target.describe()}")
+            terminal = console()
+            for count, item in enumerate(stream, 1):
+                row = Table.grid(padding=(0, 1))
+                row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
+                terminal.print(row, soft_wrap=True)
+        else:  # piped: the same fields as plain lines, without rich
+            for count, item in enumerate(stream, 1):
+                rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
+                sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
+        say(f"{count} items in {target.describe()}")
 
 
 @task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",

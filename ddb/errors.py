@@ -63,3 +63,11 @@ class InvalidInput(DdbError):
 
 class Busy(DdbError):
     """Another run holds the lock this one needs (e.g. a concurrent seed)."""
+
+
+class Interrupted(DdbError):
+    """A run stopped part-way on request (Ctrl-C); `done` of `total` items were written."""
+
+    def __init__(self, message, done=0, total=0):
+        super().__init__(message)
+        self.done, self.total = done, total
