@@ -89,17 +89,25 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
 
     from ddb.retry import RetryPolicy
 
-    with seeding.exclusive(client, target.table):
+    lease = seconds("ddb.seed_lock_lease", config(c).seed_lock_lease)
+    with seeding.exclusive(client, target.table, lease_seconds=lease, on_wait=lambda wait: say(_lock_wait_line(wait))) as lock:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=writers,
                                  policy=RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", config(c).retry_attempts)),
-                                 on_progress=lambda n: progress.advance(bar, n))
+                                 on_progress=lambda n: progress.advance(bar, n), lock=lock)
     w = result.written
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
     say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
          f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
+
+
+def _lock_wait_line(wait):
+    holder = wait.holder
+    since = f"since {holder.acquired_at}" if holder.acquired_at else "since an unknown time"
+    return (f"waiting for the seed lock on table {wait.table!r}, held by {holder.describe()} {since}: until that seed "
+            f"ends or its lease runs out (in {wait.lease_left:.0f} s, unless renewed), at most {wait.wait_left:.0f} s more")
 
 
 def _counts(plan):

@@ -65,6 +65,10 @@ class Busy(DdbError):
     """Another run holds the lock this one needs (e.g. a concurrent seed)."""
 
 
+class LockLost(Busy):
+    """The lock this run held was taken over (its lease ran out): it stopped writing."""
+
+
 class Interrupted(DdbError):
     """A run stopped part-way on request (Ctrl-C); `done` of `total` items were written."""
 
