@@ -149,10 +149,11 @@ class SeedLock:
     renewals failed): whatever writes under the lock must then stop; `check()` raises LockLost.
     """
 
-    def __init__(self, client, table: str, owner: str, lease_seconds: float, renew_every: float, expires_at: float):
-        self.client, self.table, self.owner = client, table, owner
+    def __init__(self, client, table: str, item: dict, lease_seconds: float, renew_every: float):
+        self.client, self.table, self.item = client, table, item
+        self.owner = item["owner"]["S"]
         self.lease_seconds, self.renew_every = lease_seconds, renew_every
-        self.expires_at = expires_at
+        self.expires_at = float(item["expires_at"]["N"])
         self.stop = threading.Event()
         self.lost = False
         self.taken_by: LockHolder | None = None
@@ -165,11 +166,12 @@ class SeedLock:
         quick = retry.RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0)
         while not self._released.wait(self.renew_every):
             expires_at = time.time() + self.lease_seconds
+            # A conditional put, not UpdateItem: the tasks' IAM policy needs no more actions.
+            renewed = {**self.item, "expires_at": {"N": _seconds(expires_at)}}
             try:
-                retry.call(lambda: self.client.update_item(
-                    TableName=self.table, Key=to_typed(LOCK_KEY), UpdateExpression="SET expires_at = :e",
-                    ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner"},
-                    ExpressionAttributeValues={":e": {"N": _seconds(expires_at)}, ":me": {"S": self.owner}},
+                retry.call(lambda: self.client.put_item(
+                    TableName=self.table, Item=renewed, ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}},
                 ), quick, sleep=self._released.wait)
                 self.expires_at = expires_at
             except Exception as exc:  # noqa: BLE001 - anything but a lost condition: try again at the next beat
@@ -217,8 +219,8 @@ def _lock_item(owner: str, now: float, lease_seconds: float) -> dict:
             "pid": {"N": str(os.getpid())}, "expires_at": {"N": _seconds(now + lease_seconds)}}
 
 
-def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep) -> float:
-    """Put the lock item once it is free or its lease ran out; the time its lease now ends."""
+def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep) -> dict:
+    """Put the lock item once it is free or its lease ran out; the item as stored."""
     from botocore.exceptions import ClientError
 
     started = time.monotonic()
@@ -232,7 +234,7 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": _seconds(now)}},
             ))
-            return now + lease_seconds
+            return typed
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
@@ -241,7 +243,7 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
             continue  # released between our put and our read: try again at once
         holder = LockHolder.from_item(held)
         if holder.owner == owner:
-            return holder.expires_at  # our own put landed, its answer was lost
+            return held  # our own put landed, its answer was lost
         waited = time.monotonic() - started
         if waited >= wait_seconds:
             raise Busy(f"the seed lock on table {table!r} is still held by {holder.describe()} since "
@@ -276,8 +278,8 @@ def exclusive(client, table: str, *, lease_seconds: float = 15, renew_every: flo
     owner = str(uuidlib.uuid4())
     renew_every = lease_seconds / 3 if renew_every is None else renew_every
     with translated(client, table):
-        expires_at = _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep)
-    lock = SeedLock(client, table, owner, lease_seconds, renew_every, expires_at)
+        item = _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep)
+    lock = SeedLock(client, table, item, lease_seconds, renew_every)
     lock._heartbeat.start()
     try:
         yield lock

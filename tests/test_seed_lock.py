@@ -40,9 +40,9 @@ def test_the_lock_item_names_its_holder_and_since_when(client, table):
 def test_a_seed_that_runs_longer_than_its_lease_keeps_the_lock(client, table):
     with seeding.exclusive(client, TABLE, **SHORT) as lock:
         time.sleep(1.5)  # two and a half leases
-        with pytest.raises(Busy, match="is still held by pid"):
-            with seeding.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
-                pass
+        with pytest.raises(Busy, match="is still held by pid"), \
+                seeding.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
+            pass
         assert not lock.stop.is_set()
         assert seeding.LockHolder.from_item(_lock_item(client)).expires_at > time.time()
     with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1):
@@ -67,20 +67,18 @@ def test_a_lock_left_by_a_killed_seed_is_taken_over_when_its_lease_runs_out_and_
 
 def test_a_seed_gives_up_waiting_with_one_line_naming_the_holder(client, table):
     _plant_lock(client, expires_in=60)
-    with pytest.raises(Busy) as caught:
-        with seeding.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
-            pass
+    with pytest.raises(Busy) as caught, seeding.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
+        pass
     assert str(caught.value) == ("the seed lock on table 'cruddur-messages' is still held by pid 4242 on build-7 since "
                                  "2026-11-25T16:20:00+00:00 after 0.3 s of waiting; try again when it is done")
 
 
 def test_a_seed_whose_lock_is_taken_over_stops_writing_and_says_so(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
-    with pytest.raises(LockLost) as caught:
-        with seeding.exclusive(client, TABLE, **SHORT) as lock:
-            _plant_lock(client, expires_in=60, owner="another-seed", host="build-9", pid=99)
-            assert lock.stop.wait(1.0)
-            seeding.run(client, TABLE, plan, lock=lock)
+    with pytest.raises(LockLost) as caught, seeding.exclusive(client, TABLE, **SHORT) as lock:
+        _plant_lock(client, expires_in=60, owner="another-seed", host="build-9", pid=99)
+        assert lock.stop.wait(1.0)
+        seeding.run(client, TABLE, plan, lock=lock)
     assert str(caught.value) == ("the seed lock on table 'cruddur-messages' was taken over by pid 99 on build-9; "
                                  "run the seed again when the other is done")
     assert all_keys(client) == {("LOCK#seed", "seed")}  # nothing written, and the other seed's lock left alone
@@ -118,9 +116,8 @@ def test_ctrl_c_stops_the_batch_writers_and_says_how_many_items_landed(client, t
 
 def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
-    with pytest.raises(Interrupted):
-        with seeding.exclusive(client, TABLE, **SHORT) as lock:
-            seeding.run(client, TABLE, plan, writers=1, on_progress=lambda n: _thread.interrupt_main(), lock=lock)
+    with pytest.raises(Interrupted), seeding.exclusive(client, TABLE, **SHORT) as lock:
+        seeding.run(client, TABLE, plan, writers=1, on_progress=lambda n: _thread.interrupt_main(), lock=lock)
     assert 0 < len(all_keys(client)) < 108 and _lock_item(client) is None
     with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
         seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
