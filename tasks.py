@@ -94,17 +94,25 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
 
     from ddb.retry import RetryPolicy
 
-    with seeding.exclusive(client, target.table):
+    lease = seconds("ddb.seed_lock_lease", config(c).seed_lock_lease)
+    with seeding.exclusive(client, target.table, lease_seconds=lease, on_wait=lambda wait: say(_lock_wait_line(wait))) as lock:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=writers,
                                  policy=RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", config(c).retry_attempts)),
-                                 on_progress=lambda n: progress.advance(bar, n))
+                                 on_progress=lambda n: progress.advance(bar, n), lock=lock)
     w = result.written
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
     say(f"seeded {_counts(plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
          f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
+
+
+def _lock_wait_line(wait):
+    holder = wait.holder
+    since = f"since {holder.acquired_at}" if holder.acquired_at else "since an unknown time"
+    return (f"waiting for the seed lock on table {wait.table!r}, held by {holder.describe()} {since}: until that seed "
+            f"ends or its lease runs out (in {wait.lease_left:.0f} s, unless renewed), at most {wait.wait_left:.0f} s more")
 
 
 def _counts(plan):
@@ -114,8 +122,9 @@ def _counts(plan):
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json": "print JSON Lines, one plain item per line",
             "segments": "parallel scan in N segments, one thread each (items then come in no particular order)"})
 @cli
-def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
+def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=None):
     """Print every item of the table, streamed page by page."""
+    from contextlib import closing
     from dataclasses import replace
 
     from ddb.scan import scan_items
@@ -123,40 +132,44 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=1):
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
-    segments = whole_number("--segments", segments, high=1000)
+    segments = whole_number("--segments", segments, 1, high=1000)
+    # Closed on the way out, however the task ends (a closed pipe too): that stops the segment threads.
     client = make_client(target)
-    stream = scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit),
-                        segments=segments)
-    if json:
-        dumps, write = __import__("json").dumps, sys.stdout.write
-        for item in stream:
-            write(dumps(item, ensure_ascii=False) + "\n")
-        return
-    count = 0
-    if sys.stdout.isatty():
-        from rich.table import Table
+    with closing(scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit),
+                            segments=segments)) as stream:
+        if json:
+            dumps, write = __import__("json").dumps, sys.stdout.write
+            for item in stream:
+                write(dumps(item, ensure_ascii=False) + "\n")
+            return
+        count = 0
+        if sys.stdout.isatty():
+            from rich.table import Table
 
-        terminal = console()
-        for count, item in enumerate(stream, 1):
-            row = Table.grid(padding=(0, 1))
-            row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
-            terminal.print(row, soft_wrap=True)
-    else:  # piped: the same fields as plain lines, without rich
-        for count, item in enumerate(stream, 1):
-            rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
-            sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
-    say(f"{count} items in {describe(target, client)}")
+            terminal = console()
+            for count, item in enumerate(stream, 1):
+                row = Table.grid(padding=(0, 1))
+                row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
+                terminal.print(row, soft_wrap=True)
+        else:  # piped: the same fields as plain lines, without rich
+            for count, item in enumerate(stream, 1):
+                rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
+                sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
+        say(f"{count} items in {describe(target, client)}")
 
 
 @task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",
             "conversations": "conversations, each between a distinct pair of users (default 200)", "users": "users (default 100)",
             "seed": "random seed: the same seed writes the same files (default 0)", "force": "replace fixture files already in --out"})
 @cli
-def synth(c, out, messages=20000, conversations=200, users=100, seed=0, force=False):
+def synth(c, out, messages=None, conversations=None, users=None, seed=None, force=False):
     """Write a synthetic fixture directory (N messages, M conversations, K users) for scale runs."""
     from ddb import synthetic
 
-    made = synthetic.generate(out, messages=int(messages), conversations=int(conversations), users=int(users), seed=int(seed), force=force)
+    given = {"messages": messages, "conversations": conversations, "users": users, "seed": seed}
+    numbers = {name: whole_number(f"--{name}", value, low=0 if name == "seed" else 1)
+               for name, value in given.items() if value is not None}
+    made = synthetic.generate(out, **numbers, force=force)
     say(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
          f"seed them with `invoke seed --fixtures {made.directory}`")
 

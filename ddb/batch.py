@@ -13,12 +13,11 @@ most once per round of calls; a run of clean calls adds one writer back, up to
 """
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .awserrors import to_ddb_error
-from .errors import WriteIncomplete
+from .errors import Interrupted, WriteIncomplete
 from .items import to_typed
 from .retry import RetryPolicy, is_retryable
 
@@ -42,6 +41,7 @@ class BatchResult:
     throttled: int = 0  # calls that were throttled or came back with UnprocessedItems
     writers: int = 1  # the most calls in flight allowed
     fewest_writers: int = 1  # the fewest the pacing went down to
+    stopped: bool = False  # the stop event ended the write early: some requests were never sent
 
 
 def put_request(item: dict) -> dict:
@@ -105,9 +105,10 @@ class _Pacer:
 
 
 class _Writer:
-    def __init__(self, client, table, policy, on_progress, sleep, writers=1):
+    def __init__(self, client, table, policy, on_progress, sleep, writers=1, stop=None):
         self.client, self.table, self.policy = client, table, policy
-        self.on_progress, self.sleep = on_progress, sleep
+        self.stop = stop or threading.Event()
+        self.on_progress, self.sleep = on_progress, sleep or self.stop.wait  # a backoff ends early on stop
         self.pacer = _Pacer(writers)
         self.result = BatchResult(writers=self.pacer.most, fewest_writers=self.pacer.most)
         self.lock = threading.Lock()
@@ -136,10 +137,14 @@ class _Writer:
         pending = chunk
         stalled = 0  # tries in a row that wrote nothing
         while stalled < self.policy.max_attempts:
+            if self.stop.is_set():
+                return
             if stalled:
                 with self.lock:
                     self.result.retries += 1
                 self.sleep(self.policy.delay(stalled))
+                if self.stop.is_set():
+                    return
             response, _ = self._call(pending)
             if response is None:
                 stalled += 1
@@ -166,23 +171,43 @@ class _Writer:
 
 
 def write(client, table: str, requests: list[dict], *, writers: int = 4, policy: RetryPolicy = RetryPolicy(),
-          on_progress=None, sleep=time.sleep) -> BatchResult:
+          on_progress=None, sleep=None, stop: threading.Event | None = None) -> BatchResult:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
     No two requests may share a key. At most `writers` calls are in flight, fewer while
     the table throttles. Raises WriteIncomplete, listing the unwritten keys, when some
     items are still unprocessed after `policy.max_attempts` tries in a row without progress.
+
+    Setting `stop` (from any thread) ends the write after the calls in flight: the result
+    then says `stopped`. Ctrl-C does the same and raises Interrupted with the count written.
     """
     chunks = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
-    writer = _Writer(client, table, policy, on_progress, sleep, writers)
-    if writers <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            writer.write_chunk(chunk)
-    else:
-        with ThreadPoolExecutor(max_workers=writers) as pool:
-            for future in [pool.submit(writer.write_chunk, chunk) for chunk in chunks]:
-                future.result()
+    writer = _Writer(client, table, policy, on_progress, sleep, writers, stop)
+    interrupted = False
+    try:
+        if writers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                writer.write_chunk(chunk)
+        else:
+            pool = ThreadPoolExecutor(max_workers=writers)
+            try:
+                for future in [pool.submit(writer.write_chunk, chunk) for chunk in chunks]:
+                    future.result()
+            except BaseException:
+                writer.stop.set()  # the other writers end after their call in flight, not at the last chunk
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt:
+        interrupted = True
     result = writer.result
+    result.stopped = writer.stop.is_set()
+    if interrupted:
+        done = result.put + result.deleted
+        error = Interrupted(f"interrupted: {done} of {len(requests)} items written; run the command again to finish",
+                            done, len(requests))
+        error.result = result
+        raise error
     if result.failed_keys:
         shown = ", ".join(f"{k['pk']}/{k['sk']}" for k in result.failed_keys[:5])
         more = f" and {len(result.failed_keys) - 5} more" if len(result.failed_keys) > 5 else ""

@@ -67,3 +67,15 @@ class Busy(DdbError):
 
 class MalformedRecord(DdbError):
     """A stream record that can never apply, however often it is retried (a poison record)."""
+
+
+class LockLost(Busy):
+    """The lock this run held was taken over (its lease ran out): it stopped writing."""
+
+
+class Interrupted(DdbError):
+    """A run stopped part-way on request (Ctrl-C); `done` of `total` items were written."""
+
+    def __init__(self, message, done=0, total=0):
+        super().__init__(message)
+        self.done, self.total = done, total

@@ -3,6 +3,8 @@
 import json
 import sys
 
+import pytest
+
 
 def _modules_imported(stderr: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
@@ -35,6 +37,21 @@ def test_synth_refuses_to_overwrite_and_bad_segments_are_one_line(invoke, tmp_pa
     assert invoke("schema-load").code == 0
     bad = invoke("scan", "--segments", "0")
     assert (bad.code, bad.err.strip()) == (1, "error: --segments must be a whole number from 1 to 1000, not '0'")
+    bad = invoke("scan", "--segments", "two")
+    assert (bad.code, bad.err.strip()) == (1, "error: --segments must be a whole number from 1 to 1000, not 'two'")
+
+
+@pytest.mark.parametrize("flag, value, expected", [
+    ("--messages", "abc", "--messages must be a whole number of at least 1, not 'abc'"),
+    ("--conversations", "2.5", "--conversations must be a whole number of at least 1, not '2.5'"),
+    ("--users", "-3", "--users must be a whole number of at least 1, not '-3'"),
+    ("--seed", "x", "--seed must be a whole number of at least 0, not 'x'"),
+])
+def test_synth_refuses_a_size_or_seed_that_is_not_a_whole_number_in_one_line(invoke_alone, tmp_path, flag, value, expected):
+    out = tmp_path / "synthetic"
+    run = invoke_alone("synth", "--out", str(out), flag, value)
+    assert (run.code, run.err, run.out) == (1, f"error: {expected}\n", "")
+    assert not out.exists()
 
 
 def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke):

@@ -1,0 +1,139 @@
+"""What only a process shows: Ctrl-C and SIGKILL during seed, and a reader that closes the pipe early.
+
+These run `invoke` in a subprocess against the session's moto server: the engine does not
+change how a process meets a signal or a closed pipe.
+"""
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from ddb import fixtures, schema, synthetic
+from ddb import seed as seeding
+from ddb.fixtures import conversation_items
+from ddb.scan import scan_items
+
+from .conftest import NOW, ROOT, TABLE, fake_aws_environment, local_client
+
+LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
+
+
+@pytest.fixture
+def empty_table(moto_server):
+    """The session's moto server, emptied, with the declared table; (endpoint, client)."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
+    client = local_client(moto_server)
+    schema.load(client, TABLE)
+    return moto_server, client
+
+
+@pytest.fixture(scope="module")
+def big_set(tmp_path_factory):
+    """6,000 messages in 6 conversations: a seed of a few seconds with two writers on moto, quick to read back."""
+    return synthetic.generate(tmp_path_factory.mktemp("big") / "fixtures", messages=6000, conversations=6, users=4).directory
+
+
+def _start(endpoint, state_dir, *args, env=None):
+    full_env = fake_aws_environment()
+    full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir), **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_writes(client, loaded, process, timeout=60):
+    """Return once the seed's first items are in the table (its plan is done, its writers busy)."""
+    first = loaded.conversations[0].message_group_uuid
+    deadline = time.monotonic() + timeout
+    while not client.query(TableName=TABLE, KeyConditionExpression="pk = :pk", Limit=1,
+                           ExpressionAttributeValues={":pk": {"S": f"MSG#{first}"}})["Items"]:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the seed wrote nothing"
+        time.sleep(0.05)
+
+
+def _without_times(item):
+    return tuple(sorted((k, v) for k, v in item.items() if k != "sk"))
+
+
+def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finishes_it(empty_table, big_set, tmp_path):
+    endpoint, client = empty_table
+    loaded = fixtures.load(big_set)
+    seed = _start(endpoint, tmp_path, "seed", "--fixtures", str(big_set), "--writers", "2")
+    _wait_for_writes(client, loaded, seed)
+    time.sleep(0.5)
+    seed.send_signal(signal.SIGINT)
+    interrupted_at = time.monotonic()
+    _, err = seed.communicate(timeout=30)
+    assert seed.returncode == 130 and time.monotonic() - interrupted_at < 3, err
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    counted = re.fullmatch(r"interrupted: (\d+) of 6012 items written; run the command again to finish", line)
+    assert counted, line
+    landed = int(counted.group(1))
+    assert 0 < landed < 6012
+    assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
+
+    rerun = _start(endpoint, tmp_path, "seed", "--fixtures", str(big_set))
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    # Every item the first run wrote has another time now, so the re-run deletes exactly those: the count was right.
+    assert f"seeded 6 conversations, 6000 messages, 12 group items: 6012 put, {landed} stale deleted" in err
+    stored = list(scan_items(client, TABLE))
+    wanted = [item for conversation in loaded.conversations for item in conversation_items(loaded, conversation, NOW)]
+    assert sorted(map(_without_times, stored)) == sorted(map(_without_times, wanted))
+    assert len({(i["pk"], i["sk"]) for i in stored}) == len(stored) == 6012
+
+
+def test_a_seed_killed_mid_run_frees_its_lock_within_the_lease_and_the_next_seed_says_who_held_it(empty_table, big_set, tmp_path):
+    endpoint, client = empty_table
+    short_lease = {"INVOKE_DDB_SEED_LOCK_LEASE": "3"}
+    victim = _start(endpoint, tmp_path, "seed", "--fixtures", str(big_set), env=short_lease)
+    _wait_for_writes(client, fixtures.load(big_set), victim)
+    victim.kill()
+    victim.communicate(timeout=10)
+    assert "Item" in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
+
+    started = time.monotonic()
+    waiting = _start(endpoint, tmp_path, "seed", env=short_lease)
+    first_line = []
+    reader = threading.Thread(target=lambda: first_line.append((waiting.stderr.readline(), time.monotonic() - started)))
+    reader.start()
+    reader.join(timeout=10)
+    line, after = first_line[0]
+    assert after < 4  # two of them to start Python and load the fixtures, two to report
+    assert line.startswith(f"waiting for the seed lock on table 'cruddur-messages', held by pid {victim.pid} on "
+                           f"{socket.gethostname()} since "), line
+    assert re.search(r"until that seed ends or its lease runs out \(in [0-3] s, unless renewed\), at most 60\d s more$", line), line
+    _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert "seeded 4 conversations, 100 messages, 8 group items: 108 put" in err
+    assert time.monotonic() - started < 20
+    assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
+
+
+@pytest.fixture
+def scannable(empty_table, tmp_path):
+    """A table whose scan prints far more than a pipe holds (about 700 KB)."""
+    endpoint, client = empty_table
+    loaded = fixtures.load(synthetic.generate(tmp_path / "fixtures", messages=2000, conversations=10, users=5).directory)
+    seeding.run(client, TABLE, seeding.plan(client, TABLE, loaded, NOW))
+    return endpoint
+
+
+@pytest.mark.parametrize("args", [["scan", "--json"], ["scan"], ["scan", "--segments", "2"], ["scan", "--json", "--segments", "4"]],
+                         ids=" ".join)
+def test_a_reader_that_closes_the_pipe_early_ends_the_task_quietly(scannable, tmp_path, args):
+    scan = _start(scannable, tmp_path, *args)
+    first = scan.stdout.readline()
+    scan.stdout.close()  # as `| head -1` does
+    err = scan.stderr.read()
+    assert scan.wait(timeout=30) == 141  # as a shell reports a tool ended by SIGPIPE
+    assert err == ""
+    assert first.startswith(('{"pk": "', "GRP#", "MSG#")), first

@@ -1,0 +1,126 @@
+"""The seed lock's lease and heartbeat, and stopping a seed's writers (lock lost, Ctrl-C)."""
+
+import _thread
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from ddb import batch, items
+from ddb import seed as seeding
+from ddb.errors import Busy, Interrupted, LockLost
+
+from .conftest import NOW, TABLE, all_keys
+
+LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
+SHORT = {"lease_seconds": 0.6, "renew_every": 0.2}
+
+
+def _lock_item(client):
+    return client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True).get("Item")
+
+
+def _plant_lock(client, expires_in, owner="a-killed-seed", host="build-7", pid=4242, since="2026-11-25T16:20:00+00:00"):
+    """The lock item a seed leaves when it is killed (SIGKILL) mid-run."""
+    client.put_item(TableName=TABLE, Item={**LOCK, "owner": {"S": owner}, "host": {"S": host}, "pid": {"N": str(pid)},
+                                           "acquired_at": {"S": since}, "expires_at": {"N": f"{time.time() + expires_in:.3f}"}})
+
+
+def test_the_lock_item_names_its_holder_and_since_when(client, table):
+    before = time.time()
+    with seeding.exclusive(client, TABLE, **SHORT) as lock:
+        held = seeding.LockHolder.from_item(_lock_item(client))
+    assert (held.owner, held.host, held.pid) == (lock.owner, socket.gethostname(), os.getpid())
+    assert held.acquired_at.endswith("+00:00") and before - 1 < held.expires_at - SHORT["lease_seconds"] < time.time()
+    assert _lock_item(client) is None
+
+
+def test_a_seed_that_runs_longer_than_its_lease_keeps_the_lock(client, table):
+    with seeding.exclusive(client, TABLE, **SHORT) as lock:
+        time.sleep(1.5)  # two and a half leases
+        with pytest.raises(Busy, match="is still held by pid"), \
+                seeding.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
+            pass
+        assert not lock.stop.is_set()
+        assert seeding.LockHolder.from_item(_lock_item(client)).expires_at > time.time()
+    with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1):
+        pass  # released on exit: free at once
+
+
+def test_a_lock_left_by_a_killed_seed_is_taken_over_when_its_lease_runs_out_and_the_wait_is_reported(client, table):
+    _plant_lock(client, expires_in=1.5)
+    reports = []
+    started = time.monotonic()
+    with seeding.exclusive(client, TABLE, **SHORT, report_every=0.5, poll_seconds=0.1,
+                           on_wait=lambda wait: reports.append((time.monotonic() - started, wait))):
+        took = time.monotonic() - started
+        assert seeding.LockHolder.from_item(_lock_item(client)).pid == os.getpid()
+    assert 1.0 < took < 3.0
+    first_at, first = reports[0]
+    assert first_at < 2.0
+    assert (first.table, first.holder.describe(), first.holder.acquired_at) == (TABLE, "pid 4242 on build-7", "2026-11-25T16:20:00+00:00")
+    assert 0.5 < first.lease_left <= 1.5 and 599 < first.wait_left <= 600
+    assert len(reports) >= 2 and reports[-1][1].lease_left < first.lease_left  # the wait stays visible
+
+
+def test_a_seed_gives_up_waiting_with_one_line_naming_the_holder(client, table):
+    _plant_lock(client, expires_in=60)
+    with pytest.raises(Busy) as caught, seeding.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
+        pass
+    assert str(caught.value) == ("the seed lock on table 'cruddur-messages' is still held by pid 4242 on build-7 since "
+                                 "2026-11-25T16:20:00+00:00 after 0.3 s of waiting; try again when it is done")
+
+
+def test_a_seed_whose_lock_is_taken_over_stops_writing_and_says_so(client, table, repo_fixtures):
+    plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
+    with pytest.raises(LockLost) as caught, seeding.exclusive(client, TABLE, **SHORT) as lock:
+        _plant_lock(client, expires_in=60, owner="another-seed", host="build-9", pid=99)
+        assert lock.stop.wait(1.0)
+        seeding.run(client, TABLE, plan, lock=lock)
+    assert str(caught.value) == ("the seed lock on table 'cruddur-messages' was taken over by pid 99 on build-9; "
+                                 "run the seed again when the other is done")
+    assert all_keys(client) == {("LOCK#seed", "seed")}  # nothing written, and the other seed's lock left alone
+
+
+def _requests(n):
+    return [batch.put_request({"pk": f"MSG#g{i % 7}", "sk": f"2026-11-25T16:20:00.{i:06}+00:00", "message": f"m{i}"})
+            for i in range(n)]
+
+
+def test_setting_stop_ends_a_batch_write_after_the_calls_in_flight(client, table):
+    stop = threading.Event()
+    result = batch.write(client, TABLE, _requests(1000), writers=3, stop=stop, on_progress=lambda n: stop.set())
+    assert result.stopped
+    assert 25 <= result.put <= 3 * 25 and len(all_keys(client)) == result.put
+
+
+@pytest.mark.parametrize("writers", [1, 4])
+def test_ctrl_c_stops_the_batch_writers_and_says_how_many_items_landed(client, table, writers):
+    calls = []
+
+    def interrupt_once(n):
+        calls.append(n)
+        if len(calls) == 2:
+            _thread.interrupt_main()  # what Ctrl-C does: KeyboardInterrupt in the main thread
+
+    with pytest.raises(Interrupted) as caught:
+        batch.write(client, TABLE, _requests(2000), writers=writers, on_progress=interrupt_once)
+        time.sleep(1)  # (only reached if the write ignored the interrupt and ran to the end)
+    landed = len(all_keys(client))
+    assert caught.value.done == landed and caught.value.total == 2000
+    assert landed < 2000 // 4
+    assert str(caught.value) == f"interrupted: {landed} of 2000 items written; run the command again to finish"
+
+
+def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client, table, repo_fixtures):
+    plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
+    with pytest.raises(Interrupted), seeding.exclusive(client, TABLE, **SHORT) as lock:
+        seeding.run(client, TABLE, plan, writers=1, on_progress=lambda n: _thread.interrupt_main(), lock=lock)
+    assert 0 < len(all_keys(client)) < 108 and _lock_item(client) is None
+    with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
+        seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
+    assert all_keys(client) == {(i["pk"], i["sk"]) for i in plan.puts}
+    assert sorted(map(items.to_typed, plan.puts), key=str) == sorted(
+        (i for i in client.scan(TableName=TABLE)["Items"]), key=str)
