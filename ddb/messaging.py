@@ -13,7 +13,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import capacity, contract, retry
+from . import capacity, contract
 from .awserrors import translated
 from .errors import ConditionFailed, InvalidInput, NotFound
 from .items import User, from_typed, group_item, group_pk, iso_time, message_item, to_typed, utc_now
@@ -87,10 +87,10 @@ def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
     moment = datetime.fromisoformat(item["sk"])
     for _ in range(MAX_SORT_KEY_TRIES):
         try:
-            response = retry.call(lambda: client.put_item(
+            response = client.put_item(
                 TableName=table, Item=to_typed(item), ConditionExpression="attribute_not_exists(pk)",
                 ReturnConsumedCapacity="TOTAL",
-            ))
+            )
             return item, _reported(response)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -170,7 +170,7 @@ def create_conversation(client, table: str, sender: User, other: User, text: str
             "ClientRequestToken": str(uuidlib.uuid4()),  # the same token on every retry: idempotent
         }
         try:
-            response = retry.call(lambda: client.transact_write_items(**request))
+            response = client.transact_write_items(**request)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise

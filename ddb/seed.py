@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch, retry
+from . import batch
 from .awserrors import translated
 from .errors import Busy
 from .fixtures import Fixtures, conversation_items
@@ -109,11 +109,11 @@ def exclusive(client, table: str, lease_seconds: int = 300, wait_seconds: float 
             now = int(time.time())
             item = {**LOCK_KEY, "owner": owner, "expires_at": now + lease_seconds}
             try:
-                retry.call(lambda: client.put_item(
+                client.put_item(
                     TableName=table, Item=to_typed(item),
                     ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                     ExpressionAttributeValues={":now": {"N": str(now)}},
-                ))
+                )
                 break
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -129,10 +129,10 @@ def exclusive(client, table: str, lease_seconds: int = 300, wait_seconds: float 
     finally:
         with translated(client, table):
             try:
-                retry.call(lambda: client.delete_item(
+                client.delete_item(
                     TableName=table, Key=to_typed(LOCK_KEY), ConditionExpression="#o = :me",
                     ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
-                ))
+                )
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise

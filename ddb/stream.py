@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import capacity, retry
+from . import capacity
 from .awserrors import translated
 from .errors import ConditionFailed
 from .items import MESSAGE_PREFIX, from_typed, to_typed
@@ -68,11 +68,11 @@ def move_group_item(client, table: str, current: dict, message: dict) -> str:
             return "current"
         moved = {**current, "sk": message["sk"], "message": message["message"]}
         try:
-            retry.call(lambda: client.transact_write_items(TransactItems=[
+            client.transact_write_items(TransactItems=[
                 {"Delete": {"TableName": table, "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),
                             "ConditionExpression": "attribute_exists(pk)"}},
                 {"Put": {"TableName": table, "Item": to_typed(moved), "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]))
+            ])
             return "moved"
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":

@@ -1,18 +1,20 @@
 """Every request a client of ddb.target makes is retried by one policy; a refused connection is not."""
 
 import json
+import urllib.request
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
-from ddb import batch, patterns, schema
+from ddb import batch, fixtures, patterns, schema
 from ddb import seed as seeding
 from ddb.errors import DdbError, EngineUnreachable
 from ddb.retry import RetryPolicy
 from ddb.target import client as target_client
 from ddb.target import local_target, prod_target
 
-from .conftest import NOW, TABLE, local_client
+from .conftest import FIXTURES, NOW, TABLE, free_port, local_client
 
 QUICK = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01)
 MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
@@ -48,15 +50,9 @@ class Throttle:
 @pytest.fixture
 def moto_table(moto_server):
     """The seeded table on the session's moto server (emptied first); its endpoint."""
-    import urllib.request
-
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
     direct = local_client(moto_server)
     schema.load(direct, TABLE)
-    from ddb import fixtures
-
-    from .conftest import FIXTURES
-
     loaded = fixtures.load(FIXTURES)
     seeding.run(direct, TABLE, seeding.plan(direct, TABLE, loaded, NOW))
     return moto_server
@@ -98,11 +94,29 @@ def test_batch_write_calls_are_retried_by_the_batch_writer_alone(moto_table, mon
 
 @pytest.mark.parametrize("kind", ["local", "prod"])
 def test_a_refused_connection_is_tried_once_and_fails_at_once(monkeypatch, kind):
-    from .conftest import free_port
-
     client = target_client(_target(kind, f"http://127.0.0.1:{free_port()}", monkeypatch))
     sent = []
     client.meta.events.register("before-send.dynamodb", lambda request, **_: sent.append(request) and None)
     with pytest.raises(EngineUnreachable):
         patterns.list_conversations(client, TABLE, MIRA)
     assert len(sent) == 1
+
+
+class CreateAnswerLost:
+    """Wraps a client: create_table creates the table, then fails as its retry would, the first answer lost."""
+
+    def __init__(self, client):
+        self.client, self.meta = client, client.meta
+
+    def create_table(self, **spec):
+        self.client.create_table(**spec)
+        raise ClientError({"Error": {"Code": "ResourceInUseException", "Message": f"Table already exists: {spec['TableName']}"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateTable")
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_schema_load_whose_create_was_retried_after_a_lost_answer_reports_the_table_created(client):
+    result = schema.load(CreateAnswerLost(client), TABLE)
+    assert (result.action, result.description["TableStatus"]) == ("created", "ACTIVE")
