@@ -13,6 +13,7 @@ import sys
 from invoke import Exit
 
 from ddb import errors
+from ddb.retry import RetryPolicy
 from ddb.target import local_target, prod_target
 
 PROD = "act on production AWS (the AWS chain picks credentials, region, endpoint)"
@@ -83,11 +84,14 @@ def resolve_target(c, prod=False, endpoint_url=None, table=None):
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
     name = cfg.table if table is None else table
-    timeouts = {"connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
-                "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout)}
+    settings = {"connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
+                "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout),
+                "retries": RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", cfg.retry_attempts),
+                                       base_delay=seconds("ddb.retry_base_delay", cfg.retry_base_delay),
+                                       max_delay=seconds("ddb.retry_max_delay", cfg.retry_max_delay))}
     if prod:
-        return prod_target(name, **timeouts)
-    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **timeouts)
+        return prod_target(name, **settings)
+    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **settings)
 
 
 def make_client(target, service="dynamodb"):

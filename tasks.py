@@ -92,15 +92,13 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
         confirm(target, client, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
     from rich.progress import Progress
 
-    from ddb.retry import RetryPolicy
-
     lease = seconds("ddb.seed_lock_lease", config(c).seed_lock_lease)
     with seeding.exclusive(client, target.table, lease_seconds=lease, on_wait=lambda wait: say(_lock_wait_line(wait))) as lock:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))
             result = seeding.run(client, target.table, plan, writers=writers,
-                                 policy=RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", config(c).retry_attempts)),
+                                 policy=target.retries,
                                  on_progress=lambda n: progress.advance(bar, n), lock=lock)
     w = result.written
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""

@@ -4,7 +4,8 @@ Requests go out in BatchWriteItem calls of 25, from a few concurrent writers. Wh
 DynamoDB hands back as UnprocessedItems, and whole calls that fail with a throttling or
 server error, are retried with exponential backoff and full jitter. When a batch makes
 no progress for `max_attempts` tries in a row, its items are reported by key in
-`WriteIncomplete`, never dropped.
+`WriteIncomplete`, never dropped. These retries are the only ones a BatchWriteItem gets:
+a client from `ddb.target` leaves it to this module (see `ddb.retry`).
 
 Pacing adapts to the table: a throttled call (a throttling error, or UnprocessedItems,
 which is how DynamoDB sheds load in a batch) halves the number of calls in flight, at

@@ -19,7 +19,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import capacity, contract, retry
+from . import capacity, contract
 from .awserrors import translated
 from .errors import ConditionFailed, InvalidInput, NotFound
 from .items import (
@@ -109,10 +109,10 @@ def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
     moment = datetime.fromisoformat(item["sk"])
     for _ in range(MAX_SORT_KEY_TRIES):
         try:
-            response = retry.call(lambda: client.put_item(
+            response = client.put_item(
                 TableName=table, Item=to_typed(item), ConditionExpression="attribute_not_exists(pk)",
                 ReturnConsumedCapacity="TOTAL",
-            ))
+            )
             return item, _reported(response)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -287,7 +287,7 @@ def _start(client, table: str, sender: User, other: User, text: str, group: str,
         "ClientRequestToken": str(uuidlib.uuid4()),  # the same token on every retry: idempotent
     }
     try:
-        response = retry.call(lambda: client.transact_write_items(**request))
+        response = client.transact_write_items(**request)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise

@@ -1,22 +1,35 @@
 """Retrying throttled and failed requests, with exponential backoff and full jitter.
 
-botocore retries a little on its own; this layer is for writes that must land: it
-retries throttling, 5xx answers, dropped connections and read timeouts, but not a
-refused connection (nothing listening will not start listening by itself).
+One policy for every request. `install` hooks it into a boto3 client (the clients of
+`ddb.target.client` have it, with botocore's own retries switched off), so each call
+of that client, reads, writes, transactions, stream reads, is retried on throttling,
+5xx answers and dropped connections, the same way. It leaves two things alone:
+
+- a refused connection: nothing listening will not start listening by itself, so it
+  fails at once ("no engine answers" within a second or two);
+- BatchWriteItem, which `ddb.batch` retries itself with the same policy: it must see
+  throttling to pace its writers, and it retries the UnprocessedItems of a partial
+  success anyway. So a batch call gets `max_attempts` tries, not `max_attempts` squared.
+
+A request that times out is tried `timeout_attempts` times only: each try has already
+waited a whole timeout, and a hanging engine must be an error in bounded time.
 """
 
 import random
-import time
+from binascii import crc32
 from dataclasses import dataclass
 
 RETRYABLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
+    "LimitExceededException",
+    "TransactionInProgressException",
     "InternalServerError",
     "ServiceUnavailable",
     "InternalFailure",
 }
+RETRIED_BY_CALLER = {"BatchWriteItem"}  # ddb.batch retries these (see above)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class RetryPolicy:
     max_attempts: int = 10
     base_delay: float = 0.05
     max_delay: float = 5.0
+    timeout_attempts: int = 2
 
     def delay(self, attempt: int) -> float:
         """Full jitter: a random wait up to base * 2^attempt, capped."""
@@ -33,7 +47,7 @@ class RetryPolicy:
 
 
 def is_retryable(exc) -> bool:
-    """True for throttling, server errors, dropped connections and read timeouts."""
+    """True for throttling, server errors, dropped connections and timeouts; not for a refused connection."""
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.ClientError):
@@ -45,16 +59,40 @@ def is_retryable(exc) -> bool:
     return isinstance(exc, (bx.ConnectionError, bx.ReadTimeoutError, bx.ConnectionClosedError, bx.HTTPClientError))
 
 
-def call(request, policy: RetryPolicy = RetryPolicy(), sleep=time.sleep, on_retry=None):
-    """`request()`, retried while it fails with a retryable error; the last error is raised."""
-    for attempt in range(policy.max_attempts):
-        if attempt:
-            if on_retry:
-                on_retry()
-            sleep(policy.delay(attempt))
-        try:
-            return request()
-        except Exception as exc:  # noqa: BLE001 - anything not retryable is re-raised at once
-            if not is_retryable(exc) or attempt == policy.max_attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+def _is_retryable_answer(http_response, parsed: dict) -> bool:
+    code = (parsed.get("Error") or {}).get("Code", "")
+    if code in RETRYABLE_CODES or http_response.status_code >= 500:
+        return True
+    # DynamoDB signs its body with a CRC32; a mismatch means it was damaged on the way.
+    checksum = http_response.headers.get("x-amz-crc32")
+    return checksum is not None and checksum.isdigit() and crc32(http_response.content) & 0xFFFFFFFF != int(checksum)
+
+
+def _timed_out(exc) -> bool:
+    from botocore import exceptions as bx
+
+    return isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError))
+
+
+def install(client, policy: RetryPolicy = RetryPolicy()):
+    """Make `client` retry every request (but BatchWriteItem) by `policy`; returns the client.
+
+    The decision is taken on botocore's `needs-retry` event, ahead of botocore's own
+    handler, and is always final: botocore adds no attempts of its own.
+    """
+
+    def needs_retry(attempts, operation, response=None, caught_exception=None, **_):
+        if operation.name in RETRIED_BY_CALLER:
+            return False
+        if caught_exception is not None:
+            retryable = is_retryable(caught_exception)
+        else:
+            retryable = response is not None and _is_retryable_answer(*response)
+        most = policy.timeout_attempts if _timed_out(caught_exception) else policy.max_attempts
+        if not retryable or attempts >= most:
+            return False
+        return policy.delay(attempts)  # botocore sleeps this long, then sends the request again
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"needs-retry.{service}", needs_retry, unique_id="ddb-retry-policy")
+    return client

@@ -129,19 +129,31 @@ def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
 
     Raises SchemaDrift (naming each difference) when the live table is not the declared one.
     """
+    from botocore.exceptions import ClientError
+
     spec = table_spec(table, billing)
     live = describe(client, table)
     if live is not None:
-        drift = differences(live, spec)
-        if drift:
-            raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
+        _check_declared(live, spec, table)
         if live.get("TableStatus") != "ACTIVE":
             _wait_active(client, table)
         return LoadResult(table, "up to date", describe(client, table))
     with translated(client, table):
-        client.create_table(**spec)
+        try:
+            client.create_table(**spec)
+        except ClientError as exc:
+            # The table is there now: a retried create whose first answer was lost, or another loader.
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+            _check_declared(describe(client, table) or {}, spec, table)
     _wait_active(client, table)
     return LoadResult(table, "created", describe(client, table))
+
+
+def _check_declared(live: dict, spec: dict, table: str):
+    drift = differences(live, spec)
+    if drift:
+        raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
 
 
 def _wait_active(client, table):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import batch, retry
+from . import batch
 from .awserrors import translated
 from .errors import Busy, LockLost
 from .fixtures import Fixtures, conversation_items
@@ -170,16 +170,15 @@ class SeedLock:
     def _beat(self):
         from botocore.exceptions import ClientError
 
-        quick = retry.RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0)
         while not self._released.wait(self.renew_every):
             expires_at = time.time() + self.lease_seconds
             # A conditional put, not UpdateItem: the tasks' IAM policy needs no more actions.
             renewed = {**self.item, "expires_at": {"N": _seconds(expires_at)}}
             try:
-                retry.call(lambda: self.client.put_item(
+                self.client.put_item(
                     TableName=self.table, Item=renewed, ConditionExpression="#o = :me",
                     ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}},
-                ), quick, sleep=self._released.wait)
+                )
                 self.expires_at = expires_at
             except Exception as exc:  # noqa: BLE001 - anything but a lost condition: try again at the next beat
                 if isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -236,16 +235,16 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
         now = time.time()
         typed = _lock_item(owner, now, lease_seconds)
         try:
-            retry.call(lambda: client.put_item(
+            client.put_item(
                 TableName=table, Item=typed,
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": _seconds(now)}},
-            ))
+            )
             return typed
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-        held = retry.call(lambda: client.get_item(TableName=table, Key=to_typed(LOCK_KEY), ConsistentRead=True)).get("Item")
+        held = client.get_item(TableName=table, Key=to_typed(LOCK_KEY), ConsistentRead=True).get("Item")
         if not held:
             continue  # released between our put and our read: try again at once
         holder = LockHolder.from_item(held)
@@ -300,10 +299,10 @@ def _delete_if_ours(client, table, owner):
 
     with translated(client, table):
         try:
-            retry.call(lambda: client.delete_item(
+            client.delete_item(
                 TableName=table, Key=to_typed(LOCK_KEY), ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
-            ))
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from . import capacity, contract, retry
+from . import capacity, contract
 from .awserrors import translated
 from .errors import ConditionFailed, DdbError, MalformedRecord
 from .items import MESSAGE_PREFIX, to_typed
@@ -196,11 +196,11 @@ def move_group_item(client, table: str, current: dict | None, message: dict) -> 
             return "current"
         moved = {**current, "sk": message["sk"], "message": message["message"]}
         try:
-            retry.call(lambda: client.transact_write_items(TransactItems=[
+            client.transact_write_items(TransactItems=[
                 {"Delete": {"TableName": table, "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),
                             "ConditionExpression": "attribute_exists(pk)"}},
                 {"Put": {"TableName": table, "Item": to_typed(moved), "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]))
+            ])
             return "moved"
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":

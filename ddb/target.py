@@ -2,12 +2,14 @@
 
 A `Target` is plain data built from invoke config and flags; `client()` turns it into a
 boto3 DynamoDB client with short timeouts, so a dead engine is an error in seconds,
-never a hang. boto3 is imported lazily to keep `invoke --list` fast.
+never a hang, and with one retry policy for every request (`ddb.retry`). boto3 is
+imported lazily to keep `invoke --list` fast.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from . import retry
 from .errors import CredentialsError, InvalidInput
 
 # Local engines accept any credentials; these are sent so real keys never reach them.
@@ -33,7 +35,7 @@ class Target:
     prod: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
-    max_attempts: int = 3
+    retries: retry.RetryPolicy = field(default_factory=retry.RetryPolicy)
 
     def __post_init__(self):
         if not TABLE_NAME.fullmatch(self.table or ""):
@@ -72,11 +74,7 @@ def masked(text: str) -> str:
 
 
 def local_target(table, region, endpoint_url, **kw) -> Target:
-    """A target for a local engine (DynamoDB Local, moto, any compatible endpoint).
-
-    One retry only: a local engine that refuses a connection will not answer the next one.
-    """
-    kw.setdefault("max_attempts", 2)
+    """A target for a local engine (DynamoDB Local, moto, any compatible endpoint)."""
     return Target(table=table, region=region, endpoint_url=endpoint_url, prod=False, **kw)
 
 
@@ -105,7 +103,7 @@ def client(target: Target, service: str = "dynamodb"):
     config = Config(
         connect_timeout=target.connect_timeout,
         read_timeout=target.read_timeout,
-        retries={"max_attempts": target.max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},  # ddb.retry decides every retry
     )
     if target.prod:
         session = boto3.session.Session(region_name=prod_region(target))
@@ -113,6 +111,6 @@ def client(target: Target, service: str = "dynamodb"):
             raise CredentialsError(
                 "no AWS region configured for --prod: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"
             )
-        return session.client(service, config=config)
+        return retry.install(session.client(service, config=config), target.retries)
     session = boto3.session.Session(region_name=target.region, **LOCAL_CREDENTIALS)
-    return session.client(service, endpoint_url=target.endpoint_url, config=config)
+    return retry.install(session.client(service, endpoint_url=target.endpoint_url, config=config), target.retries)

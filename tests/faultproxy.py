@@ -1,8 +1,9 @@
 """A fault-injecting HTTP proxy in front of a DynamoDB engine, for tests.
 
 The tasks run unchanged against the proxy's endpoint. For a chosen share of requests
-(writes only, by default) it answers with a throttling error, a 500 or 503, drops the
-connection before or after forwarding, or stays silent past the client's read timeout;
+(writes only, by default; `operations=ALL` for every kind, reads included) it answers
+with a throttling error, a 500 or 503, drops the connection before or after forwarding,
+or stays silent past the client's read timeout; `shares` gives each fault its own share;
 and it makes BatchWriteItem store only part of its items, returning the rest as
 UnprocessedItems. It counts every operation it sees, so a test can also assert that no
 request (or no write) was sent at all.
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "CreateTable", "DeleteTable"}
+ALL = None  # operations=ALL: every request may be faulted, whatever its operation
 FAULTS = ("throttle", "throttling", "500", "503", "drop-before", "drop-after", "timeout")
 _ERROR_BODIES = {
     "throttle": (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded."),
@@ -31,20 +33,28 @@ _ERROR_BODIES = {
 class FaultProxy:
     """Start with `with FaultProxy(upstream, fail_share=0.3) as proxy:`; use `proxy.endpoint`.
 
-    Faults hit only `operations` (all writes by default); `always` answers every request
-    with that fault; `hang_all` makes the proxy accept requests and never answer.
+    Faults hit only `operations` (all writes by default, every request with ALL): a
+    `fail_share` of them get one of `faults`, picked evenly, or, with `shares` (fault ->
+    share, e.g. {"throttle": 0.25, "500": 0.05}), each fault its own share. `always`
+    answers every request with that fault; `hang_all` makes the proxy accept requests
+    and never answer. The draws come from one generator seeded by `seed`.
     """
 
-    def __init__(self, upstream: str, *, fail_share=0.0, faults=FAULTS, unprocessed_share=0.0,
+    def __init__(self, upstream: str, *, fail_share=0.0, faults=FAULTS, shares=None, unprocessed_share=0.0,
                  operations=WRITES, hang_all=False, always=None, timeout_seconds=2.5, seed=7):
         self.upstream = urlparse(upstream)
         self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
+        self.shares = dict(shares or {})
+        unknown = set(self.shares) - set(FAULTS)
+        if unknown or sum(self.shares.values()) > 1:
+            raise ValueError(f"shares must name faults of {FAULTS} and add up to at most 1: {shares}")
         self.operations, self.hang_all, self.always = operations, hang_all, always
         self.timeout_seconds = timeout_seconds
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.seen = Counter()  # operation -> requests received
         self.injected = Counter()  # fault -> times injected
+        self.faulted = Counter()  # operation -> faults injected into its requests
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -66,11 +76,21 @@ class FaultProxy:
             self.seen[operation] += 1
             if self.always:
                 return self.always
-            if operation not in self.operations:
+            if self.operations is not ALL and operation not in self.operations:
+                return None
+            if self.shares:
+                draw = self.random.random()
+                for fault, share in self.shares.items():
+                    if draw < share:
+                        self.injected[fault] += 1
+                        self.faulted[operation] += 1
+                        return fault
+                    draw -= share
                 return None
             if self.random.random() < self.fail_share:
                 fault = self.random.choice(self.faults)
                 self.injected[fault] += 1
+                self.faulted[operation] += 1
                 return fault
             return None
 

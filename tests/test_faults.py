@@ -6,14 +6,18 @@ import pty
 import subprocess
 import sys
 import time
+from operator import itemgetter
 
 import pytest
 
-from .conftest import ROOT, fake_aws_environment
-from .faultproxy import FaultProxy
+from .conftest import ROOT, all_items, fake_aws_environment, local_client
+from .faultproxy import ALL, FaultProxy
 
 FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
+# A third of every request fails, whatever its kind: throttled, answered 500, or dropped.
+EVERY_KIND = {"throttle": 0.25, "500": 0.05, "drop-before": 0.025, "drop-after": 0.025}
+QUICK_BACKOFF = {"INVOKE_DDB_RETRY_BASE_DELAY": "0.01", "INVOKE_DDB_RETRY_MAX_DELAY": "0.2"}
 
 
 def _scan(invoke):
@@ -75,6 +79,56 @@ def test_when_retries_run_out_seed_exits_1_naming_keys_and_a_rerun_finishes(invo
     assert "Traceback" not in run.err
     assert invoke("seed").code == 0
     _assert_exactly_the_fixtures(_scan(invoke))
+
+
+def test_seed_stores_every_item_once_when_a_third_of_every_kind_of_request_fails(invoke, engine):
+    assert invoke("schema-load").code == 0
+    with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
+        run = invoke("seed", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+        assert run.code == 0, run
+        assert proxy.faulted["Query"] >= 3, proxy.faulted
+    items = all_items(local_client(engine))
+    assert not [i for i in items if i["pk"].startswith("LOCK#")]
+    _assert_exactly_the_fixtures(items)
+
+
+@pytest.mark.parametrize("engine", ["moto"], indirect=True)
+def test_read_patterns_answer_when_a_third_of_their_requests_fail(invoke, engine):
+    assert invoke("setup").code == 0
+    with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
+        for _ in range(6):
+            inbox = invoke("patterns.list-conversations", "--json", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+            assert inbox.code == 0, inbox
+            assert [i["user_handle"] for i in json.loads(inbox.out)["items"]] == ["tomas", "june", "ravi"]
+            chat = invoke("patterns.get-conversation", "--limit", "3", "--json", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+            assert chat.code == 0, chat
+            assert len(json.loads(chat.out)["items"]) == 3
+        assert proxy.faulted["Query"] >= 3, proxy.faulted
+
+
+@pytest.mark.parametrize("engine", ["moto"], indirect=True)
+def test_setup_messages_stream_and_scan_finish_when_a_third_of_every_kind_of_request_fails(invoke, engine):
+    env = {**FAST, **QUICK_BACKOFF}
+    with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
+        set_up = invoke("setup", endpoint=proxy.endpoint, env=env)
+        assert set_up.code == 0, set_up
+        assert invoke("stream.process").code == 0  # the seed's records, straight from the engine
+        for n in range(3):
+            sent = invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "tomas",
+                          "--message", f"late reply {n}", endpoint=proxy.endpoint, env=env)
+            assert sent.code == 0, sent
+        processed = invoke("stream.process", endpoint=proxy.endpoint, env=env)
+        assert processed.code == 0, processed
+        scanned = invoke("scan", "--json", endpoint=proxy.endpoint, env=env)
+        assert scanned.code == 0, scanned
+        assert {"DescribeTable", "Query", "GetRecords"} <= set(proxy.faulted), proxy.faulted
+    items = [json.loads(line) for line in scanned.out.splitlines()]
+    by_key = itemgetter("pk", "sk")
+    assert sorted(items, key=by_key) == sorted(all_items(local_client(engine)), key=by_key)
+    replies = [i for i in items if i["pk"] == f"MSG#{MIRA_TOMAS}" and i["message"].startswith("late reply")]
+    assert sorted(i["message"] for i in replies) == ["late reply 0", "late reply 1", "late reply 2"]
+    groups = [i for i in items if i.get("message_group_uuid") == MIRA_TOMAS]
+    assert len(groups) == 2 and {g["message"] for g in groups} == {"late reply 2"}
 
 
 def test_an_engine_that_hangs_is_one_line_within_a_bounded_time(invoke, engine):

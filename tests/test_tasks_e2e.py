@@ -144,10 +144,11 @@ def test_unknown_handle_and_bad_cursor_are_one_line(ready):
     assert run.code == 1 and run.err.startswith("error: malformed cursor 'nonsense'")
 
 
-def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke_alone):
+@pytest.mark.parametrize("task", [["scan"], ["seed"], ["patterns.list-conversations"]], ids=lambda task: task[0])
+def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke_alone, task):
     port = invoke_alone.port
     started = time.monotonic()
-    run = invoke_alone("scan")
+    run = invoke_alone(*task)
     elapsed = time.monotonic() - started
     assert run.code == 1
     assert run.err.strip() == (f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
