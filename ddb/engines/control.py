@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import EngineError
+from ..errors import EngineError
 
 STATE_FILE = "engine.json"
 LOG_FILE = "engine.log"
