@@ -7,17 +7,26 @@ microseconds and `+00:00`, so string order is time order.
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from . import validate
+
 GROUP_PREFIX = "GRP#"
 MESSAGE_PREFIX = "MSG#"
 
 
 @dataclass(frozen=True)
 class User:
-    """One entry of the user directory."""
+    """One entry of the user directory; a bad uuid, handle or display name is refused here.
+
+    Raises InvalidInput (`handle: 'Mira Smith!\\n' is not a handle …`), so no write
+    pattern is ever handed a user that breaks the contract.
+    """
 
     uuid: str
     handle: str
     display_name: str
+
+    def __post_init__(self):
+        validate.user(self)
 
 
 def iso_time(moment: datetime) -> str:
