@@ -1,8 +1,9 @@
 """Reading and validating a fixture directory, and turning it into table items.
 
 `load(dir)` reads `users.json` and `conversations/*.json`, checks every file against
-its JSON Schema and the cross-file rules, and raises one `FixtureError` line
-(`file: place: problem`) before anything could be written. `build_items` then makes
+its JSON Schema, the library's text rules (`ddb.validate`) and the cross-file rules,
+and raises one `FixtureError` line (`file: place: problem`) before anything could be
+written. `build_items` then makes
 the items with times relative to one `now`.
 """
 

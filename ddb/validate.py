@@ -46,6 +46,7 @@ def escaped(text: str, keep: str = "") -> str:
     What a terminal must never receive raw: a stored `\\x1b]0;title\\x07` would retitle
     it, `\\x1b[2J` clear it. Characters in `keep` (say, a message's line feeds) stay.
     """
+
     def escape(found):
         character = found.group()
         return character if character in keep else character.encode("unicode_escape").decode("ascii")
@@ -79,34 +80,28 @@ def _not_text(value, controls) -> str | None:
     return None
 
 
-def text_problem(value) -> str | None:
-    """What is wrong with a message text: not text, blank, too long, control characters."""
-    problem = _not_text(value, _CONTROL_IN_MESSAGE)
+def _words_problem(value, controls, definition: str) -> str | None:
+    problem = _not_text(value, controls)
     if problem:
         return problem
     if not value:
         return "is empty"
     if not value.strip():
         return f"{shown(value)} is blank"
-    limit = _limit("text", "maxLength")
+    limit = _limit(definition, "maxLength")
     if len(value) > limit:
         return f"is {len(value)} characters long, more than the limit of {limit}"
     return None
+
+
+def text_problem(value) -> str | None:
+    """What is wrong with a message text: not text, blank, too long, control characters but \\n and \\t."""
+    return _words_problem(value, _CONTROL_IN_MESSAGE, "text")
 
 
 def display_name_problem(value) -> str | None:
     """What is wrong with a display name: not text, blank, too long, any control character."""
-    problem = _not_text(value, _CONTROL)
-    if problem:
-        return problem
-    if not value:
-        return "is empty"
-    if not value.strip():
-        return f"{shown(value)} is blank"
-    limit = _limit("display_name", "maxLength")
-    if len(value) > limit:
-        return f"is {len(value)} characters long, more than the limit of {limit}"
-    return None
+    return _words_problem(value, _CONTROL, "display_name")
 
 
 def handle_problem(value) -> str | None:
