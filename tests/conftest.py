@@ -38,7 +38,7 @@ DYNAMODB_LOCAL_DIR = ROOT / (os.environ.get("INVOKE_DDB_DYNAMODB_LOCAL_DIR") or 
 # Property tests (hypothesis): "ci", the default, is derandomized (a fixed seed) and small
 # enough that all of them together take about 30 s at most; HYPOTHESIS_PROFILE=long tries
 # many more examples. They share one moto table per test function across examples.
-settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
+settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.register_profile("long", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

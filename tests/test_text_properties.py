@@ -4,21 +4,24 @@ and read it back identical.
 
 Arbitrary text here includes what real input can hold: lone surrogates, C0 and C1
 controls, format characters, unassigned code points, and lengths around the limit.
-Each test shares one moto table across its examples; a clock that moves on with every
-example keeps the newest message of a conversation the one just written, and uuids
-that must be valid are fresh per example, so examples never meet each other's data.
-The profile (tests/conftest.py) bounds them: HYPOTHESIS_PROFILE=long tries many more.
+Pattern C shares one seeded moto table across its examples, with a clock that moves on
+with every example, so the newest message is the one just written. Pattern D and seed
+get a fresh table per example, deleted after it: moto copies every table on each
+transaction and memory grows with what the mock holds (about 12 MB per example with a
+shared table). uuids that must be valid are fresh per example. The profile
+(tests/conftest.py) bounds them: HYPOTHESIS_PROFILE=long tries many more.
 """
 
 import itertools
 import json
 import shutil
+from contextlib import contextmanager
 from datetime import timedelta
 
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from ddb import contract, fixtures, messaging, patterns
+from ddb import contract, fixtures, messaging, patterns, schema
 from ddb import seed as seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User
@@ -38,6 +41,20 @@ def later():
 
 def fresh_uuid() -> str:
     return f"{next(_fresh):08x}-0000-4000-8000-{0xFEED:012x}"
+
+
+_tables = itertools.count(1)
+
+
+@contextmanager
+def fresh_table(client):
+    """A new, empty table of the declared schema for one example; deleted afterwards."""
+    name = f"property-{next(_tables)}"
+    schema.load(client, name)
+    try:
+        yield name
+    finally:
+        client.delete_table(TableName=name)
 
 
 ANY_CHARACTER = st.characters(codec=None, exclude_categories=())  # surrogates and controls too
@@ -96,29 +113,30 @@ def test_create_message_refuses_before_any_request_or_stores_the_text_exactly(cl
 
 
 @given(fields=conversation_fields())
-def test_create_conversation_refuses_before_any_request_or_stores_both_users_exactly(client, seeded, sent, fields):
-    lena = seeded.users["lena"]
+def test_create_conversation_refuses_before_any_request_or_stores_both_users_exactly(client, repo_fixtures, sent, fields):
+    lena = repo_fixtures.users["lena"]
     handle, display_name, text = fields["handle"], fields["display_name"], fields["text"]
-    sent.clear()
-    try:
-        user = User(fields["uuid"], handle, display_name)
-        written = messaging.create_conversation(client, TABLE, user, lena, text, now=later(), message_group_uuid=fields["group"])
-    except InvalidInput as refused:
-        assert refused_before_any_request(refused, sent)
-        return
-    event("stored")
-    message = patterns.list_messages(client, TABLE, written.message_group_uuid, limit=1).items[-1]
+    with fresh_table(client) as table:
+        sent.clear()
+        try:
+            user = User(fields["uuid"], handle, display_name)
+            written = messaging.create_conversation(client, table, user, lena, text, now=NOW, message_group_uuid=fields["group"])
+        except InvalidInput as refused:
+            assert refused_before_any_request(refused, sent)
+            return
+        event("stored")
+        message = patterns.list_messages(client, table, written.message_group_uuid, limit=1).items[-1]
+        mine = patterns.list_conversations(client, table, user.uuid, limit=1).items[0]
+        theirs = patterns.list_conversations(client, table, lena.uuid, limit=1).items[0]
     assert (message["message"], message["user_uuid"], message["user_handle"], message["user_display_name"]) == (
         text, user.uuid, handle, display_name)
-    mine = patterns.list_conversations(client, TABLE, user.uuid, limit=1).items[0]
-    theirs = patterns.list_conversations(client, TABLE, lena.uuid, limit=1).items[0]
     assert (mine["message_group_uuid"], mine["user_handle"], mine["message"]) == (written.message_group_uuid, "lena", text)
     assert (theirs["user_uuid"], theirs["user_handle"], theirs["user_display_name"]) == (user.uuid, handle, display_name)
 
 
 @given(fields=conversation_fields())
-def test_seeding_a_fixture_folder_refuses_before_any_request_or_stores_it_exactly(client, seeded, sent, tmp_path, fields):
-    lena = seeded.users["lena"]
+def test_seeding_a_fixture_folder_refuses_before_any_request_or_stores_it_exactly(client, repo_fixtures, sent, tmp_path, fields):
+    lena = repo_fixtures.users["lena"]
     uuid, handle, display_name, text, group = (fields[name] for name in ("uuid", "handle", "display_name", "text", "group"))
     root = tmp_path / "fx"
     shutil.rmtree(root, ignore_errors=True)
@@ -130,13 +148,14 @@ def test_seeding_a_fixture_folder_refuses_before_any_request_or_stores_it_exactl
     # ASCII with \u escapes: the only way a file can carry a lone surrogate to the loader
     (root / "users.json").write_text(json.dumps(users), encoding="ascii")
     (root / "conversations" / "one.json").write_text(json.dumps(conversation), encoding="ascii")
-    sent.clear()
-    try:
-        seeding.run(client, TABLE, seeding.plan(client, TABLE, fixtures.load(root), later()))
-    except FixtureError as refused:
-        assert refused_before_any_request(refused, sent)
-        return
-    event("stored")
-    stored = patterns.list_messages(client, TABLE, group, limit=10).items
+    with fresh_table(client) as table:
+        sent.clear()
+        try:
+            seeding.run(client, table, seeding.plan(client, table, fixtures.load(root), NOW))
+        except FixtureError as refused:
+            assert refused_before_any_request(refused, sent)
+            return
+        event("stored")
+        stored = patterns.list_messages(client, table, group, limit=10).items
     assert [(m["message"], m["user_handle"], m["user_display_name"], m["user_uuid"]) for m in stored] == [
         (text, handle, display_name, uuid), ("ok", "lena", lena.display_name, lena.uuid)]
