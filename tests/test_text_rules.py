@@ -139,7 +139,7 @@ def test_a_message_with_line_feeds_and_tabs_is_stored_and_read_back_exactly(clie
 def test_a_bad_string_in_the_last_conversation_leaves_a_seeded_table_untouched(client, seeded, tmp_path):
     root = tmp_path / "fx"
     shutil.copytree(FIXTURES, root, ignore=shutil.ignore_patterns("schema"))
-    last = sorted((root / "conversations").glob("*.json"))[-1]
+    last = max((root / "conversations").glob("*.json"))
     document = json.loads(last.read_text(encoding="utf-8"))
     document["messages"][-1]["message"] = "hi \ud800"
     last.write_text(json.dumps(document), encoding="ascii")  # the surrogate travels as the JSON escape \ud800
@@ -189,7 +189,7 @@ def _assert_escaped(text: str):
 
 
 def test_stored_terminal_escapes_are_shown_escaped_by_every_human_view():
-    group, message, text = _stored_escapes()
+    group, message, _ = _stored_escapes()
     inbox = render.conversations_view(patterns.Page([{**group, "last_message_at": group["sk"]}], None), "mira")
     chat = render.chat_table(patterns.Page([{**message, "created_at": message["sk"]}], None), GROUP)
     for shown in (inbox.plain(), _shown_at_a_terminal(inbox), _shown_at_a_terminal(chat), " ".join(render.scan_row(message))):
