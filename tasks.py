@@ -140,19 +140,22 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json=False, segments=None
             for item in stream:
                 write(dumps(item, ensure_ascii=False) + "\n")
             return
+        from ddb.render import scan_row
+
         count = 0
         if sys.stdout.isatty():
             from rich.table import Table
+            from rich.text import Text
 
             terminal = console()
             for count, item in enumerate(stream, 1):
+                pk, sk, rest = scan_row(item)
                 row = Table.grid(padding=(0, 1))
-                row.add_row(f"[bold]{item.get('pk')}[/]", item.get("sk", ""), ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk")))
+                row.add_row(Text(pk, style="bold"), Text(sk), Text(rest))
                 terminal.print(row, soft_wrap=True)
         else:  # piped: the same fields as plain lines, without rich
             for count, item in enumerate(stream, 1):
-                rest = ", ".join(f"{k}={v}" for k, v in item.items() if k not in ("pk", "sk"))
-                sys.stdout.write(f"{item.get('pk')} {item.get('sk', '')} {rest}\n")
+                sys.stdout.write(" ".join(scan_row(item)) + "\n")
         say(f"{count} items in {describe(target, client)}")
 
 

@@ -8,6 +8,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from .validate import escaped
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "schema"
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
 
@@ -33,10 +35,18 @@ def _validator(name: str):
 
 
 def location(path) -> str:
-    """A JSON path as people write it: `messages[3].minutes_ago` (`top level` if empty)."""
+    """A JSON path as people write it: `messages[3].minutes_ago` (`top level` if empty).
+
+    A key is shown with its control characters escaped and cut to 40 characters: it may
+    come from any file.
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = escaped(part[:40]) + ("…" if len(part) > 40 else "")
+        text += f".{name}" if text else name
     return text or "top level"
 
 
@@ -49,7 +59,7 @@ def _a(kind: str) -> str:
 
 
 def _shown(value) -> str:
-    return json.dumps(value, ensure_ascii=False)[:60]
+    return escaped(json.dumps(value, ensure_ascii=False))[:60]
 
 
 def _found(value) -> str:
@@ -96,7 +106,11 @@ def _describe(error) -> str:
         return f"is {len(error.instance)} characters long, more than the limit of {error.validator_value}"
     if error.validator == "uniqueItems":
         return "names the same handle twice: a conversation needs two different users"
-    return error.message
+    if error.validator == "minimum":
+        return f"{_shown(error.instance)} is less than the minimum of {error.validator_value}"
+    if error.validator == "maximum":
+        return f"{_shown(error.instance)} is greater than the maximum of {error.validator_value}"
+    return escaped(error.message)[:120]  # jsonschema's own words embed the value: keep them short
 
 
 def first_problem(name: str, document) -> str | None:

@@ -1,8 +1,9 @@
 """Reading and validating a fixture directory, and turning it into table items.
 
 `load(dir)` reads `users.json` and `conversations/*.json`, checks every file against
-its JSON Schema and the cross-file rules, and raises one `FixtureError` line
-(`file: place: problem`) before anything could be written. `build_items` then makes
+its JSON Schema, the library's text rules (`ddb.validate`) and the cross-file rules,
+and raises one `FixtureError` line (`file: place: problem`) before anything could be
+written. `build_items` then makes
 the items with times relative to one `now`.
 """
 
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import contract, items
+from . import contract, items, validate
 from .errors import FixtureError, NotFound
 from .items import User
 
 # Namespace for deriving message uuids that a fixture does not give.
 _MESSAGE_NAMESPACE = uuidlib.UUID("6f1c3c1e-2b7a-4f0e-9a55-3d2f1b8c7e10")
+# Fixture files nest 4 levels; anything far deeper is refused before a recursive check could overflow.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,32 @@ def _key_twice(node, path=()):
     return None
 
 
+def _depth_exceeds(document, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` deep (walked without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _inside(path: Path, root: Path, shown: str):
+    """Refuse a file that leads, through a symlink, out of the fixture folder: it is never read."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise FixtureError(f"{shown}: is a symlink that leads out of the fixture folder {root}: copy the file into it instead")
+
+
+def _require(problem: str | None, shown: str, place: str):
+    """The library's own text rules (validate), as one fixture line naming file and place."""
+    if problem:
+        raise FixtureError(f"{shown}: {place}: {problem}")
+
+
 def _read_json(path: Path, shown: str):
     try:
         raw = path.read_bytes()
@@ -96,10 +125,17 @@ def _read_json(path: Path, shown: str):
         raise FixtureError(f"{shown}: line {line} column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as UTF-8") from None
     if not text.strip():
         raise FixtureError(f"{shown}: top level: the file is empty, expected JSON")
+    too_deep = f"{shown}: top level: nested more than {MAX_DEPTH} levels deep: a fixture file has 4"
     try:
         document = json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise FixtureError(f"{shown}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FixtureError(too_deep) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise FixtureError(f"{shown}: top level: invalid JSON: {str(exc).split(':')[0]}") from None
+    if _depth_exceeds(document, MAX_DEPTH):
+        raise FixtureError(too_deep)
     twice = _key_twice(document)
     if twice:
         raise FixtureError(f"{shown}: {contract.location(twice)}: is given twice in one object: keep one")
@@ -117,6 +153,9 @@ def _load_users(path: Path, shown: str) -> dict[str, User]:
     _check("users", document, shown)
     users, seen_uuids, seen_handles = {}, {}, {}
     for index, entry in enumerate(document):
+        _require(validate.uuid_problem(entry["uuid"]), shown, f"[{index}].uuid")
+        _require(validate.handle_problem(entry["handle"]), shown, f"[{index}].handle")
+        _require(validate.display_name_problem(entry["display_name"]), shown, f"[{index}].display_name")
         if entry["handle"] in seen_handles:
             raise FixtureError(f"{shown}: [{index}].handle: {entry['handle']!r} is already the handle of [{seen_handles[entry['handle']]}]")
         seen_handles[entry["handle"]] = index
@@ -130,14 +169,20 @@ def _load_users(path: Path, shown: str) -> dict[str, User]:
 def _load_conversation(path: Path, shown: str, users: dict[str, User]) -> Conversation:
     document = _read_json(path, shown)
     _check("conversation", document, shown)
+    _require(validate.uuid_problem(document["message_group_uuid"]), shown, "message_group_uuid")
     between = tuple(document["between"])
     for index, handle in enumerate(between):
+        _require(validate.handle_problem(handle), shown, f"between[{index}]")
         if handle not in users:
             raise FixtureError(f"{shown}: between[{index}]: handle {handle!r} is not in users.json")
     group = document["message_group_uuid"]
     messages, previous = [], None
     for index, entry in enumerate(document["messages"]):
         place = f"{shown}: messages[{index}]"
+        _require(validate.handle_problem(entry["from"]), shown, f"messages[{index}].from")
+        _require(validate.text_problem(entry["message"]), shown, f"messages[{index}].message")
+        if "message_uuid" in entry:
+            _require(validate.uuid_problem(entry["message_uuid"]), shown, f"messages[{index}].message_uuid")
         if entry["from"] not in between:
             raise FixtureError(f"{place}.from: {entry['from']!r} is not one of the conversation's users {list(between)}")
         if previous is not None and entry["minutes_ago"] > previous:
@@ -158,12 +203,15 @@ def load(directory) -> Fixtures:
     users_path = root / "users.json"
     if not users_path.is_file():
         raise FixtureError(f"{users_path}: missing: a fixture directory needs users.json")
+    _inside(users_path, root, str(users_path))
     users = _load_users(users_path, str(users_path))
     conversation_dir = root / "conversations"
     files = sorted(conversation_dir.glob("*.json")) if conversation_dir.is_dir() else []
     if not files:
         raise FixtureError(f"{conversation_dir}: no conversation files (*.json) to seed")
     conversations, groups, message_uuids = [], {}, {}
+    for path in files:
+        _inside(path, root, str(path))
     for path in files:
         conversation = _load_conversation(path, str(path), users)
         if conversation.message_group_uuid in groups:
@@ -203,4 +251,5 @@ def load_users(directory) -> Fixtures:
     path = Path(directory) / "users.json"
     if not path.is_file():
         raise FixtureError(f"{path}: missing: the user directory is needed to resolve handles")
+    _inside(path, Path(directory), str(path))
     return Fixtures(_load_users(path, str(path)), ())

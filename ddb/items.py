@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .errors import InvalidInput
+from . import validate
 
 GROUP_PREFIX = "GRP#"
 MESSAGE_PREFIX = "MSG#"
@@ -19,16 +19,22 @@ GROUP_CLAIM_PREFIX = "CLAIM#GROUP#"
 PAIR_CLAIM_PREFIX = "CLAIM#PAIR#"
 CLAIM_SK = "claim"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-SHOWN_CHARACTERS = 40
 
 
 @dataclass(frozen=True)
 class User:
-    """One entry of the user directory."""
+    """One entry of the user directory; a bad uuid, handle or display name is refused here.
+
+    Raises InvalidInput (`handle: 'Mira Smith!\\n' is not a handle …`), so no write
+    pattern is ever handed a user that breaks the contract.
+    """
 
     uuid: str
     handle: str
     display_name: str
+
+    def __post_init__(self):
+        validate.user(self)
 
 
 def iso_time(moment: datetime) -> str:
@@ -53,19 +59,6 @@ def message_pk(message_group_uuid: str) -> str:
     return MESSAGE_PREFIX + message_group_uuid
 
 
-def shown(value) -> str:
-    """A caller's value for a one-line error: repr-escaped and cut to about 40 characters."""
-    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
-        return f"{value[:SHOWN_CHARACTERS]!r}... ({len(value)} characters)"
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."
-
-
-def checked_group_uuid(value) -> str:
-    """`value` if it is a lower-case canonical UUID string; InvalidInput (one line) otherwise."""
-    if not isinstance(value, str) or not _UUID.fullmatch(value):
-        raise InvalidInput(f"message group uuid {shown(value)} is not a lower-case canonical UUID")
-    return value
 
 
 def group_claim_key(message_group_uuid: str) -> dict:

@@ -19,12 +19,11 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import capacity, contract
+from . import capacity, validate
 from .awserrors import translated
 from .errors import ConditionFailed, InvalidInput, NotFound
 from .items import (
     User,
-    checked_group_uuid,
     from_typed,
     group_claim,
     group_claim_key,
@@ -60,14 +59,6 @@ class Written:
             "message": {**{k: v for k, v in self.message.items() if k not in ("pk", "sk")}, "created_at": self.message["sk"]},
             "consumed_capacity": self.consumed_capacity,
         }
-
-
-def _check_text(text: str):
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("the message is empty: give some text")
-    limit = contract.schema("item")["$defs"]["text"]["maxLength"]
-    if len(text) > limit:
-        raise InvalidInput(f"the message is {len(text)} characters long, more than the limit of {limit}")
 
 
 def _reported(response) -> float:
@@ -134,10 +125,14 @@ def create_message(client, table: str, message_group_uuid: str, sender: User, te
                    now: datetime | None = None, message_uuid: str | None = None) -> Written:
     """Pattern C: write a message from `sender` into an existing conversation.
 
-    Raises NotFound when the conversation does not exist or `sender` is not in it.
+    Raises NotFound when the conversation does not exist or `sender` is not in it, and
+    InvalidInput, before any request, for a text, uuid or sender the contract refuses.
     """
-    _check_text(text)
-    checked_group_uuid(message_group_uuid)
+    validate.uuid(message_group_uuid, "message_group_uuid")
+    validate.user(sender, "sender")
+    validate.text(text)
+    if message_uuid is not None:
+        validate.uuid(message_uuid, "message_uuid")
     with translated(client, table):
         groups, read_reported, read_estimated = group_items(client, table, message_group_uuid)
         if not any(g["pk"] == group_pk(sender.uuid) for g in groups):
@@ -171,13 +166,16 @@ def create_conversation(client, table: str, sender: User, other: User, text: str
     If the two users already share a conversation, the message goes into it (pattern C)
     and `created_conversation` is False; that holds as well when another call starts their
     conversation at the same moment. A `message_group_uuid` that another conversation
-    already uses is refused (InvalidInput) with nothing written.
+    already uses is refused (InvalidInput) with nothing written. Raises InvalidInput,
+    before any request, for a text, uuid or user the contract refuses.
     """
-    _check_text(text)
-    if sender.uuid == other.uuid:
-        raise InvalidInput(f"@{sender.handle} cannot start a conversation with themself")
+    validate.user(sender, "sender")
+    validate.user(other, "other")
+    validate.text(text)
     if message_group_uuid is not None:
-        checked_group_uuid(message_group_uuid)
+        validate.uuid(message_group_uuid, "message_group_uuid")
+    if sender.uuid == other.uuid:  # both canonical (validated above), so an upper-cased copy cannot slip by
+        raise InvalidInput(f"@{sender.handle} cannot start a conversation with themself")
     existing = find_conversation(client, table, sender, other)
     if existing:
         return create_message(client, table, existing, sender, text, now)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from .awserrors import translated
 from .capacity import read_units
 from .errors import BadCursor, InvalidInput, NotFound
-from .items import checked_group_uuid, from_typed, group_pk, message_pk, shown
+from . import validate
+from .items import from_typed, group_pk, message_pk
+from .validate import shown
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -122,7 +124,7 @@ def list_messages(client, table: str, message_group_uuid: str, limit: int = DEFA
     conversation has no messages at all; InvalidInput, before any request, when
     `message_group_uuid` is not a lower-case canonical UUID.
     """
-    checked_group_uuid(message_group_uuid)
+    validate.uuid(message_group_uuid, "message_group_uuid")
     found, next_cursor, capacity = _newest_first(client, table, message_pk(message_group_uuid), limit, cursor)
     if not found and not cursor:
         raise NotFound(f"no conversation {message_group_uuid} in table {table!r}: check the uuid with `invoke patterns.list-conversations`")

@@ -6,6 +6,12 @@ read command.
 
 from datetime import datetime
 
+from .validate import escaped
+
+# Stored text is shown with its control characters escaped (a stored `\x1b[2J` must not
+# clear the terminal); message bodies keep their line feeds and tabs.
+_BODY_KEEPS = "\n\t"
+
 
 def short_time(iso: str) -> str:
     """`2026-11-25T16:20:00.123456+00:00` as `2026-11-25 16:20 UTC`."""
@@ -33,14 +39,15 @@ class InboxView:
 
     @staticmethod
     def _header(item) -> tuple[str, str]:
-        return f"@{item['user_handle']}", f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}"
+        return (escaped(f"@{item['user_handle']}"),
+                escaped(f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}"))
 
     def plain(self) -> str:
         lines = [self._title()]
         for item in self.page.items:
             lines.append("".join(self._header(item)))
-            lines += ["  " + line for line in item["message"].splitlines() or [""]]
-            lines.append(f"  group {item['message_group_uuid']}")
+            lines += ["  " + line for line in escaped(item["message"], _BODY_KEEPS).splitlines() or [""]]
+            lines.append(escaped(f"  group {item['message_group_uuid']}"))
         if not self.page.items:
             lines.append("(none)")
         return "\n".join(lines) + "\n"
@@ -53,7 +60,8 @@ class InboxView:
         parts = [Text(self._title(), style="italic")]
         for item in self.page.items:
             handle, rest = self._header(item)
-            body = Text.assemble(item["message"], "\n", (f"group {item['message_group_uuid']}", "dim"))
+            group = escaped(f"group {item['message_group_uuid']}")
+            body = Text.assemble(escaped(item["message"], _BODY_KEEPS), "\n", (group, "dim"))
             parts += [Text.assemble((handle, "bold"), rest), Padding(body, (0, 0, 0, 2))]
         if not self.page.items:
             parts.append(Text("(none)"))
@@ -63,14 +71,22 @@ class InboxView:
 def chat_table(page, message_group_uuid: str):
     """Pattern A as a chat: handle, time, message, oldest at the top."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"conversation {message_group_uuid}", title_justify="left", show_lines=False)
+    table = Table(title=Text(escaped(f"conversation {message_group_uuid}")), title_justify="left", show_lines=False)
     table.add_column("from", no_wrap=True)
     table.add_column("at", no_wrap=True)
     table.add_column("message", ratio=1, min_width=20, overflow="fold")
-    for item in page.items:
-        table.add_row(f"@{item['user_handle']}", short_time(item["created_at"]), item["message"])
+    for item in page.items:  # Text, not str: stored text is never read as rich markup
+        table.add_row(Text(escaped(f"@{item['user_handle']}")), Text(escaped(short_time(item["created_at"]))),
+                      Text(escaped(item["message"], _BODY_KEEPS)))
     return table
+
+
+def scan_row(item) -> tuple[str, str, str]:
+    """One scanned item as (pk, sk, `name=value, …`), control characters escaped."""
+    rest = ", ".join(f"{name}={value}" for name, value in item.items() if name not in ("pk", "sk"))
+    return escaped(str(item.get("pk"))), escaped(str(item.get("sk", ""))), escaped(rest)
 
 
 def names_table(names):

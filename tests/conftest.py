@@ -20,6 +20,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
@@ -33,6 +34,15 @@ NOW = datetime(2026, 11, 25, 16, 20, tzinfo=timezone.utc)
 ENGINES = ["moto", "dynamodb-local"]
 # Where the tasks look for DynamoDB Local by default (invoke.yaml: ddb.dynamodb_local_dir).
 DYNAMODB_LOCAL_DIR = ROOT / (os.environ.get("INVOKE_DDB_DYNAMODB_LOCAL_DIR") or ".local/dynamodb-local")
+
+# Property tests (hypothesis): "ci", the default, is derandomized (a fixed seed) and small
+# enough that all of them together take about 30 s at most; HYPOTHESIS_PROFILE=long tries
+# many more examples. They share one moto table per test function across examples.
+settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
                   "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
@@ -70,6 +80,14 @@ def client(aws_credentials):
     """A DynamoDB client inside moto's mock (created inside it, as moto requires)."""
     with mock_aws():
         yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def sent(client) -> list[str]:
+    """The names of the requests `client` sends from now on (e.g. ["Query", "PutItem"])."""
+    names: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: names.append(model.name))
+    return names
 
 
 @pytest.fixture

@@ -39,6 +39,8 @@ MIRA_UUID = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
 MIRA_TOMAS_GROUP = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 SOME_UUID = "11111111-2222-4333-8444-555555555555"
 SEEDED_ITEMS = 112
+RAVI_MIRA = "conversations/ravi-mira.json"  # the last file in sorted order
+SECRET = "TOPSECRET-" * 8
 
 
 # ------------------------------------------------------------------ mutations
@@ -65,6 +67,34 @@ def edit(rel: str, change: Callable):
 def put(rel: str, path: tuple, value):
     """Set the value at `path` (keys and indexes) of file `rel`."""
     return edit(rel, lambda d: _walk(d, path[:-1]).__setitem__(path[-1], value))
+
+
+def put_escaped(rel: str, path: tuple, value):
+    """Like `put`, but the file spells non-ASCII as `\\u` escapes (how JSON carries a lone surrogate)."""
+
+    def mutate(root):
+        file = root / rel
+        document = json.loads(file.read_text(encoding="utf-8"))
+        _walk(document, path[:-1])[path[-1]] = value
+        file.write_text(json.dumps(document, indent=2), encoding="ascii")
+
+    return mutate
+
+
+def symlink_out(rel: str):
+    """Make file `rel` a symlink to a file outside the fixture folder, holding a secret."""
+
+    def mutate(root):
+        secret = root.parent / "secret.json"
+        secret.write_text(json.dumps(SECRET), encoding="utf-8")
+        (root / rel).unlink()
+        (root / rel).symlink_to(secret)
+
+    return mutate
+
+
+def nested(depth: int):
+    return json.loads("[" * depth + "]" * depth)
 
 
 def remove(rel: str, path: tuple):
@@ -234,6 +264,46 @@ CASES = [
          f"{CONV}: messages[3].minutes_ago: 1000000000 is greater than the maximum of 5256000"),
     Case("minutes-ago-out-of-order", put(MIRA_JUNE, ("messages", 3, "minutes_ago"), 299),
          f"{CONV}: messages[3].minutes_ago: 299 is earlier than the message before it (285): list messages oldest first"),
+    # text the table cannot hold or the contract does not allow
+    Case("lone-surrogate-in-message", put_escaped(MIRA_JUNE, ("messages", 2, "message"), "hi \ud800"),
+         f"{CONV}: messages[2].message: 'hi \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored"),
+    Case("lone-surrogate-in-the-last-conversation", put_escaped(RAVI_MIRA, ("messages", 7, "message"), "caf\udce9"),
+         f"{{dir}}/{RAVI_MIRA}: messages[7].message: 'caf\\udce9' holds the byte 0xe9, which is not UTF-8: give UTF-8 text"),
+    Case("terminal-title-escape-in-message", put(MIRA_JUNE, ("messages", 2, "message"), "\x1b]0;pwned\x07hello"),
+         f"{CONV}: messages[2].message: '\\x1b]0;pwned\\x07hello' holds the control character '\\x1b' at position 0"),
+    Case("c1-control-in-message", put(MIRA_JUNE, ("messages", 2, "message"), "clear \x9b2J"),
+         f"{CONV}: messages[2].message: 'clear \\x9b2J' holds the control character '\\x9b' at position 6"),
+    Case("carriage-return-in-message", put(MIRA_JUNE, ("messages", 2, "message"), "line\r\nbreak"),
+         f"{CONV}: messages[2].message: 'line\\r\\nbreak' holds the control character '\\r' at position 4"),
+    Case("handle-with-trailing-newline", put(USERS, (4, "handle"), "eve\n"),
+         f'{USR}: [4].handle: "eve\\n" is not a handle (1-32 of a-z, 0-9, _)'),
+    Case("between-handle-with-trailing-newline", put(MIRA_JUNE, ("between", 1), "june\n"),
+         f'{CONV}: between[1]: "june\\n" is not a handle (1-32 of a-z, 0-9, _)'),
+    Case("handle-a-lone-surrogate", put_escaped(USERS, (4, "handle"), "\ud800"),
+         f'{USR}: [4].handle: "\\ud800" is not a handle (1-32 of a-z, 0-9, _)'),
+    Case("uuid-with-trailing-newline", put(MIRA_JUNE, ("message_group_uuid",), "248665fc-a3a4-41bd-b3b4-81b49c46262b\n"),
+         f'{CONV}: message_group_uuid: "248665fc-a3a4-41bd-b3b4-81b49c46262b\\n" is not a lower-case canonical UUID'),
+    Case("display-name-with-escape", put(USERS, (1, "display_name"), "Tomás\x1b[2J"),
+         f"{USR}: [1].display_name: 'Tomás\\x1b[2J' holds the control character '\\x1b' at position 5"),
+    Case("display-name-on-two-lines", put(USERS, (1, "display_name"), "Tomás\nLindqvist"),
+         f"{USR}: [1].display_name: 'Tomás\\nLindqvist' holds the control character '\\n' at position 5"),
+    Case("display-name-a-lone-surrogate", put_escaped(USERS, (1, "display_name"), "T\udfff"),
+         f"{USR}: [1].display_name: 'T\\udfff' holds a lone surrogate U+DFFF, which is not Unicode text and cannot be stored"),
+    Case("unknown-field-with-escape-and-a-long-name", put(MIRA_JUNE, ("\x1b[2J" + "x" * 500,), 1),
+         f"{CONV}: \\x1b[2J{'x' * 36}…: unknown field: the known fields are message_group_uuid, between, messages"),
+    # hostile files
+    Case("nested-200000-deep", write(MIRA_JUNE, "[" * 200_000 + "]" * 200_000),
+         f"{CONV}: top level: nested more than 64 levels deep: a fixture file has 4"),
+    Case("nested-100-deep-in-a-display-name", put(USERS, (1, "display_name"), nested(100)),
+         f"{USR}: top level: nested more than 64 levels deep: a fixture file has 4"),
+    Case("integer-of-5000-digits", replace(MIRA_JUNE, '"minutes_ago": 300', '"minutes_ago": ' + "9" * 5000),
+         f"{CONV}: top level: invalid JSON: Exceeds the limit (4300 digits) for integer string conversion"),
+    Case("integer-of-4000-digits", replace(MIRA_JUNE, '"minutes_ago": 300', '"minutes_ago": ' + "9" * 4000),
+         f"{CONV}: messages[0].minutes_ago: {'9' * 60} is greater than the maximum of 5256000"),
+    Case("conversation-symlinked-out-of-the-folder", symlink_out(MIRA_JUNE),
+         f"{CONV}: is a symlink that leads out of the fixture folder {{dir}}: copy the file into it instead"),
+    Case("users-symlinked-out-of-the-folder", symlink_out(USERS),
+         f"{USR}: is a symlink that leads out of the fixture folder {{dir}}: copy the file into it instead"),
     # directories
     Case("missing-directory", shutil.rmtree, "{dir}: fixture directory does not exist"),
     Case("directory-is-a-file", both(shutil.rmtree, lambda root: root.write_text("[]")), "{dir}: is not a directory"),
@@ -250,6 +320,8 @@ END_TO_END = [
     "missing-message-from", "extra-message-field", "between-handle-not-in-users", "sender-outside-conversation",
     "conversation-with-themself", "duplicate-group-across-files", "duplicate-message-uuid-in-a-file", "oversize-message",
     "handle-with-accent", "negative-minutes-ago", "missing-directory", "no-conversation-files",
+    "lone-surrogate-in-the-last-conversation", "handle-with-trailing-newline", "nested-200000-deep",
+    "conversation-symlinked-out-of-the-folder",
 ]
 # `invoke setup` must stop on a bad fixture before it drops the table.
 THROUGH_SETUP = ["broken-json-users", "duplicate-message-uuid-across-files", "empty-directory"]
@@ -368,7 +440,7 @@ MISSING_TABLE = "table 'nope' does not exist in us-east-1 at {endpoint}: create 
 UNKNOWN_GROUP = "0b1d2c3e-5f60-4718-8a9b-0c1d2e3f4a5b"
 LIMIT = "--limit must be a whole number from 1 to 1000, not {!r}"
 LONG_GROUP = "3364f717-" * 333 + "abc"
-LONG_GROUP_LINE = f"message group uuid {LONG_GROUP[:40]!r}... (3000 characters) is not a lower-case canonical UUID"
+LONG_GROUP_LINE = f"message_group_uuid: {LONG_GROUP[:40]!r}… is not a lower-case canonical UUID"
 OTHER_QUERY_CURSOR = patterns.encode_cursor(f"MSG#{MIRA_TOMAS_GROUP}", "2026-11-25T16:20:00.000000+00:00")
 
 COMMAND_LINES = [
@@ -377,7 +449,7 @@ COMMAND_LINES = [
     ("unknown-group", ["patterns.get-conversation", "--message-group-uuid", UNKNOWN_GROUP], None,
      f"no conversation {UNKNOWN_GROUP} in table 'cruddur-messages': check the uuid with `invoke patterns.list-conversations`"),
     ("group-not-a-uuid", ["patterns.get-conversation", "--message-group-uuid", "mira-tomas"], None,
-     "message group uuid 'mira-tomas' is not a lower-case canonical UUID"),
+     "message_group_uuid: 'mira-tomas' is not a lower-case canonical UUID"),
     ("group-of-3000-characters", ["patterns.get-conversation", "--message-group-uuid", LONG_GROUP], None, LONG_GROUP_LINE),
     ("group-of-3000-characters-to-write-into", ["patterns.create-message", "--message-group-uuid", LONG_GROUP, "--message", "hi"],
      None, LONG_GROUP_LINE),
@@ -406,6 +478,11 @@ COMMAND_LINES = [
      "ddb.engine_port must be a whole number from 1 to 65535, not 'abc'"),
     ("bad-read-timeout", ["scan"], {"INVOKE_DDB_READ_TIMEOUT": "soon"},
      "ddb.read_timeout must be a number of seconds above 0, not 'soon'"),
+    # `--message $'caf\xe9'` from a shell: Python carries the byte that is not UTF-8 as a lone surrogate
+    ("message-not-utf8", ["patterns.create-message", "--message-group-uuid", MIRA_TOMAS_GROUP, "--message", "caf\udce9"], None,
+     "message: 'caf\\udce9' holds the byte 0xe9, which is not UTF-8: give UTF-8 text"),
+    ("message-with-terminal-escape", ["patterns.create-conversation", "--with", "lena", "--message", "\x1b[2Jhi"], None,
+     "message: '\\x1b[2Jhi' holds the control character '\\x1b' at position 0"),
 ]
 
 
