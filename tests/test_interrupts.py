@@ -74,21 +74,25 @@ def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finish
     assert seed.returncode == 130 and time.monotonic() - interrupted_at < 3, err
     assert "Traceback" not in err
     (line,) = err.strip().splitlines()
-    counted = re.fullmatch(r"interrupted: (\d+) of 6012 items written; run the command again to finish", line)
+    counted = re.fullmatch(r"interrupted: (\d+) of 6018 items written; run the command again to finish", line)
     assert counted, line
     landed = int(counted.group(1))
-    assert 0 < landed < 6012
+    assert 0 < landed < 6018
     assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
+    first_run = list(scan_items(client, TABLE))
+    assert len(first_run) == landed
+    claims = sum(item["pk"].startswith("CLAIM#") for item in first_run)
 
     rerun = _start(endpoint, tmp_path, "seed", "--fixtures", str(big_set))
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    # Every item the first run wrote has another time now, so the re-run deletes exactly those: the count was right.
-    assert f"seeded 6 conversations, 6000 messages, 12 group items: 6012 put, {landed} stale deleted" in err
+    # Every item the first run wrote but its claims (their keys hold no time) has another time now,
+    # so the re-run deletes exactly those.
+    assert f"seeded 6 conversations, 6000 messages, 12 group items, 6 group claims: 6018 put, {landed - claims} stale deleted" in err
     stored = list(scan_items(client, TABLE))
     wanted = [item for conversation in loaded.conversations for item in conversation_items(loaded, conversation, NOW)]
     assert sorted(map(_without_times, stored)) == sorted(map(_without_times, wanted))
-    assert len({(i["pk"], i["sk"]) for i in stored}) == len(stored) == 6012
+    assert len({(i["pk"], i["sk"]) for i in stored}) == len(stored) == 6018
 
 
 def test_a_seed_killed_mid_run_frees_its_lock_within_the_lease_and_the_next_seed_says_who_held_it(empty_table, big_set, tmp_path):
@@ -113,7 +117,7 @@ def test_a_seed_killed_mid_run_frees_its_lock_within_the_lease_and_the_next_seed
     assert re.search(r"until that seed ends or its lease runs out \(in [0-3] s, unless renewed\), at most 60\d s more$", line), line
     _, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
-    assert "seeded 4 conversations, 100 messages, 8 group items: 108 put" in err
+    assert "seeded 4 conversations, 100 messages, 8 group items, 4 group claims: 112 put" in err
     assert time.monotonic() - started < 20
     assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
 
@@ -136,4 +140,4 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_task_quietly(scannable, tm
     err = scan.stderr.read()
     assert scan.wait(timeout=30) == 141  # as a shell reports a tool ended by SIGPIPE
     assert err == ""
-    assert first.startswith(('{"pk": "', "GRP#", "MSG#")), first
+    assert first.startswith(('{"pk": "', "CLAIM#", "GRP#", "MSG#")), first
