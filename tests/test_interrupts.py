@@ -18,6 +18,7 @@ import pytest
 from ddb import fixtures, schema, synthetic
 from ddb import seed as seeding
 from ddb.fixtures import conversation_items
+from ddb.items import group_claim
 from ddb.scan import scan_items
 
 from .conftest import NOW, ROOT, TABLE, fake_aws_environment, local_client
@@ -91,6 +92,7 @@ def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finish
     assert f"seeded 6 conversations, 6000 messages, 12 group items, 6 group claims: 6018 put, {landed - claims} stale deleted" in err
     stored = list(scan_items(client, TABLE))
     wanted = [item for conversation in loaded.conversations for item in conversation_items(loaded, conversation, NOW)]
+    wanted += [group_claim(c.message_group_uuid, *(loaded.user(h).uuid for h in c.between)) for c in loaded.conversations]
     assert sorted(map(_without_times, stored)) == sorted(map(_without_times, wanted))
     assert len({(i["pk"], i["sk"]) for i in stored}) == len(stored) == 6018
 
