@@ -1,16 +1,15 @@
 """The machine-checkable data contract: JSON Schemas for fixture files and items.
 
-The schemas live in `fixtures/schema/*.schema.json`; this module loads them once and
+The schemas are package data, `ddb/schemas/*.schema.json`; this module loads them once and
 turns the first violation into one line: where in the document, and what is wrong.
 """
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
 from .validate import escaped
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "schema"
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
 
 _PATTERN_MEANING = {
@@ -23,8 +22,8 @@ _PATTERN_MEANING = {
 
 @lru_cache(maxsize=None)
 def schema(name: str) -> dict:
-    """The parsed JSON Schema `fixtures/schema/<name>.schema.json`."""
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    """The parsed JSON Schema `ddb/schemas/<name>.schema.json` (package data: no repository files needed)."""
+    return json.loads(resources.files("ddb").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
