@@ -77,7 +77,7 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
 
 def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False):
     from ddb import fixtures, items
-    from ddb import seed as seeding
+    from ddb import seed_lock, seeding
     from ddb.target import describe
 
     writers = whole_number("--writers", writers, config(c).writers)
@@ -93,7 +93,7 @@ def _seed(c, target, client, fixture_dir, dry_run, yes, writers, confirmed=False
     from rich.progress import Progress
 
     lease = seconds("ddb.seed_lock_lease", config(c).seed_lock_lease)
-    with seeding.exclusive(client, target.table, lease_seconds=lease, on_wait=lambda wait: say(_lock_wait_line(wait))) as lock:
+    with seed_lock.exclusive(client, target.table, lease_seconds=lease, on_wait=lambda wait: say(_lock_wait_line(wait))) as lock:
         plan = seeding.plan(client, target.table, loaded, items.utc_now())
         with Progress(console=console(stderr=True), transient=True) as progress:
             bar = progress.add_task("seeding", total=len(plan.puts) + len(plan.deletes))

@@ -22,6 +22,14 @@ _CREDENTIAL_CODES = {
 }
 
 
+def error_code(exc) -> str:
+    """The error code of a botocore `ClientError` (`ConditionalCheckFailedException`, …); "" for any other exception."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return (response.get("Error") or {}).get("Code", "") or ""
+
+
 def is_loopback(endpoint_url) -> bool:
     """True when the endpoint is on this machine (a local engine)."""
     return bool(endpoint_url) and urlparse(endpoint_url).hostname in _LOOPBACK
@@ -46,7 +54,7 @@ def to_ddb_error(exc, client, table=None):
         # Only a client made elsewhere gets here (`target.client` checks first), and botocore ignores AWS_REGION.
         return CredentialsError("no AWS region configured: set AWS_DEFAULT_REGION (or a profile's region)")
     if isinstance(exc, bx.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")
         if code == "ResourceNotFoundException":
             name = f"table {table!r}" if table else "the table"

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from ddb import contract, fixtures, messaging, patterns, render, schema, validate
-from ddb import seed as seeding
+from ddb import seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User, group_item, iso_time, message_item, to_typed
 
