@@ -287,7 +287,7 @@ def _show_written(written, as_json):
 @cli
 def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=False):
     """Pattern E: apply the table's stream to the group items, as the Lambda does."""
-    from ddb import stream
+    from ddb import stream, stream_reader
 
     target = resolve_target(c, prod, endpoint_url)
     client, streams = make_client(target), make_client(target, "dynamodbstreams")
@@ -297,15 +297,15 @@ def process(c, json=False, prod=False, endpoint_url=None, yes=False, from_start=
     dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
     if from_start:
         checkpoint.unlink(missing_ok=True)
-    batch = stream.read_stream(client, streams, target.table, checkpoint)
+    batch = stream_reader.read_stream(client, streams, target.table, checkpoint)
     result = stream.handle_records(client, target.table, batch.records, stop_on_retryable=True)
     malformed = result.malformed
     for failure in malformed:
         say(f"record {failure.identifier} can never apply: {failure.reason}; saved to {dead_letter} and passed")
     if malformed:
-        stream.save_dead_letters(dead_letter, batch.records, malformed, target.table)
+        stream_reader.save_dead_letters(dead_letter, batch.records, malformed, target.table)
     if batch.arn:
-        stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
+        stream_reader.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
     if json:
         print_json(result.as_json())
     else:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from .awserrors import translated
-from .capacity import read_units
+from .capacity import consumed, read_units
 from .errors import BadCursor, InvalidInput, NotFound
 from . import validate
 from .items import from_typed, group_pk, message_pk
@@ -84,7 +84,7 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
             request["Limit"] = limit + 1 - len(found)
             response = client.query(**request)
             page = [from_typed(i) for i in response.get("Items", [])]
-            reported += (response.get("ConsumedCapacity") or {}).get("CapacityUnits", 0) or 0
+            reported += consumed(response)
             estimated += read_units(response.get("Items", []), typed=True)
             found += page
             if "LastEvaluatedKey" not in response:

@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch
+from . import batch, group_items
 from .awserrors import translated
 from .fixtures import Fixtures, conversation_items
-from .items import group_claim, group_pk, message_pk, to_typed
-from .schema import GSI_NAME
+from .items import group_claim, group_pk, message_pk
 from .seed_lock import SeedLock
+
+KEYS = "pk, sk"
 
 @dataclass
 class SeedPlan:
@@ -41,31 +42,21 @@ class SeedResult:
     def items_per_second(self) -> float:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
 
-def _query_keys(client, **query) -> list[dict]:
-    keys = []
-    for page in client.get_paginator("query").paginate(**query):
-        keys.extend({"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", []))
-    return keys
-
 def existing_keys(client, table: str, conversation, users) -> list[dict]:
     """Keys now in the table that belong to one conversation (messages and group items)."""
     group = conversation.message_group_uuid
-    found = _query_keys(
-        client, TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
+    found = []
+    for page in client.get_paginator("query").paginate(
+        TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
-    )
+    ):
+        found += [{"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", [])]
     for handle in conversation.between:
-        found += _query_keys(
-            client, TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
-            KeyConditionExpression="pk = :pk", FilterExpression="message_group_uuid = :g",
-            ExpressionAttributeValues={":pk": {"S": group_pk(users[handle].uuid)}, ":g": {"S": group}},
-        )
-    found += _query_keys(
-        client, TableName=table, IndexName=GSI_NAME, ProjectionExpression="pk, sk",
-        KeyConditionExpression="message_group_uuid = :g", ExpressionAttributeValues={":g": {"S": group}},
-    )
-    unique = {(k["pk"], k["sk"]): k for k in found}
+        found += group_items.of_owner(client, table, group_pk(users[handle].uuid), message_group_uuid=group, projection=KEYS)
+    found += group_items.in_conversation(client, table, group, projection=KEYS).items
+    unique = {(k["pk"], k["sk"]): {"pk": k["pk"], "sk": k["sk"]} for k in found}
     return list(unique.values())
+
 
 def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
     """Work out every put and delete that makes the table hold exactly the fixtures."""
