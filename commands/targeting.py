@@ -1,70 +1,18 @@
-"""The glue between invoke and the `ddb` library, in one place.
+"""What a task acts on: invoke config and flags made into a `Target`, its client, and the prod prompt.
 
-Every task uses these: `cli` turns a `DdbError` into one `error: …` line and exit code 1;
-`target` builds the local or prod target from config and flags; `confirm` is the prod
-guard's prompt; `say` and `print_json` keep status on stderr and data on stdout; the
-number parsers turn bad flags and config values into one line instead of a traceback.
+`resolve_target` builds the local or prod target from config and flags; `confirm` is the
+prod guard's prompt at the terminal; `project_path` reads configured paths from the
+project folder; `user_directory` is the users of the configured fixtures.
 """
 
-import functools
-import json
 import sys
-
-from invoke import Exit
 
 from ddb import errors
 from ddb.retry import RetryPolicy
 from ddb.target import local_target, prod_target
 
-PROD = "act on production AWS (the AWS chain picks credentials, region, endpoint)"
-ENDPOINT = "local endpoint to use instead of ddb.endpoint_url (e.g. http://localhost:8001)"
-JSON = "print machine-readable JSON instead of a table"
-YES = "confirm writes/deletes on --prod without asking (for CI)"
-
-
-# The exit code of a process killed by SIGPIPE, as a shell reports it (128 + 13).
-CLOSED_PIPE = 141
-
-
-def cli(body):
-    """Run a task body; a DdbError becomes `error: <line>` on stderr and exit code 1.
-
-    A reader that stops early (`| head`) ends the task quietly with exit code 141,
-    as SIGPIPE ends other command-line tools; Ctrl-C is exit code 130.
-    """
-
-    @functools.wraps(body)
-    def run(c, *args, **kwargs):
-        try:
-            result = body(c, *args, **kwargs)
-            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
-            return result
-        except BrokenPipeError:
-            _silence_standard_streams()
-            raise Exit(code=CLOSED_PIPE) from None
-        except errors.Interrupted as exc:
-            raise Exit(str(exc), code=130) from None
-        except errors.DdbError as exc:
-            raise Exit(f"error: {exc}", code=1) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
-
-    return run
-
-
-def _silence_standard_streams():
-    """Point stdout and stderr at /dev/null, so Python's flush at exit meets no closed pipe.
-
-    (The recipe of the Python docs' note on SIGPIPE.)
-    """
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            os.dup2(devnull, stream.fileno())
-        except (OSError, ValueError):
-            pass
+from .flags import seconds, whole_number
+from .output import status_line
 
 
 def config(c):
@@ -76,7 +24,7 @@ def project_path(value):
     from pathlib import Path
 
     path = Path(value).expanduser()
-    return path if path.is_absolute() else Path(__file__).resolve().parent / path
+    return path if path.is_absolute() else Path(__file__).resolve().parent.parent / path
 
 
 def resolve_target(c, prod=False, endpoint_url=None, table=None):
@@ -101,25 +49,13 @@ def make_client(target, service="dynamodb"):
     return client(target, service)
 
 
-def console(stderr=False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def say(message):
-    """Status lines go to stderr so stdout stays clean for --json (plain text: no rich import)."""
-    sys.stderr.write(f"{message}\n")
-    sys.stderr.flush()
-
-
 def confirm(target, client, action, yes):
     """The prod guard at the command line: name the target as `client` resolves it, then ask."""
     from ddb import guard
     from ddb.target import describe
 
     if target.prod:
-        say(f"target: {describe(target, client)}")
+        status_line(f"target: {describe(target, client)}")
     guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=_ask)
 
 
@@ -132,43 +68,7 @@ def _ask(prompt):
         raise
 
 
-def print_json(data):
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def seconds(name, value):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1
-    if not 0 < seconds <= 3600:
-        raise errors.InvalidInput(f"{name} must be a number of seconds above 0, not {str(value)!r}")
-    return seconds
-
-
-def whole_number(flag, value, default=None, low=1, high=None):
-    """The whole number a flag was given (or `default`); anything else is one InvalidInput line."""
-    if value is None:
-        value = default
-    try:
-        number = int(value)
-        ok = low <= number and (high is None or number <= high)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise errors.InvalidInput(f"{flag} must be a whole number {bounds}, not {str(value)!r}")
-    return number
-
-
 def user_directory(c):
     from ddb import fixtures
 
     return fixtures.load_users(project_path(config(c).fixtures))
-
-
-def tell(message):
-    """One status line on stderr, never wrapped, printed as is (paths may hold brackets)."""
-    console(stderr=True).print(message, soft_wrap=True, markup=False)
-
-

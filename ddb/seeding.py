@@ -7,17 +7,26 @@ What the fixtures do not produce is deleted; everything else in the table is unt
 Each conversation's group uuid is claimed as pattern D claims it (`ddb.items.group_claim`),
 so a seeded group cannot be taken over by another pair; the claim's key is fixed, so a
 re-seed puts it again in place.
+
+`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: load
+and validate every fixture file, let the caller confirm, take the seed lock, plan, write.
+Nothing is written before every file is valid and `confirm` has returned; the caller
+hears of the lock, the plan and the progress through callbacks and gets the result back.
 """
 
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch, group_items
+from collections.abc import Callable
+from pathlib import Path
+
+from . import batch, group_items, schema
 from .awserrors import translated
 from .fixtures import Fixtures, conversation_items
-from .items import group_claim, group_pk, message_pk
-from .seed_lock import SeedLock
+from .fixtures import load as load_fixtures
+from .items import group_claim, group_pk, message_pk, utc_now
+from .seed_lock import LockWait, SeedLock, exclusive
 
 KEYS = "pk, sk"
 
@@ -92,3 +101,64 @@ def run(client, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: ba
     if lock:
         lock.check(written.put + written.deleted, len(requests))
     return SeedResult(seed_plan, written, time.perf_counter() - started)
+
+
+def _loaded(source: "Fixtures | str | Path") -> Fixtures:
+    """Fixtures as given, or loaded (and so validated completely) from a fixture folder."""
+    return source if isinstance(source, Fixtures) else load_fixtures(source)
+
+
+def preview(client, table: str, source: "Fixtures | str | Path", now: datetime | None = None) -> SeedPlan:
+    """A dry run: validate the fixtures and plan the seed (reading keys only), writing nothing."""
+    return plan(client, table, _loaded(source), now or utc_now())
+
+
+def seed_fixtures(client, table: str, source: "Fixtures | str | Path", *, writers: int = 4,
+                  policy: batch.RetryPolicy = batch.RetryPolicy(), lease_seconds: float = 15,
+                  confirm: Callable[[Fixtures], None] | None = None, on_wait: Callable[[LockWait], None] | None = None,
+                  on_planned: Callable[[SeedPlan], None] | None = None, on_progress: Callable[[int], None] | None = None,
+                  now: datetime | None = None) -> SeedResult:
+    """Seed the table with a fixture folder (or fixtures already loaded): re-seeding replaces them.
+
+    In order: every file is loaded and validated (FixtureError, nothing written);
+    `confirm(fixtures)` may refuse by raising (e.g. `Refused`, nothing written); the seed
+    lock is taken (`on_wait(LockWait)` while another seed holds it); the plan is made
+    (`on_planned(plan)`, before the first write); the writes go out (`on_progress(n)` as
+    items land). Raises WriteIncomplete, LockLost or Interrupted as `run` does.
+    """
+    loaded = _loaded(source)
+    if confirm:
+        confirm(loaded)
+    with exclusive(client, table, lease_seconds=lease_seconds, on_wait=on_wait) as lock:
+        seed_plan = plan(client, table, loaded, now or utc_now())
+        if on_planned:
+            on_planned(seed_plan)
+        return run(client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock)
+
+
+@dataclass
+class SetupResult:
+    dropped: bool  # False: there was no table to drop
+    created: schema.LoadResult
+    seeded: SeedResult
+
+
+def setup(client, table: str, source: "Fixtures | str | Path", *, billing: str = schema.PROVISIONED,
+          confirm: Callable[[Fixtures], None] | None = None, on_dropped: Callable[[bool], None] | None = None,
+          on_created: Callable[[schema.LoadResult], None] | None = None, **seed_options) -> SetupResult:
+    """Drop the table (if present), create it as declared and seed it.
+
+    The fixtures are validated and `confirm(fixtures)` asked before the drop: a bad file
+    or a refusal leaves the table as it was. `on_dropped(dropped)` and `on_created(result)`
+    report the first two steps as they end; `seed_options` go to `seed_fixtures`.
+    """
+    loaded = _loaded(source)
+    if confirm:
+        confirm(loaded)
+    dropped = schema.drop(client, table)
+    if on_dropped:
+        on_dropped(dropped)
+    created = schema.load(client, table, billing)
+    if on_created:
+        on_created(created)
+    return SetupResult(dropped, created, seed_fixtures(client, table, loaded, **seed_options))

@@ -1,0 +1,10 @@
+"""The invoke namespaces of cruddur-ddb; `invoke --list` shows every task. The tasks live in `commands/`."""
+
+from invoke import Collection
+
+from commands import local_tasks, pattern_tasks, stream_tasks, table_tasks
+
+ns = Collection.from_module(table_tasks)
+ns.add_collection(Collection.from_module(pattern_tasks, name="patterns"))
+ns.add_collection(Collection.from_module(stream_tasks, name="stream"))
+ns.add_collection(Collection.from_module(local_tasks, name="local"))
