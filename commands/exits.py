@@ -17,6 +17,24 @@ from ddb import errors
 # The exit code of a process killed by SIGPIPE, as a shell reports it (128 + 13).
 CLOSED_PIPE = 141
 
+# The command line's wording of each `ddb.errors.Hint`, appended to the error's message;
+# `{name}` takes the error's facts.
+HINTS = {
+    errors.Hint.START_ENGINE: ": start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)",
+    errors.Hint.CREATE_TABLE: ": create it with `invoke schema-load` (or `invoke setup`)",
+    errors.Hint.LIST_CONVERSATIONS: ": check the uuid with `invoke patterns.list-conversations`",
+    errors.Hint.INSTALL_DYNAMODB_LOCAL: " (`invoke local.install` fetches it)",
+    errors.Hint.REINSTALL_DYNAMODB_LOCAL: ": fetch it again with `invoke local.install --force`",
+    errors.Hint.STOP_ENGINE: ": `invoke local.stop` it first to start {asked}",
+    errors.Hint.INSTALL_JAVA: ": install a Java {minimum}+ runtime (e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto",
+}
+
+
+def worded(exc: errors.DdbError) -> str:
+    """The error's message and, if it names a hint, the command line's wording of it."""
+    hint = HINTS.get(getattr(exc, "hint", None), "")
+    return f"{exc}{hint.format_map(getattr(exc, 'facts', {}))}"
+
 
 def reports_errors(body):
     """Run a task body; a DdbError becomes `error: <line>` on stderr and exit code 1."""
@@ -33,7 +51,7 @@ def reports_errors(body):
         except errors.Interrupted as exc:
             raise Exit(str(exc), code=130) from None
         except errors.DdbError as exc:
-            raise Exit(f"error: {exc}", code=1) from None
+            raise Exit(f"error: {worded(exc)}", code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None
 

@@ -4,7 +4,7 @@ from invoke import task
 
 from ddb import errors
 
-from .exits import reports_errors
+from .exits import reports_errors, worded
 from .flags import JSON, whole_number
 from .output import print_json, status_line
 from .targeting import config, project_path
@@ -36,9 +36,9 @@ def start(c, engine=None, db_path=None):
 
     state_dir, host, port = _engine_args(c)
     directory = _dynamodb_local_dir(c)
-    state, note = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
-                                       directory, db_path, on_fetch=_fetching(directory))
-    status_line(engine_started(state, note))
+    state, choice = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
+                                         directory, db_path, on_fetch=_fetching(directory))
+    status_line(engine_started(state, choice))
 
 
 @task(help={"force": "fetch and unpack it again even if a good copy is there"})
@@ -53,7 +53,7 @@ def install(c, force=False):
         java = find_java()
     except errors.EngineError as exc:
         java = None
-        status_line(f"warning: {exc}; checking the jar's sha256 only")
+        status_line(f"warning: {worded(exc)}; checking the jar's sha256 only")
     result = install_dynamodb_local(directory, force=force, java=java, on_fetch=_fetching(directory))
     checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
     status_line(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} "

@@ -1,6 +1,9 @@
 """The status sentences the tasks say on stderr, built from what the library returns."""
 
+from ddb.errors import Hint
 from ddb.target import describe
+
+from .exits import worded
 
 
 def plan_counts(plan) -> str:
@@ -46,9 +49,20 @@ def stream_applied(result) -> str:
             f"{len(result.malformed)} malformed (dead-lettered)")
 
 
-def engine_started(state, note: str) -> str:
+def engine_choice(choice) -> str:
+    """How `auto` chose (a `ddb.engines.control.EngineChoice`): empty when the engine was named or already ran."""
+    if choice is None or not choice.auto:
+        return ""
+    if choice.passed_over is None:
+        return "auto: Java and DynamoDB Local found"
+    why = choice.passed_over
+    return f"auto: {worded(why) if why.hint == Hint.INSTALL_DYNAMODB_LOCAL else why}, so moto"
+
+
+def engine_started(state, choice) -> str:
     from ddb.engines import DYNAMODB_LOCAL
 
+    note = engine_choice(choice)
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
     listens = "; it listens on all interfaces" if state.engine == DYNAMODB_LOCAL else ""
     return (f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"

@@ -16,7 +16,6 @@ from .errors import CredentialsError, InvalidInput
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 VALID_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
-START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
 
 
 @dataclass(frozen=True)
