@@ -24,7 +24,7 @@ HINTS = {
     errors.Hint.CREATE_TABLE: ": create it with `invoke schema-load` (or `invoke setup`)",
     errors.Hint.LIST_CONVERSATIONS: ": check the uuid with `invoke patterns.list-conversations`",
     errors.Hint.INSTALL_DYNAMODB_LOCAL: " (`invoke local.install` fetches it)",
-    errors.Hint.REINSTALL_DYNAMODB_LOCAL: ": fetch it again with `invoke local.install --force`",
+    errors.Hint.REINSTALL_DYNAMODB_LOCAL: "{joiner}fetch it again with `invoke local.install --force`",
     errors.Hint.STOP_ENGINE: ": `invoke local.stop` it first to start {asked}",
     errors.Hint.INSTALL_JAVA: ": install a Java {minimum}+ runtime (e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto",
 }

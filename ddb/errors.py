@@ -18,7 +18,7 @@ class Hint:
     CREATE_TABLE = "create-table"  # the table does not exist: create it
     LIST_CONVERSATIONS = "list-conversations"  # an unknown conversation uuid: list the user's conversations
     INSTALL_DYNAMODB_LOCAL = "install-dynamodb-local"  # no DynamoDB Local jar: fetch it
-    REINSTALL_DYNAMODB_LOCAL = "reinstall-dynamodb-local"  # our copy of the jar is damaged: fetch it again
+    REINSTALL_DYNAMODB_LOCAL = "reinstall-dynamodb-local"  # our copy of the jar is damaged: fetch it again (facts: `joiner`)
     STOP_ENGINE = "stop-engine"  # another engine runs: stop it first (facts: `asked`, what was asked for)
     INSTALL_JAVA = "install-java"  # no usable Java for DynamoDB Local (facts: `minimum`, its major version)
 

@@ -119,7 +119,7 @@ def installed_by_us(directory: Path) -> bool:
 def _damaged(fact: str, directory: Path, joiner: str = ": ") -> EngineError:
     """The error for a damaged DynamoDB Local: ours is fetched again (a hint), one the user brought is theirs to replace."""
     if installed_by_us(directory):
-        return EngineError(fact, hint=Hint.REINSTALL_DYNAMODB_LOCAL)
+        return EngineError(fact, hint=Hint.REINSTALL_DYNAMODB_LOCAL, joiner=joiner)
     return EngineError(f"{fact}{joiner}replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
 
 
