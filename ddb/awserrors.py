@@ -2,14 +2,14 @@
 
 Library functions run their AWS calls inside `translated(client, table)`; whatever
 the SDK raises for a foreseeable reason (engine down, table missing, no credentials)
-leaves as a `DdbError` naming the endpoint and what to do.
+leaves as a `DdbError` naming the endpoint and, as a `Hint`, what to do.
 """
 
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
-from .errors import CredentialsError, DdbError, EngineUnreachable, TableMissing
-from .target import START_HINT, masked
+from .errors import CredentialsError, DdbError, EngineUnreachable, Hint, TableMissing
+from .target import masked
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _CREDENTIAL_CODES = {
@@ -20,6 +20,14 @@ _CREDENTIAL_CODES = {
     "MissingAuthenticationToken",
     "AccessDeniedException",
 }
+
+
+def error_code(exc) -> str:
+    """The error code of a botocore `ClientError` (`ConditionalCheckFailedException`, …); "" for any other exception."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return (response.get("Error") or {}).get("Code", "") or ""
 
 
 def is_loopback(endpoint_url) -> bool:
@@ -34,7 +42,7 @@ def to_ddb_error(exc, client, table=None):
     endpoint = masked(client.meta.endpoint_url or "")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
         if is_loopback(endpoint):
-            return EngineUnreachable(f"no DynamoDB engine answers at {endpoint}: {START_HINT}")
+            return EngineUnreachable(f"no DynamoDB engine answers at {endpoint}", hint=Hint.START_ENGINE)
         return EngineUnreachable(f"cannot reach DynamoDB at {endpoint}: check the network and the region")
     if isinstance(exc, bx.ReadTimeoutError):
         return EngineUnreachable(f"DynamoDB at {endpoint} accepted the connection but did not answer in time")
@@ -46,13 +54,13 @@ def to_ddb_error(exc, client, table=None):
         # Only a client made elsewhere gets here (`target.client` checks first), and botocore ignores AWS_REGION.
         return CredentialsError("no AWS region configured: set AWS_DEFAULT_REGION (or a profile's region)")
     if isinstance(exc, bx.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")
         if code == "ResourceNotFoundException":
             name = f"table {table!r}" if table else "the table"
             region = getattr(client.meta, "region_name", None)
             where = f" in {region}" if region else ""
-            return TableMissing(f"{name} does not exist{where} at {endpoint}: create it with `invoke schema-load` (or `invoke setup`)")
+            return TableMissing(f"{name} does not exist{where} at {endpoint}", hint=Hint.CREATE_TABLE)
         if code in _CREDENTIAL_CODES:
             return CredentialsError(f"AWS refused the credentials ({code}): {message}")
         return DdbError(f"DynamoDB refused the request ({code}): {message}")

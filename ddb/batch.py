@@ -17,7 +17,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .awserrors import to_ddb_error
+from . import capacity
+from .awserrors import error_code, to_ddb_error
 from .errors import Interrupted, WriteIncomplete
 from .items import to_typed
 from .retry import RetryPolicy, is_retryable
@@ -65,9 +66,7 @@ def _request_key(request: dict) -> dict:
 
 
 def _is_throttling(exc) -> bool:
-    from botocore import exceptions as bx
-
-    return isinstance(exc, bx.ClientError) and exc.response.get("Error", {}).get("Code", "") in THROTTLING_CODES
+    return error_code(exc) in THROTTLING_CODES
 
 
 class _Pacer:
@@ -165,8 +164,7 @@ class _Writer:
         with self.lock:
             self.result.put += puts
             self.result.deleted += done - puts
-            for used in response.get("ConsumedCapacity", []) or []:
-                self.result.consumed_wcu += used.get("CapacityUnits", 0) or 0
+            self.result.consumed_wcu += capacity.consumed(response)
         if self.on_progress and done:
             self.on_progress(done)
 

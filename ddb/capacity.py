@@ -46,6 +46,14 @@ def _number_size(number: Decimal) -> int:
     return 1 + pairs + (1 if sign else 0)
 
 
+def consumed(response) -> float:
+    """The capacity units a response reports (`ConsumedCapacity`: one entry, a list, or none), summed."""
+    used = response.get("ConsumedCapacity") or []
+    if isinstance(used, dict):
+        used = [used]
+    return sum(u.get("CapacityUnits", 0) or 0 for u in used)
+
+
 def item_size(item: dict) -> int:
     """Bytes DynamoDB counts for a plain item (attribute names + values)."""
     return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())

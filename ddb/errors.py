@@ -1,12 +1,35 @@
 """The one error hierarchy of the library.
 
 Every foreseeable problem is raised as a `DdbError` whose message is one line a
-user can act on. The tasks turn it into `invoke.Exit(message, code=1)` in one place.
+user can act on. The message states the fact; where the next step is a command of the
+caller's (the command line's `invoke local.start`, an app's own button), the error names
+it by a `hint` key (see `Hint`) and the caller words it. The tasks turn a `DdbError` into
+`invoke.Exit(message + hint, code=1)` in one place.
 """
 
 
+class Hint:
+    """What a user can do next, named here and worded by the caller, who knows its commands.
+
+    Facts a hint's wording needs travel on the error as `facts` (e.g. `asked` for STOP_ENGINE).
+    """
+
+    START_ENGINE = "start-engine"  # nothing answers at a local endpoint: start an engine
+    CREATE_TABLE = "create-table"  # the table does not exist: create it
+    LIST_CONVERSATIONS = "list-conversations"  # an unknown conversation uuid: list the user's conversations
+    INSTALL_DYNAMODB_LOCAL = "install-dynamodb-local"  # no DynamoDB Local jar: fetch it
+    REINSTALL_DYNAMODB_LOCAL = "reinstall-dynamodb-local"  # our copy of the jar is damaged: fetch it again (facts: `joiner`)
+    STOP_ENGINE = "stop-engine"  # another engine runs: stop it first (facts: `asked`, what was asked for)
+    INSTALL_JAVA = "install-java"  # no usable Java for DynamoDB Local (facts: `minimum`, its major version)
+
+
 class DdbError(Exception):
-    """Base of every error the library raises on purpose."""
+    """Base of every error the library raises on purpose; `hint` (a `Hint` key) and `facts` are for the caller's wording."""
+
+    def __init__(self, message: str = "", *, hint: str | None = None, **facts):
+        super().__init__(message)
+        self.hint = hint
+        self.facts = facts
 
 
 class EngineUnreachable(DdbError):

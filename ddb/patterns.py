@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 
 from .awserrors import translated
-from .capacity import read_units
-from .errors import BadCursor, InvalidInput, NotFound
+from .capacity import consumed, read_units
+from .errors import BadCursor, Hint, InvalidInput, NotFound
 from . import validate
 from .items import from_typed, group_pk, message_pk
 from .validate import shown
@@ -84,7 +84,7 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
             request["Limit"] = limit + 1 - len(found)
             response = client.query(**request)
             page = [from_typed(i) for i in response.get("Items", [])]
-            reported += (response.get("ConsumedCapacity") or {}).get("CapacityUnits", 0) or 0
+            reported += consumed(response)
             estimated += read_units(response.get("Items", []), typed=True)
             found += page
             if "LastEvaluatedKey" not in response:
@@ -127,7 +127,7 @@ def list_messages(client, table: str, message_group_uuid: str, limit: int = DEFA
     validate.uuid(message_group_uuid, "message_group_uuid")
     found, next_cursor, capacity = _newest_first(client, table, message_pk(message_group_uuid), limit, cursor)
     if not found and not cursor:
-        raise NotFound(f"no conversation {message_group_uuid} in table {table!r}: check the uuid with `invoke patterns.list-conversations`")
+        raise NotFound(f"no conversation {message_group_uuid} in table {table!r}", hint=Hint.LIST_CONVERSATIONS)
     items = [
         {
             "message_uuid": i["message_uuid"],

@@ -50,8 +50,10 @@ def is_retryable(exc) -> bool:
     """True for throttling, server errors, dropped connections and timeouts; not for a refused connection."""
     from botocore import exceptions as bx
 
+    from .awserrors import error_code  # here: awserrors imports target, which imports this module
+
     if isinstance(exc, bx.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in RETRYABLE_CODES or status >= 500
     if isinstance(exc, bx.EndpointConnectionError):

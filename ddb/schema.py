@@ -6,7 +6,7 @@ it. `load()` creates the table (or proves the live one matches), `drop()` delete
 
 from dataclasses import dataclass
 
-from .awserrors import translated
+from .awserrors import error_code, translated
 from .errors import InvalidInput, SchemaDrift
 
 GSI_NAME = "message-group-sk-index"
@@ -76,7 +76,7 @@ def describe(client, table: str) -> dict | None:
         try:
             return client.describe_table(TableName=table)["Table"]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
 
@@ -143,7 +143,7 @@ def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
             client.create_table(**spec)
         except ClientError as exc:
             # The table is there now: a retried create whose first answer was lost, or another loader.
-            if exc.response["Error"]["Code"] != "ResourceInUseException":
+            if error_code(exc) != "ResourceInUseException":
                 raise
             _check_declared(describe(client, table) or {}, spec, table)
     _wait_active(client, table)
@@ -169,7 +169,7 @@ def drop(client, table: str) -> bool:
         try:
             client.delete_table(TableName=table)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return False
             raise
         client.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig=_WAIT)

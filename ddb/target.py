@@ -15,8 +15,7 @@ from .errors import CredentialsError, InvalidInput
 # Local engines accept any credentials; these are sent so real keys never reach them.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
-TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
-START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
+VALID_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Target:
     retries: retry.RetryPolicy = field(default_factory=retry.RetryPolicy)
 
     def __post_init__(self):
-        if not TABLE_NAME.fullmatch(self.table or ""):
+        if not VALID_TABLE_NAME.fullmatch(self.table or ""):
             raise InvalidInput(f"table name {self.table!r} is not valid: DynamoDB takes 3-255 characters of a-z A-Z 0-9 _ . -")
 
     @property

@@ -25,7 +25,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from ddb import fixtures, schema
-from ddb import seed as seeding
+from ddb import seeding
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

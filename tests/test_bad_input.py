@@ -514,19 +514,19 @@ def test_a_missing_table_is_one_line_for_every_reading_task_and_seed_creates_not
     ("--writers", "-1", None, "--writers must be a whole number of at least 1, not '-1'"),
 ])
 def test_number_flags_are_refused_in_one_line(flag, value, high, expected):
-    import cli as tasks
+    from commands import flags
 
     with pytest.raises(InvalidInput) as caught:
-        tasks.whole_number(flag, value, 20, high=high)
+        flags.whole_number(flag, value, 20, high=high)
     assert str(caught.value) == expected
 
 
 def test_number_flags_take_whole_numbers_and_defaults():
-    import cli as tasks
+    from commands import flags
 
-    assert tasks.whole_number("--limit", "7", 20, high=1000) == 7
-    assert tasks.whole_number("--limit", None, 20, high=1000) == 20
-    assert tasks.whole_number("--limit", "1000", 20, high=1000) == 1000
+    assert flags.whole_number("--limit", "7", 20, high=1000) == 7
+    assert flags.whole_number("--limit", None, 20, high=1000) == 20
+    assert flags.whole_number("--limit", "1000", 20, high=1000) == 1000
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1001, "5", True, None])

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from ddb import capacity, patterns, schema
-from ddb import seed as seeding
+from ddb import seeding
 from ddb.items import message_pk, to_typed
 
 from .conftest import NOW, TABLE, _delete_all_tables, local_client

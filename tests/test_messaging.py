@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import contract, messaging, patterns
+from ddb import claims, contract, messaging, patterns
 from ddb.errors import InvalidInput, NotFound
 
 from .conftest import NOW, TABLE, all_items
@@ -126,7 +126,7 @@ def test_d_refuses_the_group_uuid_of_another_pairs_conversation_and_writes_nothi
 
 def test_d_refuses_a_group_uuid_that_is_claimed_even_before_its_items_are_visible(client, seeded, monkeypatch):
     """The transaction itself refuses a claimed group uuid: no lookup can close the race."""
-    monkeypatch.setattr(messaging, "_group_in_use", lambda *args: False)  # as if the claim landed after the lookup
+    monkeypatch.setattr(claims, "group_in_use", lambda *args: False)  # as if the claim landed after the lookup
     before = all_items(client)
     with pytest.raises(InvalidInput) as caught:
         messaging.create_conversation(client, TABLE, seeded.users["june"], seeded.users["ravi"], "Let me in",

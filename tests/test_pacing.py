@@ -6,7 +6,7 @@ import time
 from botocore.exceptions import ClientError
 
 from ddb import batch, fixtures, synthetic
-from ddb import seed as seeding
+from ddb import seeding
 
 from .conftest import NOW, TABLE, all_keys
 

@@ -8,7 +8,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from ddb import batch, fixtures, patterns, schema
-from ddb import seed as seeding
+from ddb import seeding
 from ddb.errors import DdbError, EngineUnreachable
 from ddb.retry import RetryPolicy
 from ddb.target import client as target_client

@@ -81,14 +81,14 @@ def test_the_plain_inbox_says_what_the_styled_one_shows():
 
     from rich.console import Console
 
-    from ddb import render
+    from commands import views
     from ddb.patterns import Page
 
     items = [{"message_group_uuid": "3364f717-0448-48d9-b8ed-f5dc3fb166c3", "user_uuid": "af471036-78d5-4a38-bcf5-7d663ff84e8a",
               "user_handle": "tomas", "user_display_name": "Tomás Lindqvist", "message": "See you at 5:30.\nTwo coffees.",
               "last_message_at": "2026-11-25T16:20:00.000000+00:00"}]
     for page in (Page(items, None), Page([], None)):
-        view = render.conversations_view(page, "mira")
+        view = views.conversations_view(page, "mira")
         styled = io.StringIO()
         Console(file=styled, width=200, color_system=None).print(view)
         assert [line.rstrip() for line in styled.getvalue().splitlines()] == view.plain().splitlines()

@@ -3,7 +3,7 @@
 import pytest
 
 from ddb import schema
-from ddb.errors import SchemaDrift, TableMissing
+from ddb.errors import Hint, SchemaDrift, TableMissing
 
 from .conftest import TABLE
 
@@ -91,5 +91,6 @@ def test_describe_of_a_missing_table_is_none_and_queries_raise_table_missing(cli
     from ddb import patterns
 
     assert schema.describe(client, TABLE) is None
-    with pytest.raises(TableMissing, match="table 'cruddur-messages' does not exist in us-east-1 at .*invoke schema-load"):
+    with pytest.raises(TableMissing, match="^table 'cruddur-messages' does not exist in us-east-1 at [^ ]+$") as missing:
         patterns.list_conversations(client, TABLE, "c8d570ce-751b-4d03-85a6-4c0f876ca3ca")
+    assert missing.value.hint == Hint.CREATE_TABLE  # the command line words it: `invoke schema-load`

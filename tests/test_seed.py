@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from ddb import contract, fixtures, items
-from ddb import seed as seeding
+from ddb import seeding
 
 from .conftest import NOW, TABLE, all_items, all_keys
 

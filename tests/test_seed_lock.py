@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ddb import batch, items
-from ddb import seed as seeding
+from ddb import seed_lock, seeding
 from ddb.errors import Busy, Interrupted, LockLost
 
 from .conftest import NOW, TABLE, all_keys
@@ -30,22 +30,22 @@ def _plant_lock(client, expires_in, owner="a-killed-seed", host="build-7", pid=4
 
 def test_the_lock_item_names_its_holder_and_since_when(client, table):
     before = time.time()
-    with seeding.exclusive(client, TABLE, **SHORT) as lock:
-        held = seeding.LockHolder.from_item(_lock_item(client))
+    with seed_lock.exclusive(client, TABLE, **SHORT) as lock:
+        held = seed_lock.LockHolder.from_item(_lock_item(client))
     assert (held.owner, held.host, held.pid) == (lock.owner, socket.gethostname(), os.getpid())
     assert held.acquired_at.endswith("+00:00") and before - 1 < held.expires_at - SHORT["lease_seconds"] < time.time()
     assert _lock_item(client) is None
 
 
 def test_a_seed_that_runs_longer_than_its_lease_keeps_the_lock(client, table):
-    with seeding.exclusive(client, TABLE, **SHORT) as lock:
+    with seed_lock.exclusive(client, TABLE, **SHORT) as lock:
         time.sleep(1.5)  # two and a half leases
         with pytest.raises(Busy, match="is still held by pid"), \
-                seeding.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
+                seed_lock.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
             pass
         assert not lock.stop.is_set()
-        assert seeding.LockHolder.from_item(_lock_item(client)).expires_at > time.time()
-    with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1):
+        assert seed_lock.LockHolder.from_item(_lock_item(client)).expires_at > time.time()
+    with seed_lock.exclusive(client, TABLE, **SHORT, wait_seconds=0.1):
         pass  # released on exit: free at once
 
 
@@ -53,10 +53,10 @@ def test_a_lock_left_by_a_killed_seed_is_taken_over_when_its_lease_runs_out_and_
     _plant_lock(client, expires_in=1.5)
     reports = []
     started = time.monotonic()
-    with seeding.exclusive(client, TABLE, **SHORT, report_every=0.5, poll_seconds=0.1,
+    with seed_lock.exclusive(client, TABLE, **SHORT, report_every=0.5, poll_seconds=0.1,
                            on_wait=lambda wait: reports.append((time.monotonic() - started, wait))):
         took = time.monotonic() - started
-        assert seeding.LockHolder.from_item(_lock_item(client)).pid == os.getpid()
+        assert seed_lock.LockHolder.from_item(_lock_item(client)).pid == os.getpid()
     assert 1.0 < took < 3.0
     first_at, first = reports[0]
     assert first_at < 2.0
@@ -67,7 +67,7 @@ def test_a_lock_left_by_a_killed_seed_is_taken_over_when_its_lease_runs_out_and_
 
 def test_a_seed_gives_up_waiting_with_one_line_naming_the_holder(client, table):
     _plant_lock(client, expires_in=60)
-    with pytest.raises(Busy) as caught, seeding.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
+    with pytest.raises(Busy) as caught, seed_lock.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
         pass
     assert str(caught.value) == ("the seed lock on table 'cruddur-messages' is still held by pid 4242 on build-7 since "
                                  "2026-11-25T16:20:00+00:00 after 0.3 s of waiting; try again when it is done")
@@ -75,7 +75,7 @@ def test_a_seed_gives_up_waiting_with_one_line_naming_the_holder(client, table):
 
 def test_a_seed_whose_lock_is_taken_over_stops_writing_and_says_so(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
-    with pytest.raises(LockLost) as caught, seeding.exclusive(client, TABLE, **SHORT) as lock:
+    with pytest.raises(LockLost) as caught, seed_lock.exclusive(client, TABLE, **SHORT) as lock:
         _plant_lock(client, expires_in=60, owner="another-seed", host="build-9", pid=99)
         assert lock.stop.wait(1.0)
         seeding.run(client, TABLE, plan, lock=lock)
@@ -116,10 +116,10 @@ def test_ctrl_c_stops_the_batch_writers_and_says_how_many_items_landed(client, t
 
 def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
-    with pytest.raises(Interrupted), seeding.exclusive(client, TABLE, **SHORT) as lock:
+    with pytest.raises(Interrupted), seed_lock.exclusive(client, TABLE, **SHORT) as lock:
         seeding.run(client, TABLE, plan, writers=1, on_progress=lambda n: _thread.interrupt_main(), lock=lock)
     assert 0 < len(all_keys(client)) < 108 and _lock_item(client) is None
-    with seeding.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
+    with seed_lock.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
         seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
     assert all_keys(client) == {(i["pk"], i["sk"]) for i in plan.puts}
     assert sorted(map(items.to_typed, plan.puts), key=str) == sorted(

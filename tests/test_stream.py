@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import boto3
 
-from ddb import items, messaging, patterns, stream
+from ddb import items, messaging, patterns, stream, stream_reader
 
 from .conftest import NOW, TABLE, all_items
 
@@ -127,7 +127,7 @@ def test_create_message_then_the_tables_own_stream_puts_it_on_top(client, seeded
     mira, june = seeded.users["mira"], seeded.users["june"]
     messaging.create_message(client, TABLE, MIRA_JUNE, june, "from the stream", now=NOW + timedelta(days=1))
     streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-    batch = stream.read_stream(client, streams, TABLE)
+    batch = stream_reader.read_stream(client, streams, TABLE)
     result = stream.handle_records(client, TABLE, batch.records)
     assert result.failed == [] and result.moved == 2
     for user in (mira, june):
@@ -229,11 +229,11 @@ def test_stream_checkpoint_stays_before_a_record_that_failed_now_so_the_next_rea
 
     streams = boto3.client("dynamodbstreams", region_name="us-east-1")
     checkpoint = tmp_path / "checkpoint.json"
-    first = stream.read_stream(client, streams, TABLE, checkpoint)
-    stream.save_checkpoint(checkpoint, first.arn, first.checkpoint)
+    first = stream_reader.read_stream(client, streams, TABLE, checkpoint)
+    stream_reader.save_checkpoint(checkpoint, first.arn, first.checkpoint)
     messaging.create_message(client, TABLE, MIRA_JUNE, seeded.users["june"], "lands", now=NOW + timedelta(hours=1))
     messaging.create_message(client, TABLE, MIRA_TOMAS, seeded.users["tomas"], "fails now", now=NOW + timedelta(hours=2))
-    batch = stream.read_stream(client, streams, TABLE, checkpoint)
+    batch = stream_reader.read_stream(client, streams, TABLE, checkpoint)
     assert len(batch.records) == 2
 
     def unreachable_for_tomas(params, **kwargs):
@@ -244,8 +244,8 @@ def test_stream_checkpoint_stays_before_a_record_that_failed_now_so_the_next_rea
     result = stream.handle_records(client, TABLE, batch.records, stop_on_retryable=True)
     client.meta.events.unregister("before-parameter-build.dynamodb.Query", unreachable_for_tomas)
     assert [(f.index, f.retryable) for f in result.failed] == [(1, True)] and result.handled == 1
-    stream.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
-    again = stream.read_stream(client, streams, TABLE, checkpoint)
+    stream_reader.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
+    again = stream_reader.read_stream(client, streams, TABLE, checkpoint)
     assert again.records[0]["dynamodb"]["SequenceNumber"] == batch.records[1]["dynamodb"]["SequenceNumber"]
     assert [stream.parse_record(r)["message"] for r in again.records if stream.parse_record(r)] == ["fails now"]
     assert stream.handle_records(client, TABLE, again.records).moved == 2

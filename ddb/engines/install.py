@@ -104,7 +104,7 @@ def install_dynamodb_local(directory, *, force: bool = False, java: Java | None 
     if directory.exists() and not directory.is_dir():
         raise EngineError(f"{directory} is a file, not a folder: point ddb.dynamodb_local_dir at a folder")
     if directory.exists() and any(directory.iterdir()) and not installed_by_us(directory):
-        raise EngineError(f"{directory} already holds files that `invoke local.install` did not put there: "
+        raise EngineError(f"{directory} already holds files that the installer did not put there: "
                           "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
     npm = shutil.which("npm")
     if npm is None:

