@@ -130,6 +130,9 @@ def stack_template(policy: dict, table: str, billing: str = schema.PROVISIONED, 
             },
             QUEUE: {
                 "Type": "AWS::SQS::Queue",
+                # The failure records go with the stack; the table stays (above).
+                "DeletionPolicy": "Delete",
+                "UpdateReplacePolicy": "Delete",
                 "Properties": {"QueueName": {"Fn::Sub": f"${{TableName}}{QUEUE_SUFFIX}"},
                                "MessageRetentionPeriod": QUEUE_RETENTION, "SqsManagedSseEnabled": True},
             },
