@@ -51,7 +51,6 @@ def build_package(c, out=None, json_=False):
 def write_template(c, out=None, on_demand=False):
     """Write the CloudFormation template (table, Lambda, role, queue, stream mapping) from the declaration."""
     import json
-
     from pathlib import Path
 
     text = json.dumps(_template(c, config(c).table, on_demand), indent=2) + "\n"
@@ -65,8 +64,9 @@ def write_template(c, out=None, on_demand=False):
     say(f"wrote the template to {out}; deploy it with `invoke deploy.stack --prod`")
 
 
-@task(name="stack", help={"prod": PROD, "yes": YES, "bucket": "S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
-                          "stack": "CloudFormation stack name (default: ddb.stack)", "on_demand": ON_DEMAND})
+@task(name="stack", help={"prod": PROD, "yes": YES, "on_demand": ON_DEMAND,
+                          "bucket": "S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
+                          "stack": "CloudFormation stack name (default: ddb.stack)"})
 @cli
 def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=False):
     """Upload the zip and create or update the stack through a change set; apply it once confirmed."""
@@ -74,12 +74,14 @@ def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=Fa
     from ddb.target import describe
 
     if not prod:
-        raise errors.DdbError("deploy.stack deploys to AWS: pass --prod (to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)")
+        raise errors.DdbError("deploy.stack deploys to AWS: pass --prod "
+                              "(to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)")
     target = resolve_target(c, prod=True)
     stack = stack or config(c).stack
     bucket = bucket or config(c).deploy_bucket
     if not bucket:
         raise errors.DdbError("no S3 bucket for the Lambda's zip: pass --bucket B or set ddb.deploy_bucket")
+    stack_deploy.check_names(stack, bucket)
     template = _template(c, target.table, on_demand)
     cfn, s3 = make_client(target, "cloudformation"), make_client(target, "s3")
     say(f"target: {describe(target, cfn)}, stack {stack!r}")

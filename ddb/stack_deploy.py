@@ -100,12 +100,12 @@ def _aws(client, doing: str):
         raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None
 
 
-def check_request(request: DeployRequest) -> None:
+def check_names(stack: str, bucket: str) -> None:
     """Refuse names CloudFormation or S3 would refuse, before any request."""
-    if not STACK_NAME.fullmatch(request.stack or ""):
-        raise DdbError(f"stack name {request.stack!r} is not valid: a letter, then up to 127 of a-z A-Z 0-9 -")
-    if not BUCKET_NAME.fullmatch(request.bucket or ""):
-        raise DdbError(f"bucket name {request.bucket!r} is not valid: 3-63 of a-z 0-9 . -, "
+    if not STACK_NAME.fullmatch(stack or ""):
+        raise DdbError(f"stack name {stack!r} is not valid: a letter, then up to 127 of a-z A-Z 0-9 -")
+    if not BUCKET_NAME.fullmatch(bucket or ""):
+        raise DdbError(f"bucket name {bucket!r} is not valid: 3-63 of a-z 0-9 . -, "
                        "starting and ending with a letter or digit (set it with --bucket or ddb.deploy_bucket)")
 
 
@@ -224,7 +224,7 @@ def deploy(cfn, s3, request: DeployRequest, *, show: Callable[[ChangeSet], None]
     """Create or update the stack through a change set; see the module's docstring for the steps."""
     import json
 
-    check_request(request)
+    check_names(request.stack, request.bucket)
     deployed = deployed_stack(cfn, request.stack)
     parameters = {"TableName": request.table, "CodeS3Bucket": request.bucket, "CodeS3Key": request.key}
     if deployed is not None:

@@ -43,7 +43,7 @@ def _shown(value) -> str:
     return str(value)
 
 
-def _key_types(properties: dict) -> dict[str, str]:
+def _key_types(properties: dict) -> dict[str, str | None]:
     types = {a.get("AttributeName"): a.get("AttributeType") for a in properties.get("AttributeDefinitions") or []}
     return {k.get("AttributeName"): types.get(k.get("AttributeName")) for k in properties.get("KeySchema") or []}
 

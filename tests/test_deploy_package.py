@@ -102,7 +102,8 @@ def test_the_package_holds_the_ddb_package_with_its_data_and_nothing_else():
             "ddb/schemas/users.schema.json", "ddb/schemas/conversation.schema.json"} <= set(names)
     assert all(name.startswith("ddb/") for name in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", "/"))]
-    sources = {f"ddb/{p.relative_to(ROOT / 'ddb').as_posix()}" for p in (ROOT / "ddb").rglob("*.py") if "__pycache__" not in p.parts}
+    sources = {f"ddb/{p.relative_to(ROOT / 'ddb').as_posix()}"
+               for p in (ROOT / "ddb").rglob("*.py") if "__pycache__" not in p.parts}
     assert {n for n in names if n.endswith(".py")} == sources
     assert {(i.date_time, i.external_attr >> 16, i.create_system) for i in infos} == {((1980, 1, 1, 0, 0, 0), 0o100644, 3)}
     # The package data are the ones the wheel ships (pyproject.toml), so the zip and the wheel hold the same files.

@@ -48,7 +48,7 @@ class CountingProxy:
             def _pass_on(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 proxy.seen[proxy._operation(self.command, self.path, self.headers, body)] += 1
-                upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                upstream = http.client.HTTPConnection(proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
                 upstream.request(self.command, self.path, body=body, headers={**headers, "Content-Length": str(len(body))})
                 answer = upstream.getresponse()
@@ -198,7 +198,8 @@ def clients(aws):
 
 def _request(tmp_path, spec=None, key="code/one.zip"):
     built = lambda_package.build(tmp_path / "lambda.zip")
-    return stack_deploy.DeployRequest(STACK, cfn_template.stack_template(POLICY, TABLE, spec=spec), TABLE, BUCKET, key, built.path)
+    template = cfn_template.stack_template(POLICY, TABLE, spec=spec)
+    return stack_deploy.DeployRequest(STACK, template, TABLE, BUCKET, key, built.path)
 
 
 def _deploy(cfn, s3, request, confirm=lambda plan: None):
@@ -313,7 +314,8 @@ def _table_renamed_in_template():
     (lambda: _stack_template(spec=_with_key_schema([{"AttributeName": "pk", "KeyType": "HASH"}])), {}, "its KeySchema changes"),
     (_with_lsi, {}, "its LocalSecondaryIndexes changes from none to"),
     (_key_type_changed, {}, "its key attribute types change from {'pk': 'S', 'sk': 'S'} to {'pk': 'B', 'sk': 'S'}"),
-    (_table_renamed_in_template, {}, "it would remove table 'cruddur-messages' from the stack (resource Table leaves the template)"),
+    (_table_renamed_in_template, {},
+     "it would remove table 'cruddur-messages' from the stack (resource Table leaves the template)"),
 ])
 def test_table_threats_name_replacements_and_removals_and_let_updates_through(new, parameters, threat):
     threats = stack_guard.table_threats(_stack_template(), {"TableName": TABLE}, new(), parameters)
@@ -321,3 +323,23 @@ def test_table_threats_name_replacements_and_removals_and_let_updates_through(ne
         assert threats == []
     else:
         assert len(threats) == 1 and threat in threats[0], threats
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--bucket", "Not_A_Bucket"], "bucket name 'Not_A_Bucket' is not valid: 3-63 of a-z 0-9 . -, starting and ending with a "
+                                   "letter or digit (set it with --bucket or ddb.deploy_bucket)"),
+    (["--bucket", BUCKET, "--stack", "9lives"], "stack name '9lives' is not valid: a letter, then up to 127 of a-z A-Z 0-9 -"),
+    ([], "no S3 bucket for the Lambda's zip: pass --bucket B or set ddb.deploy_bucket"),
+])
+def test_a_bad_name_is_one_line_before_any_request(args, line, moto_server):
+    with CountingProxy(moto_server) as proxy:
+        run = _deploy_task(proxy.endpoint, "--yes", *args)
+    assert (run.returncode, run.stderr) == (1, f"error: {line}\n")
+    assert proxy.seen == Counter()
+
+
+def test_deploy_stack_without_prod_says_it_deploys_to_aws():
+    run = subprocess.run([sys.executable, "-m", "invoke", "deploy.stack", "--bucket", BUCKET], cwd=ROOT,
+                         env=fake_aws_environment(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stderr) == (1, "error: deploy.stack deploys to AWS: pass --prod "
+                                               "(to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)\n")
