@@ -56,14 +56,15 @@ def confirm(target, client, action, yes):
 
     if target.prod:
         status_line(f"target: {describe(target, client)}")
-    guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=_ask)
+    guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=ask_at_terminal)
 
 
-def _ask(prompt):
+def ask_at_terminal(prompt):
+    """`input(prompt)`; on Ctrl-D or Ctrl-C the prompt's line is ended first, so the refusal is a line of its own."""
     try:
         return input(prompt)
     except (EOFError, KeyboardInterrupt):
-        sys.stdout.write("\n")  # end the prompt's line: the refusal is a line of its own
+        sys.stdout.write("\n")
         sys.stdout.flush()
         raise
 
