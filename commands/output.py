@@ -43,13 +43,15 @@ def print_scan_rows(items) -> int:
         from rich.text import Text
 
         terminal = console()
-        for count, item in enumerate(items, 1):
+        for item in items:
+            count += 1
             pk, sk, rest = scan_row(item)
             row = Table.grid(padding=(0, 1))
             row.add_row(Text(pk, style="bold"), Text(sk), Text(rest))
             terminal.print(row, soft_wrap=True)
     else:  # piped: the same fields as plain lines, without rich
-        for count, item in enumerate(items, 1):
+        for item in items:
+            count += 1
             sys.stdout.write(" ".join(scan_row(item)) + "\n")
     return count
 

@@ -76,7 +76,7 @@ def translated(client, table=None):
         yield
     except DdbError:
         raise
-    except Exception as exc:  # noqa: BLE001 - only SDK errors are mapped, others re-raise
+    except Exception as exc:  # only SDK errors are mapped, others re-raise
         mapped = to_ddb_error(exc, client, table)
         if mapped is None:
             raise

@@ -121,9 +121,12 @@ class _Writer:
             response = self.client.batch_write_item(RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL")
             throttled = bool(response.get("UnprocessedItems", {}).get(self.table))
             return response, None
-        except Exception as exc:  # noqa: BLE001 - classified right below
+        except Exception as exc:  # classified right below: retried, mapped or re-raised
             if not is_retryable(exc):
-                raise to_ddb_error(exc, self.client, self.table) or exc
+                mapped = to_ddb_error(exc, self.client, self.table)
+                if mapped is None:
+                    raise
+                raise mapped from exc
             throttled = _is_throttling(exc)
             return None, exc
         finally:

@@ -41,7 +41,7 @@ def _number_size(number: Decimal) -> int:
         return 1
     sign, digits, exponent = number.normalize().as_tuple()
     if exponent % 2:  # align on the decimal point: pairs of digits either side of it
-        digits, exponent = digits + (0,), exponent - 1
+        digits, exponent = (*digits, 0), exponent - 1
     pairs = (len(digits) + 1) // 2
     return 1 + pairs + (1 if sign else 0)
 

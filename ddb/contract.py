@@ -5,7 +5,7 @@ turns the first violation into one line: where in the document, and what is wron
 """
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from .validate import escaped
@@ -20,13 +20,13 @@ _PATTERN_MEANING = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict:
     """The parsed JSON Schema `ddb/schemas/<name>.schema.json` (package data: no repository files needed)."""
     return json.loads(resources.files("ddb").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str):
     from jsonschema import Draft202012Validator
 

@@ -89,11 +89,11 @@ def create_message(client, table: str, message_group_uuid: str, sender: User, te
     with translated(client, table):
         found = group_items.in_conversation(client, table, message_group_uuid)
         groups, read_reported, read_estimated = found.items, found.reported, found.estimated
-        if not any(g["pk"] == group_pk(sender.uuid) for g in groups):
-            if group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None:
-                if not groups:
-                    raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
-                raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")
+        if (not any(g["pk"] == group_pk(sender.uuid) for g in groups)
+                and group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None):
+            if not groups:
+                raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
+            raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")
         item = message_item(message_group_uuid, message_uuid or str(uuidlib.uuid4()), sender, text, iso_time(now or utc_now()))
         item, write_reported = _put_message(client, table, item)
     estimated = read_estimated + capacity.put_units(item)

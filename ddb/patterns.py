@@ -12,10 +12,10 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
+from . import validate
 from .awserrors import translated
 from .capacity import consumed, read_units
 from .errors import BadCursor, Hint, InvalidInput, NotFound
-from . import validate
 from .items import from_typed, group_pk, message_pk
 from .validate import shown
 

@@ -10,7 +10,7 @@ import time
 import uuid as uuidlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .awserrors import error_code, translated
 from .errors import Busy, LockLost
@@ -169,7 +169,7 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
 
 
 def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 @contextmanager

@@ -15,10 +15,9 @@ hears of the lock, the plan and the progress through callbacks and gets the resu
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from collections.abc import Callable
 from pathlib import Path
 
 from . import batch, group_items, schema

@@ -31,8 +31,16 @@ from .errors import ConditionFailed, DdbError, MalformedRecord
 from .items import MESSAGE_PREFIX, to_typed
 from .stream_records import RecordFailure, identifier, parse_record, sequence_number
 
-__all__ = ["StreamResult", "RecordFailure", "parse_record", "move_group_item", "apply_message", "handle_records",
-           "batch_item_failures", "lambda_handler"]
+__all__ = [
+    "RecordFailure",
+    "StreamResult",
+    "apply_message",
+    "batch_item_failures",
+    "handle_records",
+    "lambda_handler",
+    "move_group_item",
+    "parse_record",
+]
 
 MAX_MOVE_TRIES = 10
 

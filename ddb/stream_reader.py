@@ -28,7 +28,7 @@ class StreamBatch:
     def checkpoint_through(self, count: int) -> dict:
         """The checkpoint once the first `count` records are dealt with (the rest to be read again)."""
         checkpoint = dict(self.start)
-        for record, shard in zip(self.records[:count], self.shards):
+        for record, shard in zip(self.records[:count], self.shards, strict=False):
             checkpoint[shard] = record["dynamodb"]["SequenceNumber"]
         return checkpoint
 
