@@ -10,6 +10,7 @@ a conversation belong to its two participants: one per group uuid, one per pair 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from . import validate
 
@@ -132,7 +133,7 @@ def from_typed(item: dict) -> dict:
 
     deserializer = TypeDeserializer()
 
-    def plain(value):
+    def plain(value: Any):
         if isinstance(value, Decimal):
             return int(value) if value == value.to_integral_value() else float(value)
         if isinstance(value, (set, frozenset)):
