@@ -4,11 +4,12 @@ import sys
 
 from invoke import task
 
+from ddb import errors
+
 from .exits import reports_errors
 from .flags import JSON, PROD, YES
 from .output import print_json, status_line
 from .targeting import ask_at_terminal, config, make_client, project_path, resolve_target
-from ddb import errors
 
 LAMBDA_POLICY = "iam/stream-lambda-policy.json"
 ZIP_NAME = "stream-lambda.zip"

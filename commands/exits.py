@@ -32,7 +32,7 @@ HINTS = {
 
 def worded(exc: errors.DdbError) -> str:
     """The error's message and, if it names a hint, the command line's wording of it."""
-    hint = HINTS.get(getattr(exc, "hint", None), "")
+    hint = HINTS.get(getattr(exc, "hint", None) or "", "")
     return f"{exc}{hint.format_map(getattr(exc, 'facts', {}))}"
 
 

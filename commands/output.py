@@ -6,6 +6,10 @@ of a read command.
 
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def status_line(message):
@@ -43,13 +47,15 @@ def print_scan_rows(items) -> int:
         from rich.text import Text
 
         terminal = console()
-        for count, item in enumerate(items, 1):
+        for item in items:
+            count += 1
             pk, sk, rest = scan_row(item)
             row = Table.grid(padding=(0, 1))
             row.add_row(Text(pk, style="bold"), Text(sk), Text(rest))
             terminal.print(row, soft_wrap=True)
     else:  # piped: the same fields as plain lines, without rich
-        for count, item in enumerate(items, 1):
+        for item in items:
+            count += 1
             sys.stdout.write(" ".join(scan_row(item)) + "\n")
     return count
 
@@ -65,17 +71,20 @@ class ProgressBar:
     """A transient rich progress bar on stderr, shown from `start(total)` on and gone when the `with` block ends."""
 
     def __init__(self, label: str):
-        self.label, self._progress, self._bar = label, None, None
+        self.label = label
+        self._progress: Progress | None = None
+        self._bar: TaskID | None = None
 
     def start(self, total: int):
         from rich.progress import Progress
 
-        self._progress = Progress(console=console(stderr=True), transient=True)
-        self._progress.start()
-        self._bar = self._progress.add_task(self.label, total=total)
+        progress = Progress(console=console(stderr=True), transient=True)
+        progress.start()
+        self._progress, self._bar = progress, progress.add_task(self.label, total=total)
 
     def advance(self, done: int):
-        self._progress.advance(self._bar, done)
+        if self._progress is not None and self._bar is not None:  # nothing to show before `start`
+            self._progress.advance(self._bar, done)
 
     def __enter__(self):
         return self

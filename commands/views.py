@@ -57,7 +57,7 @@ class InboxView:
         from rich.padding import Padding
         from rich.text import Text
 
-        parts = [Text(self._title(), style="italic")]
+        parts: list[Text | Padding] = [Text(self._title(), style="italic")]
         for item in self.page.items:
             handle, rest = self._header(item)
             group = escaped(f"group {item['message_group_uuid']}")

@@ -5,9 +5,11 @@ the SDK raises for a foreseeable reason (engine down, table missing, no credenti
 leaves as a `DdbError` naming the endpoint and, as a `Hint`, what to do.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
+from .clients import AwsClient
 from .errors import CredentialsError, DdbError, EngineUnreachable, Hint, TableMissing
 from .target import masked
 
@@ -22,7 +24,7 @@ _CREDENTIAL_CODES = {
 }
 
 
-def error_code(exc) -> str:
+def error_code(exc: BaseException) -> str:
     """The error code of a botocore `ClientError` (`ConditionalCheckFailedException`, …); "" for any other exception."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
@@ -30,12 +32,12 @@ def error_code(exc) -> str:
     return (response.get("Error") or {}).get("Code", "") or ""
 
 
-def is_loopback(endpoint_url) -> bool:
+def is_loopback(endpoint_url: str | None) -> bool:
     """True when the endpoint is on this machine (a local engine)."""
     return bool(endpoint_url) and urlparse(endpoint_url).hostname in _LOOPBACK
 
 
-def to_ddb_error(exc, client, table=None):
+def to_ddb_error(exc: BaseException, client: AwsClient, table: str | None = None) -> DdbError | None:
     """The `DdbError` for a botocore exception, or None when it is not foreseeable."""
     from botocore import exceptions as bx
 
@@ -70,13 +72,13 @@ def to_ddb_error(exc, client, table=None):
 
 
 @contextmanager
-def translated(client, table=None):
+def translated(client: AwsClient, table: str | None = None) -> Iterator[None]:
     """Run AWS calls; re-raise foreseeable SDK errors as `DdbError`."""
     try:
         yield
     except DdbError:
         raise
-    except Exception as exc:  # noqa: BLE001 - only SDK errors are mapped, others re-raise
+    except Exception as exc:  # only SDK errors are mapped, others re-raise
         mapped = to_ddb_error(exc, client, table)
         if mapped is None:
             raise

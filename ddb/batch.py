@@ -14,11 +14,13 @@ most once per round of calls; a run of clean calls adds one writer back, up to
 """
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import capacity
 from .awserrors import error_code, to_ddb_error
+from .clients import DynamoDBClient
 from .errors import Interrupted, WriteIncomplete
 from .items import to_typed
 from .retry import RetryPolicy, is_retryable
@@ -65,7 +67,7 @@ def _request_key(request: dict) -> dict:
     return {"pk": typed["pk"]["S"], "sk": typed["sk"]["S"]}
 
 
-def _is_throttling(exc) -> bool:
+def _is_throttling(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
@@ -105,7 +107,7 @@ class _Pacer:
 
 
 class _Writer:
-    def __init__(self, client, table, policy, on_progress, sleep, writers=1, stop=None):
+    def __init__(self, client: DynamoDBClient, table: str, policy: RetryPolicy, on_progress: Callable[[int], None] | None, sleep: Callable[[float], object] | None, writers: int = 1, stop: threading.Event | None = None):
         self.client, self.table, self.policy = client, table, policy
         self.stop = stop or threading.Event()
         self.on_progress, self.sleep = on_progress, sleep or self.stop.wait  # a backoff ends early on stop
@@ -113,7 +115,7 @@ class _Writer:
         self.result = BatchResult(writers=self.pacer.most, fewest_writers=self.pacer.most)
         self.lock = threading.Lock()
 
-    def _call(self, pending):
+    def _call(self, pending: list[dict]):
         """One BatchWriteItem under the pacer: (response, None) or (None, retryable error)."""
         started = self.pacer.acquire()
         throttled = False
@@ -121,9 +123,12 @@ class _Writer:
             response = self.client.batch_write_item(RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL")
             throttled = bool(response.get("UnprocessedItems", {}).get(self.table))
             return response, None
-        except Exception as exc:  # noqa: BLE001 - classified right below
+        except Exception as exc:  # classified right below: retried, mapped or re-raised
             if not is_retryable(exc):
-                raise to_ddb_error(exc, self.client, self.table) or exc
+                mapped = to_ddb_error(exc, self.client, self.table)
+                if mapped is None:
+                    raise
+                raise mapped from exc
             throttled = _is_throttling(exc)
             return None, exc
         finally:
@@ -158,7 +163,7 @@ class _Writer:
         with self.lock:
             self.result.failed_keys.extend(_request_key(r) for r in pending)
 
-    def _account(self, sent, left, response):
+    def _account(self, sent: list[dict], left: list[dict], response: dict):
         done = len(sent) - len(left)
         puts = sum("PutRequest" in r for r in sent) - sum("PutRequest" in r for r in left)
         with self.lock:
@@ -169,8 +174,8 @@ class _Writer:
             self.on_progress(done)
 
 
-def write(client, table: str, requests: list[dict], *, writers: int = 4, policy: RetryPolicy = RetryPolicy(),
-          on_progress=None, sleep=None, stop: threading.Event | None = None) -> BatchResult:
+def write(client: DynamoDBClient, table: str, requests: list[dict], *, writers: int = 4, policy: RetryPolicy = RetryPolicy(),
+          on_progress: Callable[[int], None] | None = None, sleep: Callable[[float], object] | None = None, stop: threading.Event | None = None) -> BatchResult:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
     No two requests may share a key. At most `writers` calls are in flight, fewer while
@@ -210,12 +215,12 @@ def write(client, table: str, requests: list[dict], *, writers: int = 4, policy:
     if result.failed_keys:
         shown = ", ".join(f"{k['pk']}/{k['sk']}" for k in result.failed_keys[:5])
         more = f" and {len(result.failed_keys) - 5} more" if len(result.failed_keys) > 5 else ""
-        error = WriteIncomplete(
+        incomplete = WriteIncomplete(
             f"{len(result.failed_keys)} item(s) not written after {policy.max_attempts} attempts without progress: {shown}{more}; "
             "run the command again to finish",
             result.failed_keys,
         )
-        error.result = result
-        raise error
+        incomplete.result = result
+        raise incomplete
     return result
 

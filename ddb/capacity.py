@@ -10,13 +10,14 @@ does, and the tests hold this estimate equal to it):
 """
 
 import math
+from collections.abc import Iterable
 from decimal import Decimal
 
 READ_UNIT = 4096
 WRITE_UNIT = 1024
 
 
-def _value_size(value) -> int:
+def _value_size(value: object) -> int:
     if isinstance(value, str):
         return len(value.encode("utf-8"))
     if isinstance(value, bool) or value is None:
@@ -40,13 +41,15 @@ def _number_size(number: Decimal) -> int:
     if number.is_zero():
         return 1
     sign, digits, exponent = number.normalize().as_tuple()
+    if not isinstance(exponent, int):  # "n", "N", "F": NaN and infinity, which DynamoDB does not store
+        raise TypeError(f"no DynamoDB size rule for {number}")
     if exponent % 2:  # align on the decimal point: pairs of digits either side of it
-        digits, exponent = digits + (0,), exponent - 1
+        digits, exponent = (*digits, 0), exponent - 1
     pairs = (len(digits) + 1) // 2
     return 1 + pairs + (1 if sign else 0)
 
 
-def consumed(response) -> float:
+def consumed(response: dict) -> float:
     """The capacity units a response reports (`ConsumedCapacity`: one entry, a list, or none), summed."""
     used = response.get("ConsumedCapacity") or []
     if isinstance(used, dict):
@@ -70,7 +73,7 @@ def typed_item_size(item: dict) -> int:
     return item_size({name: deserializer.deserialize(value) for name, value in item.items()})
 
 
-def read_units(items, consistent: bool = False, typed: bool = False) -> float:
+def read_units(items: Iterable[dict], consistent: bool = False, typed: bool = False) -> float:
     """Read capacity of one Query/Scan page that read `items` (in DynamoDB JSON if `typed`)."""
     total = sum((typed_item_size if typed else item_size)(i) for i in items)
     units = max(1, math.ceil(total / READ_UNIT))
@@ -95,7 +98,7 @@ def put_units(item: dict) -> int:
 TRANSACTION_FACTOR = 2  # transactional writes cost two units per 1 KB on the table (prepare + commit)
 
 
-def transaction_units(puts=(), deletes=()) -> int:
+def transaction_units(puts: Iterable[dict] = (), deletes: Iterable[dict] = ()) -> int:
     """Write capacity of a TransactWriteItems that puts and deletes these items.
 
     The table's item writes count double; the GSI's updates count as ordinary writes.

@@ -63,7 +63,7 @@ def table_properties(spec: dict) -> dict:
     return properties
 
 
-def _arn_reference(arn, table: str):
+def _arn_reference(arn: str, table: str):
     """The template reference for one Resource of the iam/ policy."""
     if arn == "*":
         return arn

@@ -7,10 +7,11 @@ functions read them, and tell from a cancelled transaction which claim stopped i
 """
 
 from . import group_items
+from .clients import DynamoDBClient
 from .items import User, from_typed, group_claim_key, message_pk, pair_claim_key, to_typed
 
 
-def group_in_use(client, table: str, group: str) -> bool:
+def group_in_use(client: DynamoDBClient, table: str, group: str) -> bool:
     """True when the table holds a claim, a message or a group item for this group uuid.
 
     The claim alone decides races (in the transaction); the other two find conversations
@@ -24,28 +25,28 @@ def group_in_use(client, table: str, group: str) -> bool:
     return bool(messages.get("Items") or groups)
 
 
-def _read_claim(client, table: str, key: dict) -> dict | None:
+def _read_claim(client: DynamoDBClient, table: str, key: dict) -> dict | None:
     item = client.get_item(TableName=table, Key=to_typed(key), ConsistentRead=True).get("Item")
     return from_typed(item) if item else None
 
 
-def group_claimed(client, table: str, group: str) -> bool:
+def group_claimed(client: DynamoDBClient, table: str, group: str) -> bool:
     return _read_claim(client, table, group_claim_key(group)) is not None
 
 
-def pair_claimed(client, table: str, sender: User, other: User) -> str | None:
+def pair_claimed(client: DynamoDBClient, table: str, sender: User, other: User) -> str | None:
     """The group uuid the pair's claim names, if there is one."""
     claim = _read_claim(client, table, pair_claim_key(sender.uuid, other.uuid))
     return claim.get("group_uuid") if claim else None
 
 
-def claimed_by(client, table: str, group: str, sender: User, other: User) -> bool:
+def claimed_by(client: DynamoDBClient, table: str, group: str, sender: User, other: User) -> bool:
     """True when the group's claim names exactly these two users."""
     claim = _read_claim(client, table, group_claim_key(group))
     return claim is not None and claim.get("user_uuids") == sorted([sender.uuid, other.uuid])
 
 
-def cancelled_by(reasons) -> str | None:
+def cancelled_by(reasons: list[dict] | None) -> str | None:
     """Which part of pattern D's transaction (`messaging._start`) stopped it, from the engine's CancellationReasons."""
     if not reasons or len(reasons) != 5:
         return None

@@ -5,10 +5,15 @@ turns the first violation into one line: where in the document, and what is wron
 """
 
 import json
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 from .validate import escaped
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
 
@@ -20,20 +25,20 @@ _PATTERN_MEANING = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict:
     """The parsed JSON Schema `ddb/schemas/<name>.schema.json` (package data: no repository files needed)."""
     return json.loads(resources.files("ddb").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str):
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema(name))
 
 
-def location(path) -> str:
+def location(path: Iterable[str | int]) -> str:
     """A JSON path as people write it: `messages[3].minutes_ago` (`top level` if empty).
 
     A key is shown with its control characters escaped and cut to 40 characters: it may
@@ -57,11 +62,11 @@ def _a(kind: str) -> str:
     return kind if kind == "null" else ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     return escaped(json.dumps(value, ensure_ascii=False))[:60]
 
 
-def _found(value) -> str:
+def _found(value: object) -> str:
     """`the string "285"`, `the boolean true`, `an object`: what a document holds, briefly."""
     kind = next((name for cls, name in _JSON_TYPES if isinstance(value, cls)), "null")
     return _a(kind) if kind in ("array", "object", "null") else f"the {kind} {_shown(value)}"
@@ -71,7 +76,7 @@ def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
-def _place(error) -> list:
+def _place(error: "ValidationError") -> list:
     """The path of the error; a missing or unknown field is named itself (`messages[1].from`)."""
     path = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
@@ -81,7 +86,7 @@ def _place(error) -> list:
     return path
 
 
-def _describe(error) -> str:
+def _describe(error: "ValidationError") -> str:
     if error.validator == "pattern":
         for ref, meaning in _PATTERN_MEANING.items():
             if error.schema == schema("conversation")["$defs"].get(ref):
@@ -112,7 +117,7 @@ def _describe(error) -> str:
     return escaped(error.message)[:120]  # jsonschema's own words embed the value: keep them short
 
 
-def first_problem(name: str, document) -> str | None:
+def first_problem(name: str, document: Any) -> str | None:
     """`<place>: <what is wrong>` for the first violation of schema `name`, or None."""
     from .quickschema import plainly_valid
 

@@ -7,6 +7,12 @@ it by a `hint` key (see `Hint`) and the caller words it. The tasks turn a `DdbEr
 `invoke.Exit(message + hint, code=1)` in one place.
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+
 
 class Hint:
     """What a user can do next, named here and worded by the caller, who knows its commands.
@@ -26,7 +32,7 @@ class Hint:
 class DdbError(Exception):
     """Base of every error the library raises on purpose; `hint` (a `Hint` key) and `facts` are for the caller's wording."""
 
-    def __init__(self, message: str = "", *, hint: str | None = None, **facts):
+    def __init__(self, message: str = "", *, hint: str | None = None, **facts: object):
         super().__init__(message)
         self.hint = hint
         self.facts = facts
@@ -67,9 +73,10 @@ class Refused(DdbError):
 class WriteIncomplete(DdbError):
     """Some items were still unwritten after every retry; `failed_keys` names them."""
 
-    def __init__(self, message, failed_keys=()):
+    def __init__(self, message: str, failed_keys: Iterable[dict] = ()):
         super().__init__(message)
         self.failed_keys = list(failed_keys)
+        self.result: BatchResult | None = None  # the tally so far, when `batch.write` raised it
 
 
 class ConditionFailed(DdbError):
@@ -99,6 +106,7 @@ class LockLost(Busy):
 class Interrupted(DdbError):
     """A run stopped part-way on request (Ctrl-C); `done` of `total` items were written."""
 
-    def __init__(self, message, done=0, total=0):
+    def __init__(self, message: str, done: int = 0, total: int = 0):
         super().__init__(message)
         self.done, self.total = done, total
+        self.result: BatchResult | None = None  # the tally so far, when `batch.write` raised it

@@ -12,6 +12,7 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from . import contract, items, validate
 from .errors import FixtureError, NotFound
@@ -63,7 +64,7 @@ class _KeyTwice(dict):
     key = ""
 
 
-def _object(pairs):
+def _object(pairs: list[tuple[str, Any]]):
     seen = set()
     for key, _ in pairs:
         if key in seen:
@@ -74,7 +75,7 @@ def _object(pairs):
     return dict(pairs)
 
 
-def _key_twice(node, path=()):
+def _key_twice(node: Any, path: tuple[str | int, ...] = ()):
     """The path of the first key given twice in one object, or None."""
     if isinstance(node, _KeyTwice):
         return (*path, node.key)
@@ -86,7 +87,7 @@ def _key_twice(node, path=()):
     return None
 
 
-def _depth_exceeds(document, limit: int) -> bool:
+def _depth_exceeds(document: Any, limit: int) -> bool:
     """True when arrays and objects nest more than `limit` deep (walked without recursion)."""
     stack = [(document, 1)]
     while stack:
@@ -142,7 +143,7 @@ def _read_json(path: Path, shown: str):
     return document
 
 
-def _check(schema_name: str, document, shown: str):
+def _check(schema_name: str, document: Any, shown: str):
     problem = contract.first_problem(schema_name, document)
     if problem:
         raise FixtureError(f"{shown}: {problem}")
@@ -151,7 +152,9 @@ def _check(schema_name: str, document, shown: str):
 def _load_users(path: Path, shown: str) -> dict[str, User]:
     document = _read_json(path, shown)
     _check("users", document, shown)
-    users, seen_uuids, seen_handles = {}, {}, {}
+    users: dict[str, User] = {}
+    seen_uuids: dict[str, str] = {}  # uuid -> handle
+    seen_handles: dict[str, int] = {}  # handle -> index
     for index, entry in enumerate(document):
         _require(validate.uuid_problem(entry["uuid"]), shown, f"[{index}].uuid")
         _require(validate.handle_problem(entry["handle"]), shown, f"[{index}].handle")
@@ -195,7 +198,7 @@ def _load_conversation(path: Path, shown: str, users: dict[str, User]) -> Conver
     return Conversation(shown, group, between, tuple(messages))
 
 
-def load(directory) -> Fixtures:
+def load(directory: str | Path) -> Fixtures:
     """Read and validate a whole fixture directory; raise FixtureError on the first problem."""
     root = Path(directory)
     if not root.is_dir():
@@ -209,7 +212,9 @@ def load(directory) -> Fixtures:
     files = sorted(conversation_dir.glob("*.json")) if conversation_dir.is_dir() else []
     if not files:
         raise FixtureError(f"{conversation_dir}: no conversation files (*.json) to seed")
-    conversations, groups, message_uuids = [], {}, {}
+    conversations: list[Conversation] = []
+    groups: dict[str, str] = {}  # message_group_uuid -> file
+    message_uuids: dict[str, str] = {}  # message_uuid -> where
     for path in files:
         _inside(path, root, str(path))
     for path in files:
@@ -246,7 +251,7 @@ def conversation_items(fixtures: Fixtures, conversation: Conversation, now: date
     return result
 
 
-def load_users(directory) -> Fixtures:
+def load_users(directory: str | Path) -> Fixtures:
     """Only the user directory of a fixture directory (for resolving handles)."""
     path = Path(directory) / "users.json"
     if not path.is_file():

@@ -10,8 +10,10 @@ A conversation's group items are found two ways:
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import capacity
+from .clients import DynamoDBClient
 from .items import from_typed
 from .schema import GSI_NAME
 
@@ -25,7 +27,7 @@ class GroupItems:
     estimated: float = 0.0
 
 
-def _pages(client, request: dict, limit: int | None = None) -> Iterator[dict]:
+def _pages(client: DynamoDBClient, request: dict, limit: int | None = None) -> Iterator[dict]:
     """Every response of a query, page by page (stopping once `limit` items came)."""
     request = dict(request)
     seen = 0
@@ -38,10 +40,10 @@ def _pages(client, request: dict, limit: int | None = None) -> Iterator[dict]:
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def in_conversation(client, table: str, message_group_uuid: str, *, projection: str | None = None,
+def in_conversation(client: DynamoDBClient, table: str, message_group_uuid: str, *, projection: str | None = None,
                     limit: int | None = None) -> GroupItems:
     """The conversation's group items, through the GSI (may lag a write), with the capacity read."""
-    request = {"TableName": table, "IndexName": GSI_NAME, "KeyConditionExpression": "message_group_uuid = :g",
+    request: dict[str, Any] = {"TableName": table, "IndexName": GSI_NAME, "KeyConditionExpression": "message_group_uuid = :g",
                "ExpressionAttributeValues": {":g": {"S": message_group_uuid}}, "ReturnConsumedCapacity": "TOTAL"}
     if projection:
         request["ProjectionExpression"] = projection
@@ -56,10 +58,10 @@ def in_conversation(client, table: str, message_group_uuid: str, *, projection: 
     return found
 
 
-def of_owner(client, table: str, owner_pk: str, *, message_group_uuid: str | None = None, other_user_uuid: str | None = None,
+def of_owner(client: DynamoDBClient, table: str, owner_pk: str, *, message_group_uuid: str | None = None, other_user_uuid: str | None = None,
              projection: str | None = None) -> Iterator[dict]:
     """The owner's group items (strongly consistent), lazily: of one conversation, or with one other user, if given."""
-    request = {"TableName": table, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
+    request: dict[str, Any] = {"TableName": table, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
                "ExpressionAttributeValues": {":pk": {"S": owner_pk}}}
     filters = []
     if message_group_uuid is not None:
@@ -76,6 +78,6 @@ def of_owner(client, table: str, owner_pk: str, *, message_group_uuid: str | Non
         yield from (from_typed(i) for i in response.get("Items", []))
 
 
-def current_group_item(client, table: str, owner_pk: str, message_group_uuid: str) -> dict | None:
+def current_group_item(client: DynamoDBClient, table: str, owner_pk: str, message_group_uuid: str) -> dict | None:
     """The owner's group item for a conversation, read strongly consistent; if (wrongly) there are several, the newest."""
     return max(of_owner(client, table, owner_pk, message_group_uuid=message_group_uuid), key=lambda i: i["sk"], default=None)

@@ -1,10 +1,13 @@
 """The prod guard: anything that writes or deletes on prod is confirmed first."""
 
+from collections.abc import Callable
+
+from .clients import AwsClient
 from .errors import Refused
 from .target import Target, describe
 
 
-def confirm(target: Target, client, action: str, *, yes: bool, interactive: bool, ask) -> None:
+def confirm(target: Target, client: AwsClient, action: str, *, yes: bool, interactive: bool, ask: Callable[[str], str | None]) -> None:
     """Return when `action` on `target` may go ahead; raise Refused otherwise.
 
     Local targets need no confirmation. On prod, `yes` confirms; else, at a terminal,

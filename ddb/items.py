@@ -9,7 +9,8 @@ a conversation belong to its two participants: one per group uuid, one per pair 
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from . import validate
 
@@ -41,12 +42,12 @@ def iso_time(moment: datetime) -> str:
     """The table's time format: `2026-11-25T16:20:00.000000+00:00`."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: give a timezone-aware time")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def utc_now() -> datetime:
     """The current time in UTC (one place, so tests can reason about it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def group_pk(owner_uuid: str) -> str:
@@ -132,7 +133,7 @@ def from_typed(item: dict) -> dict:
 
     deserializer = TypeDeserializer()
 
-    def plain(value):
+    def plain(value: Any):
         if isinstance(value, Decimal):
             return int(value) if value == value.to_integral_value() else float(value)
         if isinstance(value, (set, frozenset)):

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from . import capacity, claims, group_items, validate
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import ConditionFailed, InvalidInput, NotFound
 from .items import User, group_claim, group_item, group_pk, iso_time, message_item, pair_claim, to_typed, utc_now
 
@@ -46,7 +47,7 @@ class SentMessage:
         }
 
 
-def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
+def _put_message(client: DynamoDBClient, table: str, item: dict) -> tuple[dict, float]:
     """Put a message item at a free sort key, stepping a microsecond at a time if taken."""
     from botocore.exceptions import ClientError
 
@@ -68,13 +69,13 @@ def _put_message(client, table: str, item: dict) -> tuple[dict, float]:
     raise ConditionFailed(f"no free sort key for the message near {item['sk']} after {MAX_SORT_KEY_TRIES} tries")
 
 
-def _stored(client, table: str, message: dict) -> bool:
+def _stored(client: DynamoDBClient, table: str, message: dict) -> bool:
     """True when `message` itself (same key and message_uuid) is already in the table."""
     response = client.get_item(TableName=table, Key=to_typed({"pk": message["pk"], "sk": message["sk"]}), ConsistentRead=True)
     return response.get("Item", {}).get("message_uuid", {}).get("S") == message["message_uuid"]
 
 
-def create_message(client, table: str, message_group_uuid: str, sender: User, text: str,
+def create_message(client: DynamoDBClient, table: str, message_group_uuid: str, sender: User, text: str,
                    now: datetime | None = None, message_uuid: str | None = None) -> SentMessage:
     """Pattern C: write a message from `sender` into an existing conversation.
 
@@ -89,25 +90,25 @@ def create_message(client, table: str, message_group_uuid: str, sender: User, te
     with translated(client, table):
         found = group_items.in_conversation(client, table, message_group_uuid)
         groups, read_reported, read_estimated = found.items, found.reported, found.estimated
-        if not any(g["pk"] == group_pk(sender.uuid) for g in groups):
-            if group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None:
-                if not groups:
-                    raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
-                raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")
+        if (not any(g["pk"] == group_pk(sender.uuid) for g in groups)
+                and group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None):
+            if not groups:
+                raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
+            raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")
         item = message_item(message_group_uuid, message_uuid or str(uuidlib.uuid4()), sender, text, iso_time(now or utc_now()))
         item, write_reported = _put_message(client, table, item)
     estimated = read_estimated + capacity.put_units(item)
     return SentMessage(message_group_uuid, item, False, {"reported": read_reported + write_reported, "estimated": estimated})
 
 
-def find_conversation(client, table: str, user: User, other: User) -> str | None:
+def find_conversation(client: DynamoDBClient, table: str, user: User, other: User) -> str | None:
     """The uuid of the conversation `user` has with `other`, if there is one."""
     with translated(client, table):
         found = group_items.of_owner(client, table, group_pk(user.uuid), other_user_uuid=other.uuid, projection="message_group_uuid")
         return next((item["message_group_uuid"] for item in found), None)
 
 
-def create_conversation(client, table: str, sender: User, other: User, text: str,
+def create_conversation(client: DynamoDBClient, table: str, sender: User, other: User, text: str,
                         now: datetime | None = None, message_group_uuid: str | None = None) -> SentMessage:
     """Pattern D: start a conversation with its first message, all or nothing.
 
@@ -160,7 +161,7 @@ def _group_taken(group: str) -> InvalidInput:
     return InvalidInput(f"message group uuid {group} is already used by another conversation: leave it out to get a new one; nothing was written")
 
 
-def _send_to_winner(client, table: str, group: str, sender: User, text: str, now: datetime | None) -> SentMessage:
+def _send_to_winner(client: DynamoDBClient, table: str, group: str, sender: User, text: str, now: datetime | None) -> SentMessage:
     """Pattern C into the conversation another call has just started for the same pair."""
     for attempt in range(3):
         try:
@@ -172,7 +173,7 @@ def _send_to_winner(client, table: str, group: str, sender: User, text: str, now
     raise AssertionError("unreachable")
 
 
-def _start(client, table: str, sender: User, other: User, text: str, group: str, now: datetime | None,
+def _start(client: DynamoDBClient, table: str, sender: User, other: User, text: str, group: str, now: datetime | None,
            stale: str | None) -> tuple[SentMessage | None, str | None]:
     """One transaction: two group items, the first message and both claims.
 

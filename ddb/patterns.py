@@ -12,10 +12,11 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
+from . import validate
 from .awserrors import translated
 from .capacity import consumed, read_units
+from .clients import DynamoDBClient
 from .errors import BadCursor, Hint, InvalidInput, NotFound
-from . import validate
 from .items import from_typed, group_pk, message_pk
 from .validate import shown
 
@@ -65,7 +66,7 @@ def _check_limit(limit: int):
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
 
 
-def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
+def _newest_first(client: DynamoDBClient, table: str, pk: str, limit: int, cursor: str | None):
     """Up to `limit` items of partition `pk`, newest first, the next cursor, and capacity."""
     _check_limit(limit)
     request = {
@@ -77,7 +78,8 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
     }
     if cursor is not None and cursor != "":
         request["ExclusiveStartKey"] = decode_cursor(cursor, pk)
-    found, reported, estimated = [], 0.0, 0.0
+    found: list[dict] = []
+    reported, estimated = 0.0, 0.0
     with translated(client, table):
         while len(found) <= limit:
             # One more than asked for tells whether a next page exists without an empty last page.
@@ -96,7 +98,7 @@ def _newest_first(client, table: str, pk: str, limit: int, cursor: str | None):
     return found, next_cursor, {"reported": reported, "estimated": estimated}
 
 
-def list_conversations(client, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+def list_conversations(client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
     """Pattern B: the user's conversations, most recent first.
 
     Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
@@ -117,7 +119,7 @@ def list_conversations(client, table: str, user_uuid: str, limit: int = DEFAULT_
     return Page(items, next_cursor, capacity)
 
 
-def list_messages(client, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+def list_messages(client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
     """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
 
     The cursor of the result leads to the next older messages. Raises NotFound when the

@@ -12,6 +12,7 @@ finds no error; never the other way round.
 
 import re
 from functools import lru_cache
+from typing import Any
 
 # Keywords that only annotate: they never make a document invalid.
 _ANNOTATIONS = {"$schema", "$id", "$comment", "$defs", "title", "description", "examples", "default"}
@@ -44,7 +45,7 @@ def _resolve(root: dict, ref: str) -> dict:
     return node
 
 
-def _ok(root: dict, schema, value) -> bool:
+def _ok(root: dict, schema: Any, value: Any) -> bool:
     if schema is True:
         return True
     if not isinstance(schema, dict):
@@ -105,7 +106,7 @@ def _ok(root: dict, schema, value) -> bool:
     return True
 
 
-def plainly_valid(schema: dict, document) -> bool:
+def plainly_valid(schema: dict, document: Any) -> bool:
     """True only when `document` certainly keeps `schema`; False means "ask jsonschema"."""
     try:
         return _ok(schema, schema, document)

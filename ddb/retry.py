@@ -18,6 +18,13 @@ waited a whole timeout, and a hanging engine must be an error in bounded time.
 import random
 from binascii import crc32
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .clients import AwsClient
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
+    from botocore.model import OperationModel
 
 RETRYABLE_CODES = {
     "ProvisionedThroughputExceededException",
@@ -46,7 +53,7 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-def is_retryable(exc) -> bool:
+def is_retryable(exc: BaseException) -> bool:
     """True for throttling, server errors, dropped connections and timeouts; not for a refused connection."""
     from botocore import exceptions as bx
 
@@ -61,7 +68,7 @@ def is_retryable(exc) -> bool:
     return isinstance(exc, (bx.ConnectionError, bx.ReadTimeoutError, bx.ConnectionClosedError, bx.HTTPClientError))
 
 
-def _is_retryable_answer(http_response, parsed: dict) -> bool:
+def _is_retryable_answer(http_response: "AWSResponse", parsed: dict) -> bool:
     code = (parsed.get("Error") or {}).get("Code", "")
     if code in RETRYABLE_CODES or http_response.status_code >= 500:
         return True
@@ -70,20 +77,20 @@ def _is_retryable_answer(http_response, parsed: dict) -> bool:
     return checksum is not None and checksum.isdigit() and crc32(http_response.content) & 0xFFFFFFFF != int(checksum)
 
 
-def _timed_out(exc) -> bool:
+def _timed_out(exc: BaseException | None) -> bool:
     from botocore import exceptions as bx
 
     return isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError))
 
 
-def install(client, policy: RetryPolicy = RetryPolicy()):
+def install(client: AwsClient, policy: RetryPolicy = RetryPolicy()) -> AwsClient:
     """Make `client` retry every request (but BatchWriteItem) by `policy`; returns the client.
 
     The decision is taken on botocore's `needs-retry` event, ahead of botocore's own
     handler, and is always final: botocore adds no attempts of its own.
     """
 
-    def needs_retry(attempts, operation, response=None, caught_exception=None, **_):
+    def needs_retry(attempts: int, operation: "OperationModel", response: "tuple[AWSResponse, dict] | None" = None, caught_exception: BaseException | None = None, **_: object):
         if operation.name in RETRIED_BY_CALLER:
             return False
         if caught_exception is not None:

@@ -9,8 +9,11 @@ per segment are in memory at once; items then come in no particular order.
 
 import queue
 import threading
+from collections.abc import Generator
+from typing import Any
 
 from .awserrors import translated
+from .clients import DynamoDBClient
 from .items import from_typed
 
 
@@ -21,7 +24,7 @@ def _plain(raw: dict) -> dict:
     return from_typed(raw)
 
 
-def _pages(client, request: dict):
+def _pages(client: DynamoDBClient, request: dict):
     """The raw pages of one (segment of a) scan, fetched one at a time as they are asked for."""
     request = dict(request)
     while True:
@@ -38,12 +41,12 @@ _DONE = object()
 PARALLEL_PAGE_ITEMS = 1000
 
 
-def _parallel_pages(client, request: dict, segments: int):
+def _parallel_pages(client: DynamoDBClient, request: dict, segments: int):
     """Pages of a parallel scan with `segments` segments, as the segment threads deliver them."""
-    handover = queue.Queue(maxsize=segments)
+    handover: queue.Queue[object] = queue.Queue(maxsize=segments)
     stop = threading.Event()
 
-    def offer(thing) -> bool:
+    def offer(thing: object) -> bool:
         while not stop.is_set():
             try:
                 handover.put(thing, timeout=0.1)
@@ -81,7 +84,7 @@ def _parallel_pages(client, request: dict, segments: int):
             thread.join()
 
 
-def scan_items(client, table: str, limit: int | None = None, page_size: int | None = None, segments: int = 1):
+def scan_items(client: DynamoDBClient, table: str, limit: int | None = None, page_size: int | None = None, segments: int = 1) -> Generator[dict, None, None]:
     """Yield every item of the table as plain JSON-able dicts, at most `limit` of them.
 
     Pages are fetched lazily: only one page is held at a time (one or two per segment
@@ -94,7 +97,7 @@ def scan_items(client, table: str, limit: int | None = None, page_size: int | No
         raise ValueError(f"segments must be at least 1, not {segments}")
     if segments > 1 and not page_size:
         page_size = PARALLEL_PAGE_ITEMS
-    request = {"TableName": table}
+    request: dict[str, Any] = {"TableName": table}
     if page_size or limit:  # a small --limit need not fetch a whole 1 MB page
         request["Limit"] = min(n for n in (page_size, limit) if n)
     seen = 0

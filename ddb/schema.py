@@ -7,6 +7,7 @@ it. `load()` creates the table (or proves the live one matches), `drop()` delete
 from dataclasses import dataclass
 
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import InvalidInput, SchemaDrift
 
 GSI_NAME = "message-group-sk-index"
@@ -59,7 +60,7 @@ class LoadResult:
     description: dict
 
 
-def list_tables(client) -> list[str]:
+def list_tables(client: DynamoDBClient) -> list[str]:
     """Every table name at the endpoint, following pagination."""
     names = []
     with translated(client):
@@ -68,7 +69,7 @@ def list_tables(client) -> list[str]:
     return names
 
 
-def describe(client, table: str) -> dict | None:
+def describe(client: DynamoDBClient, table: str) -> dict | None:
     """The live table description, or None when the table does not exist."""
     from botocore.exceptions import ClientError
 
@@ -85,7 +86,7 @@ def differences(live: dict, spec: dict) -> list[str]:
     """Human-readable ways the live table differs from the declaration (empty if none)."""
     found = []
 
-    def keys(schema):
+    def keys(schema: list[dict]) -> list[tuple[str, str]]:
         return [(k["AttributeName"], k["KeyType"]) for k in schema]
 
     if keys(live.get("KeySchema", [])) != keys(spec["KeySchema"]):
@@ -124,7 +125,7 @@ def differences(live: dict, spec: dict) -> list[str]:
     return found
 
 
-def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
+def load(client: DynamoDBClient, table: str, billing: str = PROVISIONED) -> LoadResult:
     """Create the table and wait until it is ACTIVE; if it exists, check it matches.
 
     Raises SchemaDrift (naming each difference) when the live table is not the declared one.
@@ -137,7 +138,7 @@ def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
         _check_declared(live, spec, table)
         if live.get("TableStatus") != "ACTIVE":
             _wait_active(client, table)
-        return LoadResult(table, "up to date", describe(client, table))
+        return LoadResult(table, "up to date", _described(client, table))
     with translated(client, table):
         try:
             client.create_table(**spec)
@@ -147,7 +148,7 @@ def load(client, table: str, billing: str = PROVISIONED) -> LoadResult:
                 raise
             _check_declared(describe(client, table) or {}, spec, table)
     _wait_active(client, table)
-    return LoadResult(table, "created", describe(client, table))
+    return LoadResult(table, "created", _described(client, table))
 
 
 def _check_declared(live: dict, spec: dict, table: str):
@@ -156,12 +157,18 @@ def _check_declared(live: dict, spec: dict, table: str):
         raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
 
 
-def _wait_active(client, table):
+def _described(client: DynamoDBClient, table: str) -> dict:
+    """The description of a table known to exist (TableMissing, should it be gone meanwhile)."""
+    with translated(client, table):
+        return client.describe_table(TableName=table)["Table"]
+
+
+def _wait_active(client: DynamoDBClient, table: str):
     with translated(client, table):
         client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)
 
 
-def drop(client, table: str) -> bool:
+def drop(client: DynamoDBClient, table: str) -> bool:
     """Delete the table and wait until it is gone. False when there was none."""
     from botocore.exceptions import ClientError
 

@@ -8,11 +8,13 @@ thread; a second seed waits (`on_wait(LockWait)`) until it is free or its lease 
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import Busy, LockLost
 from .items import to_typed
 
@@ -31,10 +33,10 @@ class LockHolder:
 
     @classmethod
     def from_item(cls, typed: dict) -> "LockHolder":
-        def text(name):
+        def text(name: str):
             return typed.get(name, {}).get("S", "")
 
-        def number(name):
+        def number(name: str):
             value = typed.get(name, {}).get("N")
             return float(value) if value is not None else None
 
@@ -66,7 +68,7 @@ class SeedLock:
     renewals failed): whatever writes under the lock must then stop; `check()` raises LockLost.
     """
 
-    def __init__(self, client, table: str, item: dict, lease_seconds: float, renew_every: float):
+    def __init__(self, client: DynamoDBClient, table: str, item: dict, lease_seconds: float, renew_every: float):
         self.client, self.table, self.item = client, table, item
         self.owner = item["owner"]["S"]
         self.lease_seconds, self.renew_every = lease_seconds, renew_every
@@ -107,7 +109,7 @@ class SeedLock:
         self.lost, self.taken_by = True, taken_by
         self.stop.set()
 
-    def check(self, written: int | None = None, total: int | None = None):
+    def check(self, written: int | None = None, total: int | None = None) -> None:
         """Raise LockLost if the lock is no longer ours (naming how far the writes got, if given)."""
         if not self.lost:
             return
@@ -133,7 +135,7 @@ def _lock_item(owner: str, now: float, lease_seconds: float) -> dict:
             "pid": {"N": str(os.getpid())}, "expires_at": {"N": _seconds(now + lease_seconds)}}
 
 
-def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep) -> dict:
+def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: float, wait_seconds: float, report_every: float, poll_seconds: float, on_wait: Callable[[LockWait], None] | None, sleep: Callable[[float], None]) -> dict:
     """Put the lock item once it is free or its lease ran out; the item as stored."""
     from botocore.exceptions import ClientError
 
@@ -169,13 +171,13 @@ def _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, po
 
 
 def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
 
 
 @contextmanager
-def exclusive(client, table: str, *, lease_seconds: float = 15, renew_every: float | None = None,
-              wait_seconds: float = 600, report_every: float = 5, poll_seconds: float = 0.5, on_wait=None,
-              sleep=time.sleep):
+def exclusive(client: DynamoDBClient, table: str, *, lease_seconds: float = 15, renew_every: float | None = None,
+              wait_seconds: float = 600, report_every: float = 5, poll_seconds: float = 0.5, on_wait: Callable[[LockWait], None] | None = None,
+              sleep: Callable[[float], None] = time.sleep) -> Iterator[SeedLock]:
     """Hold the table's seed lock: one seed at a time, across processes and machines.
 
     The lock is an item outside the app's key space (`LOCK#seed`), put conditionally, that
@@ -202,7 +204,7 @@ def exclusive(client, table: str, *, lease_seconds: float = 15, renew_every: flo
         _delete_if_ours(client, table, owner)
 
 
-def _delete_if_ours(client, table, owner):
+def _delete_if_ours(client: DynamoDBClient, table: str, owner: str):
     from botocore.exceptions import ClientError
 
     with translated(client, table):

@@ -15,17 +15,18 @@ hears of the lock, the plan and the progress through callbacks and gets the resu
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import batch, group_items, schema
 from .awserrors import translated
-from .fixtures import Fixtures, conversation_items
+from .clients import DynamoDBClient
+from .fixtures import Conversation, Fixtures, conversation_items
 from .fixtures import load as load_fixtures
-from .items import group_claim, group_pk, message_pk, utc_now
+from .items import User, group_claim, group_pk, message_pk, utc_now
 from .seed_lock import LockWait, SeedLock, exclusive
 
 KEYS = "pk, sk"
@@ -51,7 +52,7 @@ class SeedResult:
     def items_per_second(self) -> float:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
 
-def existing_keys(client, table: str, conversation, users) -> list[dict]:
+def existing_keys(client: DynamoDBClient, table: str, conversation: Conversation, users: dict[str, User]) -> list[dict]:
     """Keys now in the table that belong to one conversation (messages and group items)."""
     group = conversation.message_group_uuid
     found = []
@@ -67,7 +68,7 @@ def existing_keys(client, table: str, conversation, users) -> list[dict]:
     return list(unique.values())
 
 
-def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
+def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
     """Work out every put and delete that makes the table hold exactly the fixtures."""
     result = SeedPlan()
     with translated(client, table):
@@ -85,8 +86,8 @@ def plan(client, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
             result.claims += 1
     return result
 
-def run(client, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: batch.RetryPolicy = batch.RetryPolicy(),
-        on_progress=None, lock: SeedLock | None = None) -> SeedResult:
+def run(client: DynamoDBClient, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: batch.RetryPolicy = batch.RetryPolicy(),
+        on_progress: Callable[[int], None] | None = None, lock: SeedLock | None = None) -> SeedResult:
     """Carry out a plan with batch writes; raises WriteIncomplete naming unwritten keys.
 
     Under a `lock` (see `exclusive`) the writes stop as soon as the lock is lost, and
@@ -108,12 +109,12 @@ def _loaded(source: "Fixtures | str | Path") -> Fixtures:
     return source if isinstance(source, Fixtures) else load_fixtures(source)
 
 
-def preview(client, table: str, source: "Fixtures | str | Path", now: datetime | None = None) -> SeedPlan:
+def preview(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", now: datetime | None = None) -> SeedPlan:
     """A dry run: validate the fixtures and plan the seed (reading keys only), writing nothing."""
     return plan(client, table, _loaded(source), now or utc_now())
 
 
-def seed_fixtures(client, table: str, source: "Fixtures | str | Path", *, writers: int = 4,
+def seed_fixtures(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", *, writers: int = 4,
                   policy: batch.RetryPolicy = batch.RetryPolicy(), lease_seconds: float = 15,
                   confirm: Callable[[Fixtures], None] | None = None, on_wait: Callable[[LockWait], None] | None = None,
                   on_planned: Callable[[SeedPlan], None] | None = None, on_progress: Callable[[int], None] | None = None,
@@ -143,9 +144,9 @@ class SetupResult:
     seeded: SeedResult
 
 
-def setup(client, table: str, source: "Fixtures | str | Path", *, billing: str = schema.PROVISIONED,
+def setup(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", *, billing: str = schema.PROVISIONED,
           confirm: Callable[[Fixtures], None] | None = None, on_dropped: Callable[[bool], None] | None = None,
-          on_created: Callable[[schema.LoadResult], None] | None = None, **seed_options) -> SetupResult:
+          on_created: Callable[[schema.LoadResult], None] | None = None, **seed_options: Any) -> SetupResult:
     """Drop the table (if present), create it as declared and seed it.
 
     The fixtures are validated and `confirm(fixtures)` asked before the drop: a bad file

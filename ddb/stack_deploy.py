@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .clients import AwsClient, CloudFormationClient, S3Client
 from .errors import Busy, CredentialsError, DdbError, EngineUnreachable, Refused
 from .stack_guard import change_set_threats, table_threats
 from .target import masked
@@ -76,7 +77,7 @@ class DeployResult:
 
 
 @contextmanager
-def _aws(client, doing: str):
+def _aws(client: AwsClient, doing: str):
     """Run requests; a foreseeable SDK error leaves as one DdbError line naming the service and the step."""
     from botocore import exceptions as bx
 
@@ -109,7 +110,7 @@ def check_names(stack: str, bucket: str) -> None:
                        "starting and ending with a letter or digit (set it with --bucket or ddb.deploy_bucket)")
 
 
-def deployed_stack(cfn, stack: str) -> tuple[str, dict, dict] | None:
+def deployed_stack(cfn: CloudFormationClient, stack: str) -> tuple[str, dict, dict] | None:
     """(status, parameters, template) of the deployed stack; None when there is none to update."""
     from botocore.exceptions import ClientError
 
@@ -134,7 +135,7 @@ def deployed_stack(cfn, stack: str) -> tuple[str, dict, dict] | None:
     return status, parameters, _template_dict(body, stack)
 
 
-def _template_dict(body, stack: str) -> dict:
+def _template_dict(body: str | dict, stack: str) -> dict:
     import json
 
     if isinstance(body, dict):  # botocore decodes JSON template bodies itself
@@ -149,7 +150,7 @@ def _template_dict(body, stack: str) -> dict:
     return template
 
 
-def upload(s3, region: str | None, bucket: str, key: str, package: Path) -> bool:
+def upload(s3: S3Client, region: str | None, bucket: str, key: str, package: Path) -> bool:
     """Put the zip at s3://bucket/key unless it is there already; True when it was uploaded."""
     from botocore.exceptions import ClientError
 
@@ -190,7 +191,7 @@ def _wait(poll: Callable[[], str | None], what: str, poll_seconds: float, timeou
         time.sleep(poll_seconds)
 
 
-def describe_change_set(cfn, stack: str, arn: str, poll_seconds: float, timeout_seconds: float) -> tuple[str, str, list]:
+def describe_change_set(cfn: CloudFormationClient, stack: str, arn: str, poll_seconds: float, timeout_seconds: float) -> tuple[str, str, list]:
     """(status, reason, changes) once the change set is created or has failed."""
     found: dict = {}
 
@@ -219,7 +220,7 @@ def _changes(described: list) -> list[Change]:
     return listed
 
 
-def deploy(cfn, s3, request: DeployRequest, *, show: Callable[[ChangeSet], None], confirm: Callable[[ChangeSet], None],
+def deploy(cfn: CloudFormationClient, s3: S3Client, request: DeployRequest, *, show: Callable[[ChangeSet], None], confirm: Callable[[ChangeSet], None],
            poll_seconds: float = 3.0, timeout_seconds: float = 1800.0) -> DeployResult:
     """Create or update the stack through a change set; see the module's docstring for the steps."""
     import json
@@ -270,7 +271,7 @@ def deploy(cfn, s3, request: DeployRequest, *, show: Callable[[ChangeSet], None]
     return DeployResult(request.stack, "applied", _wait_for_stack(cfn, request.stack, poll_seconds, timeout_seconds), plan)
 
 
-def _delete_change_set(cfn, stack: str, arn: str) -> None:
+def _delete_change_set(cfn: CloudFormationClient, stack: str, arn: str) -> None:
     try:
         with _aws(cfn, "delete the change set"):
             cfn.delete_change_set(ChangeSetName=arn, StackName=stack)
@@ -278,7 +279,7 @@ def _delete_change_set(cfn, stack: str, arn: str) -> None:
         pass  # an unexecuted change set changes nothing; the refusal is what the user needs to see
 
 
-def _wait_for_stack(cfn, stack: str, poll_seconds: float, timeout_seconds: float) -> str:
+def _wait_for_stack(cfn: CloudFormationClient, stack: str, poll_seconds: float, timeout_seconds: float) -> str:
     found: dict = {}
 
     def poll():

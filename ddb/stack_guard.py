@@ -19,7 +19,7 @@ def tables(template: dict) -> dict[str, dict]:
             if isinstance(resource, dict) and resource.get("Type") == TABLE_TYPE}
 
 
-def _resolved(value, parameters: dict):
+def _resolved(value: object, parameters: dict):
     """`value` with `{"Ref": parameter}` replaced by the parameter's value, all the way down."""
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in parameters:
@@ -35,7 +35,7 @@ def _defaults(template: dict) -> dict:
             if isinstance(spec, dict) and "Default" in spec}
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     if value is None or value == []:
         return "none"
     if isinstance(value, list) and all(isinstance(k, dict) and "AttributeName" in k for k in value):

@@ -24,15 +24,25 @@ handler from a local engine's stream.
 
 import os
 from dataclasses import asdict, dataclass, field
+from types import ModuleType
 
 from . import capacity, group_items
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import ConditionFailed, DdbError, MalformedRecord
 from .items import MESSAGE_PREFIX, to_typed
 from .stream_records import RecordFailure, identifier, parse_record, sequence_number
 
-__all__ = ["StreamResult", "RecordFailure", "parse_record", "move_group_item", "apply_message", "handle_records",
-           "batch_item_failures", "lambda_handler"]
+__all__ = [
+    "RecordFailure",
+    "StreamResult",
+    "apply_message",
+    "batch_item_failures",
+    "handle_records",
+    "lambda_handler",
+    "move_group_item",
+    "parse_record",
+]
 
 MAX_MOVE_TRIES = 10
 
@@ -73,7 +83,7 @@ class StreamResult:
 
 
 
-def move_group_item(client, table: str, current: dict | None, message: dict) -> str:
+def move_group_item(client: DynamoDBClient, table: str, current: dict | None, message: dict) -> str:
     """Move one group item to `message`'s time and text, atomically.
 
     Returns "moved", "current" (the group is already at or past the message) or
@@ -106,11 +116,11 @@ def move_group_item(client, table: str, current: dict | None, message: dict) -> 
     raise ConditionFailed(f"could not move group item {owner} of {group} after {MAX_MOVE_TRIES} tries")
 
 
-def apply_message(client, table: str, message: dict, result: StreamResult):
+def apply_message(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> None:
     """Move both group items of the message's conversation to it."""
     group = message["pk"][len(MESSAGE_PREFIX):]
     found = group_items.in_conversation(client, table, group).items  # via the GSI: may lag; a move re-reads on conflict
-    newest = {}
+    newest: dict[str, dict] = {}
     for item in found:
         if item["pk"] not in newest or item["sk"] > newest[item["pk"]]["sk"]:
             newest[item["pk"]] = item
@@ -125,7 +135,7 @@ def apply_message(client, table: str, message: dict, result: StreamResult):
             result.already_current += 1
 
 
-def _apply(client, table: str, message: dict, result: StreamResult):
+def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResult):
     """apply_message, with the engine's refusal of the message itself counted as malformed."""
     from botocore.exceptions import ClientError
 
@@ -141,7 +151,7 @@ def _apply(client, table: str, message: dict, result: StreamResult):
             raise
 
 
-def handle_records(client, table: str, records: list | None, stop_on_retryable: bool = False) -> StreamResult:
+def handle_records(client: DynamoDBClient, table: str, records: list | None, stop_on_retryable: bool = False) -> StreamResult:
     """Apply every record of a batch, each on its own; failures are listed with their reason.
 
     A malformed record never stops the batch: it is listed (not retryable) and the next
@@ -186,7 +196,7 @@ def batch_item_failures(records: list | None, result: StreamResult) -> list[dict
     return [{"itemIdentifier": identifier} for identifier in named]
 
 
-def lambda_handler(event, context=None):
+def lambda_handler(event: object, context: object = None) -> dict[str, list[dict[str, str]]]:
     """AWS Lambda entry point for the table's stream (set TABLE_NAME; region from Lambda).
 
     Returns the partial-batch response (enable ReportBatchItemFailures on the event
@@ -211,10 +221,10 @@ def lambda_handler(event, context=None):
     return {"batchItemFailures": batch_item_failures(records, result)}
 
 
-_CLIENTS = {}
+_CLIENTS: dict[str, DynamoDBClient] = {}
 
 
-def _lambda_client(boto3):
+def _lambda_client(boto3: ModuleType):
     # Reused across warm invocations; created on first use, never at import.
     if "dynamodb" not in _CLIENTS:
         _CLIENTS["dynamodb"] = boto3.client("dynamodb")

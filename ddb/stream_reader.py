@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .awserrors import translated
+from .clients import DynamoDBClient, DynamoDBStreamsClient
 
 
 @dataclass
@@ -28,12 +29,12 @@ class StreamBatch:
     def checkpoint_through(self, count: int) -> dict:
         """The checkpoint once the first `count` records are dealt with (the rest to be read again)."""
         checkpoint = dict(self.start)
-        for record, shard in zip(self.records[:count], self.shards):
+        for record, shard in zip(self.records[:count], self.shards, strict=False):
             checkpoint[shard] = record["dynamodb"]["SequenceNumber"]
         return checkpoint
 
 
-def read_stream(client, streams_client, table: str, checkpoint_file=None, max_records: int = 10000) -> StreamBatch:
+def read_stream(client: DynamoDBClient, streams_client: DynamoDBStreamsClient, table: str, checkpoint_file: str | Path | None = None, max_records: int = 10000) -> StreamBatch:
     """Read the table's stream from the last checkpoint (or its start).
 
     The checkpoint (a JSON file of shard id -> last sequence number) lets repeated runs
@@ -68,7 +69,7 @@ def read_stream(client, streams_client, table: str, checkpoint_file=None, max_re
     return StreamBatch(records, arn, checkpoint, shards, start)
 
 
-def _load_checkpoint(path, arn) -> dict:
+def _load_checkpoint(path: str | Path | None, arn: str) -> dict:
     if not path:
         return {}
     try:
@@ -78,14 +79,14 @@ def _load_checkpoint(path, arn) -> dict:
     return dict(data.get(arn, {})) if isinstance(data, dict) else {}
 
 
-def save_checkpoint(path, arn: str, checkpoint: dict):
+def save_checkpoint(path: str | Path, arn: str, checkpoint: dict) -> None:
     """Remember how far the stream was read (after its records were applied)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({arn: checkpoint}))
 
 
-def save_dead_letters(path, records: list, failures: list, table: str):
+def save_dead_letters(path: str | Path, records: list, failures: list, table: str) -> None:
     """Append each failed record to a JSON Lines file: its sequence number, the reason and the record itself.
 
     Written before the checkpoint moves past them, so a crash in between saves a record
@@ -100,7 +101,7 @@ def save_dead_letters(path, records: list, failures: list, table: str):
             out.write(json.dumps(entry, default=_plain) + "\n")
 
 
-def _plain(value):
+def _plain(value: object):
     """JSON for what get_records returns besides JSON types (a datetime, bytes of a B attribute)."""
     import base64
     from datetime import datetime

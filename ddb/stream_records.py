@@ -36,14 +36,14 @@ class RecordFailure:
 
 
 
-def sequence_number(record) -> str | None:
+def sequence_number(record: object) -> str | None:
     """The record's stream sequence number, or None when it has no usable one."""
     details = record.get("dynamodb") if isinstance(record, dict) else None
     number = details.get("SequenceNumber") if isinstance(details, dict) else None
     return number if isinstance(number, str) and number else None
 
 
-def identifier(record, index: int) -> str:
+def identifier(record: object, index: int) -> str:
     number = sequence_number(record)
     if number:
         return number
@@ -79,7 +79,7 @@ def _string(image: dict, name: str) -> str:
     return value["S"]
 
 
-def parse_record(record) -> dict | None:
+def parse_record(record: object) -> dict | None:
     """The message a stream record inserts, as {"pk", "sk", "message"}, or None when it inserts none.
 
     Pure: no request is sent. Anything but an INSERT of a `MSG#` item is None (a change,

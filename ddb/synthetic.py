@@ -105,7 +105,7 @@ def _clear(root: Path, force: bool):
         path.unlink()
 
 
-def generate(directory, *, messages: int = 20_000, conversations: int = 200, users: int = 100, seed: int = 0,
+def generate(directory: str | Path, *, messages: int = 20_000, conversations: int = 200, users: int = 100, seed: int = 0,
              force: bool = False) -> SyntheticSet:
     """Write a fixture directory of `messages` messages across `conversations` between `users`.
 

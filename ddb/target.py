@@ -8,8 +8,10 @@ imported lazily to keep `invoke --list` fast.
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import retry
+from .clients import AwsClient
 from .errors import CredentialsError, InvalidInput
 
 # Local engines accept any credentials; these are sent so real keys never reach them.
@@ -45,17 +47,17 @@ class Target:
         return "prod" if self.prod else "local"
 
 
-def where(target: Target, client) -> str:
+def where(target: Target, client: AwsClient) -> str:
     """The endpoint side: `local at http://…` or `prod in eu-west-1 at https://…`."""
     return f"{target.label} {_place(target, client)}"
 
 
-def describe(target: Target, client) -> str:
+def describe(target: Target, client: AwsClient) -> str:
     """Table, region and endpoint in one line, for confirmations and summaries."""
     return f"{target.label} table {target.table!r} {_place(target, client)}"
 
 
-def _place(target, client):
+def _place(target: Target, client: AwsClient):
     # Read back from the client that sends the requests (its resolved region and
     # endpoint), never recomputed from the environment, which botocore reads its own way.
     endpoint = masked(client.meta.endpoint_url or "")
@@ -72,12 +74,12 @@ def masked(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
-def local_target(table, region, endpoint_url, **kw) -> Target:
+def local_target(table: str, region: str | None, endpoint_url: str | None, **kw: Any) -> Target:
     """A target for a local engine (DynamoDB Local, moto, any compatible endpoint)."""
     return Target(table=table, region=region, endpoint_url=endpoint_url, prod=False, **kw)
 
 
-def prod_target(table, region=None, **kw) -> Target:
+def prod_target(table: str, region: str | None = None, **kw: Any) -> Target:
     """A target for AWS, resolved by the standard AWS configuration chain."""
     return Target(table=table, region=region, endpoint_url=None, prod=True, **kw)
 
@@ -94,7 +96,7 @@ def prod_region(target: Target) -> str | None:
     return target.region or os.environ.get("AWS_REGION") or None
 
 
-def client(target: Target, service: str = "dynamodb"):
+def client(target: Target, service: str = "dynamodb") -> AwsClient:
     """A boto3 client for `service` ("dynamodb" or "dynamodbstreams") at the target."""
     import boto3
     from botocore.config import Config

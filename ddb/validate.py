@@ -32,7 +32,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \t and \n are allowed
 
 
-def shown(value) -> str:
+def shown(value: object) -> str:
     """A value as an error line may show it: its repr, cut to about 40 characters."""
     if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
         return repr(value[:SHOWN_CHARACTERS]) + "…"
@@ -47,7 +47,7 @@ def escaped(text: str, keep: str = "") -> str:
     it, `\\x1b[2J` clear it. Characters in `keep` (say, a message's line feeds) stay.
     """
 
-    def escape(found):
+    def escape(found: re.Match[str]):
         character = found.group()
         return character if character in keep else character.encode("unicode_escape").decode("ascii")
 
@@ -60,11 +60,11 @@ def _limit(definition: str, rule: str) -> int:
     return contract.schema("item")["$defs"][definition][rule]
 
 
-def _not_string(value) -> str:
+def _not_string(value: object) -> str:
     return f"expected a string, found {shown(value)}"
 
 
-def _not_text(value, controls) -> str | None:
+def _not_text(value: object, controls: re.Pattern[str]) -> str | None:
     """What makes `value` no storable text: not a string, a lone surrogate, a control character."""
     if not isinstance(value, str):
         return _not_string(value)
@@ -80,9 +80,9 @@ def _not_text(value, controls) -> str | None:
     return None
 
 
-def _words_problem(value, controls, definition: str) -> str | None:
+def _words_problem(value: object, controls: re.Pattern[str], definition: str) -> str | None:
     problem = _not_text(value, controls)
-    if problem:
+    if problem or not isinstance(value, str):  # _not_text refuses anything but a string
         return problem
     if not value:
         return "is empty"
@@ -94,17 +94,17 @@ def _words_problem(value, controls, definition: str) -> str | None:
     return None
 
 
-def text_problem(value) -> str | None:
+def text_problem(value: object) -> str | None:
     """What is wrong with a message text: not text, blank, too long, control characters but \\n and \\t."""
     return _words_problem(value, _CONTROL_IN_MESSAGE, "text")
 
 
-def display_name_problem(value) -> str | None:
+def display_name_problem(value: object) -> str | None:
     """What is wrong with a display name: not text, blank, too long, any control character."""
     return _words_problem(value, _CONTROL, "display_name")
 
 
-def handle_problem(value) -> str | None:
+def handle_problem(value: object) -> str | None:
     """What is wrong with a handle (1-32 of a-z, 0-9, _), or None."""
     if not isinstance(value, str):
         return _not_string(value)
@@ -113,7 +113,7 @@ def handle_problem(value) -> str | None:
     return None
 
 
-def uuid_problem(value) -> str | None:
+def uuid_problem(value: object) -> str | None:
     """What is wrong with a uuid (lower-case canonical, 8-4-4-4-12 hex digits), or None."""
     if not isinstance(value, str):
         return _not_string(value)
@@ -122,23 +122,23 @@ def uuid_problem(value) -> str | None:
     return None
 
 
-def check(field: str, problem: str | None):
+def check(field: str, problem: str | None) -> None:
     """Raise `InvalidInput("<field>: <problem>")` when there is a problem."""
     if problem:
         raise InvalidInput(f"{field}: {problem}")
 
 
-def text(value, field: str = "message"):
+def text(value: object, field: str = "message") -> None:
     """Refuse a message text the table cannot hold (InvalidInput naming `field`)."""
     check(field, text_problem(value))
 
 
-def uuid(value, field: str):
+def uuid(value: object, field: str) -> None:
     """Refuse anything but a lower-case canonical uuid (InvalidInput naming `field`)."""
     check(field, uuid_problem(value))
 
 
-def user(value, role: str = ""):
+def user(value: object, role: str = "") -> None:
     """Refuse a user whose uuid, handle or display name breaks the contract (`sender.handle: …`)."""
     prefix = f"{role}." if role else ""
     check(f"{prefix}uuid", uuid_problem(getattr(value, "uuid", None)))

@@ -5,6 +5,7 @@ state folder (see `state`); starting while it runs returns it as it is, or refus
 another kind (or other storage) was asked for.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .process import alive, answers, start_detached, terminate
 from .state import LOG_FILE, EngineState, forget_state, read_state, write_state
 
 
-def status(state_dir, host: str, port: int) -> EngineState:
+def status(state_dir: Path, host: str, port: int) -> EngineState:
     """The engine this tool started (if any) and whether something answers at host:port."""
     state = read_state(Path(state_dir)) or EngineState(None, "", "", host, port)
     state.running = alive(state.pid)
@@ -27,8 +28,8 @@ def status(state_dir, host: str, port: int) -> EngineState:
     return state
 
 
-def start(state_dir, host: str, port: int, command: list[str], engine: str, version: str,
-          timeout: float = 60.0, env: dict | None = None, db_path: str | None = None, cwd=None) -> EngineState:
+def start(state_dir: Path, host: str, port: int, command: list[str], engine: str, version: str,
+          timeout: float = 60.0, env: dict | None = None, db_path: str | None = None, cwd: str | Path | None = None) -> EngineState:
     """Start `command` detached, wait until it answers at host:port, record its state.
 
     Returns the running state; if this tool's engine already runs, returns that. Raises
@@ -64,7 +65,7 @@ class EngineChoice:
     local: DynamoDBLocal | None = None
 
 
-def choose_engine(engine: str, dynamodb_local_dir, db_path=None) -> EngineChoice:
+def choose_engine(engine: str, dynamodb_local_dir: Path, db_path: str | None = None) -> EngineChoice:
     """Resolve `auto`: DynamoDB Local when Java 17+ and a good jar are there, else moto.
 
     An explicit engine is returned as is (checked later by `start_engine`). `db_path`
@@ -89,8 +90,8 @@ def choose_engine(engine: str, dynamodb_local_dir, db_path=None) -> EngineChoice
     return EngineChoice(MOTO, True, why)
 
 
-def start_engine(state_dir, host: str, port: int, engine: str, dynamodb_local_dir, db_path=None,
-                 on_fetch=None, timeout: float = 60.0) -> tuple[EngineState, EngineChoice | None]:
+def start_engine(state_dir: Path, host: str, port: int, engine: str, dynamodb_local_dir: Path, db_path: str | None = None,
+                 on_fetch: Callable[[], None] | None = None, timeout: float = 60.0) -> tuple[EngineState, EngineChoice | None]:
     """Start the chosen engine (`auto`, `moto` or `dynamodb-local`) unless this tool's engine runs.
 
     For DynamoDB Local: checks Java first, then the jar in `dynamodb_local_dir`, fetching
@@ -126,7 +127,7 @@ def start_engine(state_dir, host: str, port: int, engine: str, dynamodb_local_di
     return state, choice
 
 
-def stop(state_dir, host: str, port: int) -> EngineState:
+def stop(state_dir: Path, host: str, port: int) -> EngineState:
     """Stop the engine this tool started; returns its last state (running False)."""
     state_dir = Path(state_dir)
     state = status(state_dir, host, port)

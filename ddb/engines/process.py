@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import EngineError
 
 
-def run_captured(command: list[str], timeout: float, cwd=None) -> subprocess.CompletedProcess:
+def run_captured(command: list[str], timeout: float, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run `command` to completion with no stdin, its output captured as text."""
     return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
                           timeout=timeout, cwd=cwd)
@@ -53,7 +53,7 @@ def alive(pid: int | None) -> bool:
 
 
 def start_detached(command: list[str], label: str, host: str, port: int, log_path: Path, timeout: float = 60.0,
-                   env: dict | None = None, cwd=None) -> int:
+                   env: dict | None = None, cwd: str | Path | None = None) -> int:
     """Start `command` in its own session, its output appended to `log_path`; wait until it answers at host:port.
 
     Returns its pid. Raises EngineError (naming the engine by `label`) when it cannot be
@@ -96,7 +96,7 @@ def _read_from(path: Path, offset: int) -> bytes:
         return b""
 
 
-def terminate(pid: int, grace: float = 10.0):
+def terminate(pid: int, grace: float = 10.0) -> None:
     """SIGTERM the process group led by `pid`; SIGKILL it if it still lives after `grace` seconds."""
     try:
         os.killpg(pid, signal.SIGTERM)

@@ -54,11 +54,11 @@ def read_state(state_dir: Path) -> EngineState | None:
         return None
 
 
-def write_state(state_dir: Path, state: EngineState):
+def write_state(state_dir: Path, state: EngineState) -> None:
     """Record `state` in `state_dir` (all but whether it runs and answers, which are checked each time)."""
     (state_dir / STATE_FILE).write_text(json.dumps({k: v for k, v in asdict(state).items() if k not in ("running", "answering")}))
 
 
-def forget_state(state_dir: Path):
+def forget_state(state_dir: Path) -> None:
     """Remove the record of the engine in `state_dir`, if any."""
     (state_dir / STATE_FILE).unlink(missing_ok=True)
