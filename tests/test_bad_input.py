@@ -30,7 +30,7 @@ from ddb import fixtures, patterns
 from ddb.errors import FixtureError, InvalidInput
 from ddb.scan import scan_items
 
-from .conftest import FIXTURES, ROOT, TABLE, fake_aws_environment
+from .support import FIXTURES, ROOT, TABLE, fake_aws_environment
 
 USERS = "users.json"
 MIRA_JUNE = "conversations/mira-june.json"  # the 2nd of 4 files in sorted order

@@ -10,7 +10,7 @@ from operator import itemgetter
 
 import pytest
 
-from .conftest import ROOT, all_items, fake_aws_environment, local_client
+from .support import ROOT, all_items, fake_aws_environment, local_client
 from .faultproxy import ALL, FaultProxy
 
 FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}

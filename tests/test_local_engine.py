@@ -19,7 +19,7 @@ from ddb.engines.install import install_dynamodb_local
 from ddb.engines.process import answers
 from ddb.errors import EngineError
 
-from .conftest import DYNAMODB_LOCAL_DIR, dynamodb_local_or_skip
+from .support import DYNAMODB_LOCAL_DIR, dynamodb_local_or_skip
 
 JAVA_MISSING = ("error: DynamoDB Local needs Java 17+ and there is no `java` on PATH: install a Java 17+ runtime "
                 "(e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto")
@@ -284,7 +284,7 @@ def test_a_jar_without_its_libraries_is_refused(tmp_path):
 
 
 def test_the_default_cache_is_git_ignored():
-    from .conftest import ROOT
+    from .support import ROOT
 
     assert DYNAMODB_LOCAL_DIR.is_relative_to(ROOT / ".local") or "INVOKE_DDB_DYNAMODB_LOCAL_DIR" in os.environ
     assert ".local/" in (ROOT / ".gitignore").read_text().split()
@@ -305,6 +305,6 @@ def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone, tmp_path):
 
 
 def test_docker_compose_runs_the_same_dynamodb_local_release():
-    from .conftest import ROOT
+    from .support import ROOT
 
     assert f"image: amazon/dynamodb-local:{DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()

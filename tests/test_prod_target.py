@@ -7,7 +7,7 @@ from ddb import guard, schema
 from ddb.errors import Refused
 from ddb.target import masked, prod_target
 
-from .conftest import TABLE
+from .support import TABLE
 
 START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
 # A request that escaped to AWS would meet this closed loopback port instead (none is sent: the guard refuses first).

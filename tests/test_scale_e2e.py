@@ -68,7 +68,7 @@ def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke):
 def test_tasks_import_no_moto():
     import subprocess
 
-    from .conftest import ROOT, fake_aws_environment
+    from .support import ROOT, fake_aws_environment
 
     code = "import tasks, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'jsonschema', 'rich', 'boto3')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=fake_aws_environment())

@@ -8,7 +8,7 @@ import pytest
 
 from ddb import contract
 
-from .conftest import ENGINES, TABLE, dynamodb_local_or_skip
+from .support import ENGINES, TABLE, dynamodb_local_or_skip
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 
@@ -104,7 +104,7 @@ def test_seed_dry_run_writes_nothing(invoke):
 def test_seed_of_a_bad_fixture_is_one_line_and_writes_nothing(invoke, tmp_path):
     import shutil
 
-    from .conftest import FIXTURES
+    from .support import FIXTURES
 
     copy = tmp_path / "fx"
     shutil.copytree(FIXTURES, copy)
@@ -191,7 +191,7 @@ def test_invoke_list_shows_every_task_with_one_line():
     import subprocess
     import sys
 
-    from .conftest import ROOT, fake_aws_environment
+    from .support import ROOT, fake_aws_environment
 
     out = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=ROOT, capture_output=True, text=True,
                          env=fake_aws_environment()).stdout

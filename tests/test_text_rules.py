@@ -22,7 +22,7 @@ from ddb import seed as seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User, group_item, iso_time, message_item, to_typed
 
-from .conftest import FIXTURES, NOW, ROOT, TABLE, all_items, fake_aws_environment, local_client
+from .support import FIXTURES, NOW, ROOT, TABLE, all_items, fake_aws_environment, local_client
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
