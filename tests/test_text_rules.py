@@ -198,7 +198,6 @@ def test_stored_terminal_escapes_are_shown_escaped_by_every_human_view():
     assert "hello\\x1b]0;pwned\\x07\n  [/bold] not markup\\x1b[2J\\x9b\n" in inbox.plain()
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_stored_terminal_escapes_never_reach_the_terminal_raw_and_json_stays_exact(engine, invoke):
     client = local_client(engine)
     schema.load(client, TABLE)
