@@ -18,6 +18,9 @@ from ddb.schema import GSI_NAME
 
 from .support import TABLE, local_client
 
+# Races of conditional writes in transactions: what the engine does with them is the outcome.
+pytestmark = pytest.mark.each_engine
+
 
 def _atomic_requests(worker, lock):
     """Make each request of `worker` atomic against the other thread's, as DynamoDB's are.
