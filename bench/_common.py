@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support import ROOT, TABLE, TaskRun, fake_aws_environment, run_task_process  # noqa: E402  (after the path)
+from tests.support import ROOT, TABLE, TaskRun, fake_aws_environment, run_task_process
 
 __all__ = ["ROOT", "TABLE"]
 
@@ -64,7 +64,8 @@ def engine(port: int):
 
 
 def client(endpoint: str):
-    from ddb.target import client as make_client, local_target
+    from ddb.target import client as make_client
+    from ddb.target import local_target
 
     return make_client(local_target(TABLE, "us-east-1", endpoint))
 

@@ -22,8 +22,21 @@ from moto.server import ThreadedMotoServer
 from ddb import fixtures, schema
 from ddb import seed as seeding
 
-from .support import (AWS_VARIABLES, ENGINES, FIXTURES, NOW, TABLE, TaskRunner, delete_all_tables, die_with_parent,
-                      dynamodb_local_or_skip, fake_aws_environment, free_port, local_client, reset_moto)
+from .support import (
+    AWS_VARIABLES,
+    ENGINES,
+    FIXTURES,
+    NOW,
+    TABLE,
+    TaskRunner,
+    delete_all_tables,
+    die_with_parent,
+    dynamodb_local_or_skip,
+    fake_aws_environment,
+    free_port,
+    local_client,
+    reset_moto,
+)
 
 # Property tests (hypothesis): "ci", the default, is derandomized (a fixed seed) and small
 # enough that all of them together take about 30 s at most; HYPOTHESIS_PROFILE=long tries

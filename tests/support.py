@@ -14,7 +14,7 @@ import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -26,7 +26,7 @@ from ddb.scan import scan_items
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 TABLE = "cruddur-messages"
-NOW = datetime(2026, 11, 25, 16, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 16, 20, tzinfo=UTC)
 ENGINES = ["moto", "dynamodb-local"]
 # Where the tasks look for DynamoDB Local by default (invoke.yaml: ddb.dynamodb_local_dir).
 DYNAMODB_LOCAL_DIR = ROOT / (os.environ.get("INVOKE_DDB_DYNAMODB_LOCAL_DIR") or ".local/dynamodb-local")
@@ -93,7 +93,8 @@ def dynamodb_local_or_skip():
     except EngineError as exc:
         pytest.skip(f"DynamoDB Local cannot run here: {exc}")
     if local is None:
-        pytest.skip(f"DynamoDB Local is not installed in {DYNAMODB_LOCAL_DIR}: run `python -m invoke local.install` (.ci/run does)")
+        pytest.skip(f"DynamoDB Local is not installed in {DYNAMODB_LOCAL_DIR}: "
+                    "run `python -m invoke local.install` (.ci/run does)")
     return java, local
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from ddb import schema
 
-from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, task_environment
 from .faultproxy import ALL, FaultProxy
+from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, task_environment
 
 # Short timeouts: the proxy's silent answers cost this long each (loopback engines answer in milliseconds).
 FAST = {"INVOKE_DDB_READ_TIMEOUT": "0.5", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
