@@ -379,29 +379,36 @@ def _items(client, table=TABLE):
 
 @pytest.fixture
 def seeded_engine(moto_server):
-    """The session's moto server holding the seeded table (seeded once, again only if another test wiped it)."""
+    """The session's moto server holding the seeded table, and its items as seeded.
+
+    Seeded once, again only if another test wiped it: every refusal leaves it as it was.
+    """
     client = _client(moto_server)
     try:
         count = client.scan(TableName=TABLE, Select="COUNT")["Count"]
     except client.exceptions.ResourceNotFoundException:
         count = None
-    if count != SEEDED_ITEMS:
+    if count != SEEDED_ITEMS or moto_server not in _SEEDED:
         reset_moto(moto_server)
         seed_table(client)
-    return moto_server
+        _SEEDED[moto_server] = _items(client)
+    return moto_server, _SEEDED[moto_server]
+
+
+_SEEDED: dict[str, list[dict]] = {}  # endpoint -> its items as seeded
 
 
 @pytest.fixture
 def refused(seeded_engine, tmp_path):
     """Run a command that must be refused: exit 1, exactly `error: <expected>`, no traceback, table untouched."""
-    client = _client(seeded_engine)
-    run_task = TaskRunner(seeded_engine, free_port(), tmp_path / "state")
+    endpoint, before = seeded_engine
+    client = _client(endpoint)
+    run_task = TaskRunner(endpoint, free_port(), tmp_path / "state")
 
     def check(args, expected, env=None, code=1):
-        before = _items(client)
         assert len(before) == SEEDED_ITEMS
         run_code, out, err = astuple(run_task(*args, env=env))
-        expected = expected.replace("{endpoint}", seeded_engine)
+        expected = expected.replace("{endpoint}", endpoint)
         assert "Traceback" not in out + err
         assert (run_code, err) == (code, f"error: {expected}\n" if code else f"{expected}\n"), out
         assert out == ""
