@@ -10,16 +10,16 @@ import contextlib
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TABLE = "cruddur-messages"
+from tests.support import ROOT, TABLE, TaskRun, fake_aws_environment, run_task_process
+
+__all__ = ["ROOT", "TABLE"]
 
 
 def arguments(description: str, port: int) -> argparse.ArgumentParser:
@@ -30,22 +30,21 @@ def arguments(description: str, port: int) -> argparse.ArgumentParser:
 
 
 def environment(port: int, state_dir) -> dict:
-    """The environment the tasks run with: the bench engine, dummy credentials, no IMDS."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_") and not k.startswith("AWS_")}
-    env.update(
-        INVOKE_DDB_ENGINE_PORT=str(port), INVOKE_DDB_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        INVOKE_DDB_STATE_DIR=str(state_dir), AWS_EC2_METADATA_DISABLED="true",
-        AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    )
+    """The environment the tasks run with: the bench engine, the tests' fake credentials, no IMDS.
+
+    Unlike the tests' task runner, it keeps invoke.yaml's retry backoff: that is what is measured.
+    """
+    env = fake_aws_environment({k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
+    env.update(INVOKE_DDB_ENGINE_PORT=str(port), INVOKE_DDB_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+               INVOKE_DDB_STATE_DIR=str(state_dir))
     return env
 
 
-def invoke(env, *args, check=True, **kw) -> subprocess.CompletedProcess:
-    run = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, **kw)
-    if check and run.returncode:
-        raise SystemExit(f"invoke {' '.join(args)} failed ({run.returncode}): {run.stderr.strip()}")
+def invoke(env, *args, check=True, timeout=None) -> TaskRun:
+    """`python -m invoke ARGS` in a process of its own (the tests' runner), with no time limit by default."""
+    run = run_task_process(args, env, timeout=timeout)
+    if check and run.code:
+        raise SystemExit(f"invoke {' '.join(args)} failed ({run.code}): {run.err.strip()}")
     return run
 
 
@@ -65,7 +64,8 @@ def engine(port: int):
 
 
 def client(endpoint: str):
-    from ddb.target import client as make_client, local_target
+    from ddb.target import client as make_client
+    from ddb.target import local_target
 
     return make_client(local_target(TABLE, "us-east-1", endpoint))
 

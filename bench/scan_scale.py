@@ -66,7 +66,7 @@ def main():
         data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users)
         common.invoke(env, "schema-load")
         seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
-        print(seeded.stderr.strip().splitlines()[-1])
+        print(seeded.err.strip().splitlines()[-1])
         total = args.messages + 3 * args.conversations  # two group items and a group claim each
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"table: {total} items; {args.repeat} runs each, medians; this process peaked at {own:.0f} MB "

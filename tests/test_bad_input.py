@@ -5,9 +5,10 @@ directory built from nothing) and the exact line it must produce, with `{dir}` s
 for the fixture directory. Every case is checked twice:
 
 - in the library: `fixtures.load(dir)` raises `FixtureError` with exactly that line;
-- end to end: `invoke seed --fixtures DIR` (a subprocess, against the loopback moto
-  server, on a table `invoke setup` has seeded) exits 1, prints exactly `error: <line>`
-  on stderr and nothing else, no traceback, and the table is item for item what it was.
+- end to end: `invoke seed --fixtures DIR` (run in process, against the loopback moto
+  server, on a table seeded with the repository's fixtures) exits 1, prints exactly
+  `error: <line>` on stderr and nothing else, no traceback, and the table is item for
+  item what it was.
 
 Bad command lines (unknown handle or group, malformed cursor, missing or wrong table,
 bad numbers) are checked end to end the same way.
@@ -17,10 +18,7 @@ import functools
 import json
 import os
 import shutil
-import subprocess
-import sys
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Callable
 
 import boto3
@@ -30,7 +28,7 @@ from ddb import fixtures, patterns
 from ddb.errors import FixtureError, InvalidInput
 from ddb.scan import scan_items
 
-from .conftest import FIXTURES, ROOT, TABLE, fake_aws_environment
+from .support import FIXTURES, TABLE, TaskRunner, free_port, reset_moto, seed_table
 
 USERS = "users.json"
 MIRA_JUNE = "conversations/mira-june.json"  # the 2nd of 4 files in sorted order
@@ -313,7 +311,7 @@ CASES = [
          "{dir}/conversations: no conversation files (*.json) to seed"),
 ]
 
-# Each `invoke` subprocess costs about half a second, so by default a spread of the corpus,
+# Each `invoke` run costs a fraction of a second, so by default a spread of the corpus,
 # at least one case of every kind, also runs end to end; BAD_INPUT_ALL_E2E=1 runs all of them.
 END_TO_END = [
     "broken-json-conversation", "non-utf8-file", "key-given-twice", "users-top-level-object", "minutes-ago-string",
@@ -369,15 +367,6 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 # ------------------------------------------------------------------ end to end
 
 
-def _run(endpoint, state_dir, *args, env=None):
-    full_env = fake_aws_environment()
-    full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir))
-    full_env.update(env or {})
-    completed = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=120)
-    return completed.returncode, completed.stdout, completed.stderr
-
-
 @functools.lru_cache(maxsize=None)
 def _client(endpoint):
     return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
@@ -389,30 +378,37 @@ def _items(client, table=TABLE):
 
 
 @pytest.fixture
-def seeded_engine(moto_server, tmp_path_factory):
-    """The session's moto server holding the seeded table (seeded once, again only if another test wiped it)."""
+def seeded_engine(moto_server):
+    """The session's moto server holding the seeded table, and its items as seeded.
+
+    Seeded once, again only if another test wiped it: every refusal leaves it as it was.
+    """
     client = _client(moto_server)
     try:
         count = client.scan(TableName=TABLE, Select="COUNT")["Count"]
     except client.exceptions.ResourceNotFoundException:
         count = None
-    if count != SEEDED_ITEMS:
-        urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
-        code, _, err = _run(moto_server, tmp_path_factory.mktemp("state"), "setup")
-        assert code == 0, err
-    return moto_server
+    if count != SEEDED_ITEMS or moto_server not in _SEEDED:
+        reset_moto(moto_server)
+        seed_table(client)
+        _SEEDED[moto_server] = _items(client)
+    return moto_server, _SEEDED[moto_server]
+
+
+_SEEDED: dict[str, list[dict]] = {}  # endpoint -> its items as seeded
 
 
 @pytest.fixture
 def refused(seeded_engine, tmp_path):
     """Run a command that must be refused: exit 1, exactly `error: <expected>`, no traceback, table untouched."""
-    client = _client(seeded_engine)
+    endpoint, before = seeded_engine
+    client = _client(endpoint)
+    run_task = TaskRunner(endpoint, free_port(), tmp_path / "state")
 
     def check(args, expected, env=None, code=1):
-        before = _items(client)
         assert len(before) == SEEDED_ITEMS
-        run_code, out, err = _run(seeded_engine, tmp_path / "state", *args, env=env)
-        expected = expected.replace("{endpoint}", seeded_engine)
+        run_code, out, err = astuple(run_task(*args, env=env))
+        expected = expected.replace("{endpoint}", endpoint)
         assert "Traceback" not in out + err
         assert (run_code, err) == (code, f"error: {expected}\n" if code else f"{expected}\n"), out
         assert out == ""
@@ -496,6 +492,7 @@ def test_drop_of_a_wrong_table_name_is_a_clear_no_op(refused):
     refused(["drop", "--table", "nope", "--dry-run"], "dry run: would skip (no such table) local table 'nope' at {endpoint}", code=0)
 
 
+@pytest.mark.each_engine  # the engine's answer for a missing table becomes the line
 def test_a_missing_table_is_one_line_for_every_reading_task_and_seed_creates_nothing(invoke, engine):
     expected = f"error: table 'cruddur-messages' does not exist in us-east-1 at {engine}: create it with `invoke schema-load` (or `invoke setup`)\n"
     for args in (["scan"], ["scan", "--json"], ["patterns.list-conversations"], ["patterns.get-conversation"], ["seed"]):

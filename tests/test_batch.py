@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 from ddb import batch
 from ddb.errors import WriteIncomplete
 
-from .conftest import TABLE, all_keys
+from .support import TABLE, all_keys
 
 
 def _items(n):

@@ -2,7 +2,7 @@
 
 from ddb import capacity, messaging, patterns
 
-from .conftest import NOW, TABLE
+from .support import NOW, TABLE
 
 
 def test_item_size_is_attribute_name_bytes_plus_value_bytes():

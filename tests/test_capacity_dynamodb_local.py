@@ -14,7 +14,7 @@ from ddb import capacity, patterns, schema
 from ddb import seeding
 from ddb.items import message_pk, to_typed
 
-from .conftest import NOW, TABLE, _delete_all_tables, local_client
+from .support import NOW, TABLE, delete_all_tables, local_client
 
 LIMITS = [1, 2, 3, 5, 7, 10, 20, 33, 50, 100]
 
@@ -22,7 +22,7 @@ LIMITS = [1, 2, 3, 5, 7, 10, 20, 33, 50, 100]
 @pytest.fixture
 def dynamodb_local(dynamodb_local_server):
     """A client for the session's DynamoDB Local, with no tables."""
-    _delete_all_tables(dynamodb_local_server)
+    delete_all_tables(dynamodb_local_server)
     return local_client(dynamodb_local_server)
 
 

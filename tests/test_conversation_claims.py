@@ -16,7 +16,10 @@ from ddb.errors import InvalidInput
 from ddb.items import from_typed, group_claim_key, group_pk, message_pk, pair_claim_key, to_typed
 from ddb.schema import GSI_NAME
 
-from .conftest import TABLE, local_client
+from .support import TABLE, local_client
+
+# Races of conditional writes in transactions: what the engine does with them is the outcome.
+pytestmark = pytest.mark.each_engine
 
 
 def _atomic_requests(worker, lock):

@@ -1,4 +1,9 @@
-"""Zero loss under faults, clear refusals: the tasks behind a fault-injecting proxy."""
+"""Zero loss under faults, clear refusals: the tasks behind a fault-injecting proxy.
+
+The faults are the proxy's, so most of these run on moto alone; those whose outcome
+rests on what the engine does with conditional writes, transactions and the seed lock
+(`each_engine`) run on DynamoDB Local too.
+"""
 
 import json
 import os
@@ -10,14 +15,16 @@ from operator import itemgetter
 
 import pytest
 
-from .conftest import ROOT, all_items, fake_aws_environment, local_client
-from .faultproxy import ALL, FaultProxy
+from ddb import schema
 
-FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
+from .faultproxy import ALL, FaultProxy
+from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, task_environment
+
+# Short timeouts: the proxy's silent answers cost this long each (loopback engines answer in milliseconds).
+FAST = {"INVOKE_DDB_READ_TIMEOUT": "0.5", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 # A third of every request fails, whatever its kind: throttled, answered 500, or dropped.
 EVERY_KIND = {"throttle": 0.25, "500": 0.05, "drop-before": 0.025, "drop-after": 0.025}
-QUICK_BACKOFF = {"INVOKE_DDB_RETRY_BASE_DELAY": "0.01", "INVOKE_DDB_RETRY_MAX_DELAY": "0.2"}
 
 
 def _scan(invoke):
@@ -46,8 +53,9 @@ def test_seed_stores_every_item_once_with_30_percent_faults_and_half_of_every_ba
     _assert_exactly_the_fixtures(_scan(invoke))
 
 
+@pytest.mark.each_engine
 def test_write_patterns_and_stream_finish_under_faults_with_nothing_twice(invoke, engine):
-    assert invoke("setup").code == 0
+    schema.load(local_client(engine), TABLE)  # an empty table: the stream then holds only what this test writes
     with FaultProxy(engine, fail_share=0.35, seed=11) as proxy:
         started = invoke("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "first",
                          "--json", endpoint=proxy.endpoint, env=FAST)
@@ -81,10 +89,11 @@ def test_when_retries_run_out_seed_exits_1_naming_keys_and_a_rerun_finishes(invo
     _assert_exactly_the_fixtures(_scan(invoke))
 
 
+@pytest.mark.each_engine
 def test_seed_stores_every_item_once_when_a_third_of_every_kind_of_request_fails(invoke, engine):
     assert invoke("schema-load").code == 0
     with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
-        run = invoke("seed", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+        run = invoke("seed", endpoint=proxy.endpoint, env=FAST)
         assert run.code == 0, run
         assert proxy.faulted["Query"] >= 3, proxy.faulted
     items = all_items(local_client(engine))
@@ -92,23 +101,21 @@ def test_seed_stores_every_item_once_when_a_third_of_every_kind_of_request_fails
     _assert_exactly_the_fixtures(items)
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_read_patterns_answer_when_a_third_of_their_requests_fail(invoke, engine):
-    assert invoke("setup").code == 0
+    seed_table(local_client(engine))
     with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
         for _ in range(6):
-            inbox = invoke("patterns.list-conversations", "--json", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+            inbox = invoke("patterns.list-conversations", "--json", endpoint=proxy.endpoint, env=FAST)
             assert inbox.code == 0, inbox
             assert [i["user_handle"] for i in json.loads(inbox.out)["items"]] == ["tomas", "june", "ravi"]
-            chat = invoke("patterns.get-conversation", "--limit", "3", "--json", endpoint=proxy.endpoint, env={**FAST, **QUICK_BACKOFF})
+            chat = invoke("patterns.get-conversation", "--limit", "3", "--json", endpoint=proxy.endpoint, env=FAST)
             assert chat.code == 0, chat
             assert len(json.loads(chat.out)["items"]) == 3
         assert proxy.faulted["Query"] >= 3, proxy.faulted
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_setup_messages_stream_and_scan_finish_when_a_third_of_every_kind_of_request_fails(invoke, engine):
-    env = {**FAST, **QUICK_BACKOFF}
+    env = FAST
     with FaultProxy(engine, shares=EVERY_KIND, operations=ALL, seed=4) as proxy:
         set_up = invoke("setup", endpoint=proxy.endpoint, env=env)
         assert set_up.code == 0, set_up
@@ -155,10 +162,9 @@ def test_wrong_credentials_on_prod_are_one_line_and_never_echo_the_secret(invoke
     assert secret not in run.err + run.out
 
 
-def test_a_region_with_no_table_names_the_region(invoke, engine, request):
-    if request.node.callspec.params["engine"] == "dynamodb-local":
-        pytest.skip("DynamoDB Local runs with -sharedDb: one database whatever the region")
-    assert invoke("setup").code == 0
+# moto keeps tables per region (DynamoDB Local with -sharedDb has one database whatever the region).
+def test_a_region_with_no_table_names_the_region(invoke, engine):
+    seed_table(local_client(engine))
     run = invoke("scan", "--prod", env=_prod(engine, AWS_DEFAULT_REGION="eu-west-1"))
     assert run.code == 1
     assert run.err.strip().startswith(f"error: table 'cruddur-messages' does not exist in eu-west-1 at {engine}")
@@ -182,14 +188,17 @@ def test_local_dummy_credentials_are_never_used_for_prod(invoke, engine):
 def test_prod_refusal_sends_no_request_at_all(invoke, engine, args):
     with FaultProxy(engine) as proxy:
         run = invoke(*args, "--prod", env=_prod(proxy.endpoint))
-        assert sum(proxy.seen.values()) == 0, proxy.seen
+        assert sum(proxy.seen.values()) == 0, proxy.seen  # so nothing was touched either
     assert run.code == 1
-    assert run.err.strip().splitlines()[-1].endswith("no terminal to confirm on; pass --yes to confirm")
+    refusal = run.err.strip().splitlines()[-1]
+    assert refusal.startswith("error: refusing to ")
+    assert refusal.endswith(f"on prod table 'cruddur-messages' in us-east-1 at {proxy.endpoint}: "
+                            "no terminal to confirm on; pass --yes to confirm")
 
 
 @pytest.mark.parametrize("task", ["seed", "drop"])
 def test_dry_run_sends_no_write(invoke, engine, task):
-    assert invoke("setup").code == 0
+    seed_table(local_client(engine))
     before = _scan(invoke)
     with FaultProxy(engine) as proxy:
         run = invoke(task, "--dry-run", "--prod", env=_prod(proxy.endpoint))
@@ -217,7 +226,7 @@ def _env(engine, **extra):
 
 
 def test_at_a_terminal_typing_the_table_name_confirms(invoke, engine):
-    assert invoke("setup").code == 0
+    seed_table(local_client(engine))
     code, out = _at_a_terminal(["drop", "--prod"], "cruddur-messages", _env(engine))
     assert code == 0, out
     assert "Type the table name to go on:" in out and "table 'cruddur-messages': deleted" in out
@@ -225,16 +234,15 @@ def test_at_a_terminal_typing_the_table_name_confirms(invoke, engine):
 
 
 def test_at_a_terminal_any_other_answer_refuses(invoke, engine):
-    assert invoke("setup").code == 0
+    seed_table(local_client(engine))
     code, out = _at_a_terminal(["drop", "--prod"], "yes", _env(engine))
     assert code == 1
     assert "error: not confirmed: did not DELETE the table and all its items; nothing was changed" in out
     assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)  # a refusal: no engine behaviour involved
 def test_at_a_terminal_ctrl_d_refuses_in_one_line_and_changes_nothing(invoke, engine):
-    assert invoke("setup").code == 0
+    seed_table(local_client(engine))
     code, out = _at_a_terminal(["drop", "--prod"], "\x04", _env(engine), end="")  # Ctrl-D: end of input
     assert code == 1, out
     assert out.splitlines()[-2:] == ["Type the table name to go on: ",
@@ -242,10 +250,11 @@ def test_at_a_terminal_ctrl_d_refuses_in_one_line_and_changes_nothing(invoke, en
     assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
 
 
+@pytest.mark.each_engine
 def test_two_seeds_started_at_once_end_as_one_seed(invoke, engine, tmp_path):
+    """Two processes, as two people at two terminals: the lock, not the process, must serialise them."""
     assert invoke("schema-load").code == 0
-    env = fake_aws_environment()
-    env.update(INVOKE_DDB_ENDPOINT_URL=engine, INVOKE_DDB_STATE_DIR=str(tmp_path))
+    env = task_environment(engine, tmp_path, invoke.port)
     runs = [subprocess.Popen([sys.executable, "-m", "invoke", "seed"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outcomes = [(r.wait(timeout=120), r.stderr.read()) for r in runs]

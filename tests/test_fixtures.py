@@ -8,7 +8,7 @@ import pytest
 from ddb import contract, fixtures
 from ddb.errors import FixtureError, NotFound
 
-from .conftest import FIXTURES
+from .support import FIXTURES
 
 
 def test_repository_fixtures_are_valid_and_big_enough(repo_fixtures):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -21,7 +20,7 @@ from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.scan import scan_items
 
-from .conftest import NOW, ROOT, TABLE, fake_aws_environment, local_client
+from .support import NOW, ROOT, TABLE, fake_aws_environment, local_client, reset_moto
 
 LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
 
@@ -29,7 +28,7 @@ LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
 @pytest.fixture
 def empty_table(moto_server):
     """The session's moto server, emptied, with the declared table; (endpoint, client)."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
+    reset_moto(moto_server)
     client = local_client(moto_server)
     schema.load(client, TABLE)
     return moto_server, client
@@ -45,7 +44,13 @@ def _start(endpoint, state_dir, *args, env=None):
     full_env = fake_aws_environment()
     full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir), **(env or {}))
     return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint():
+    """In the child: Ctrl-C acts as at a terminal, even when pytest itself runs in the background of a
+    shell that ignores SIGINT (Python keeps an inherited SIG_IGN instead of raising KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_writes(client, loaded, process, timeout=60):

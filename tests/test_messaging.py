@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from ddb import claims, contract, messaging, patterns
 from ddb.errors import InvalidInput, NotFound
 
-from .conftest import NOW, TABLE, all_items
+from .support import NOW, TABLE, all_items
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 

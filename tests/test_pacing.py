@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from ddb import batch, fixtures, synthetic
 from ddb import seeding
 
-from .conftest import NOW, TABLE, all_keys
+from .support import NOW, TABLE, all_keys
 
 
 def _throttled():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, fake_aws_environment
+from .support import ROOT, fake_aws_environment
 
 # boto3 and what it needs at run time, as `pip show boto3 botocore s3transfer` lists them.
 BOTO3_CLOSURE = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"]

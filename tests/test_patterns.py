@@ -5,7 +5,7 @@ import pytest
 from ddb import patterns
 from ddb.errors import BadCursor, InvalidInput, NotFound
 
-from .conftest import TABLE
+from .support import TABLE
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 

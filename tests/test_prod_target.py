@@ -7,7 +7,7 @@ from ddb import guard, schema
 from ddb.errors import Refused
 from ddb.target import masked, prod_target
 
-from .conftest import TABLE
+from .support import TABLE
 
 START_HINT = "start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
 # A request that escaped to AWS would meet this closed loopback port instead (none is sent: the guard refuses first).
@@ -28,7 +28,6 @@ def _create(engine, region):
 
 
 # moto keeps tables per region (DynamoDB Local with -sharedDb does not), so it shows where a request went.
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_prod_drop_names_and_deletes_the_table_in_aws_region_over_aws_default_region(invoke, engine):
     _create(engine, "us-west-2")
     _create(engine, "eu-west-1")
@@ -40,7 +39,6 @@ def test_prod_drop_names_and_deletes_the_table_in_aws_region_over_aws_default_re
     assert (_tables(engine, "us-west-2"), _tables(engine, "eu-west-1")) == ([], [TABLE])
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_prod_with_aws_region_alone_acts_in_that_region(invoke, engine):
     run = invoke("schema-load", "--prod", "--yes", env={"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": None,
                                                          "AWS_ENDPOINT_URL_DYNAMODB": engine})

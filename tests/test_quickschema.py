@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from ddb import contract
 from ddb.quickschema import plainly_valid
 
-from .conftest import FIXTURES
+from .support import FIXTURES
 
 
 def _documents():

@@ -1,7 +1,6 @@
 """Every request a client of ddb.target makes is retried by one policy; a refused connection is not."""
 
 import json
-import urllib.request
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -14,7 +13,7 @@ from ddb.retry import RetryPolicy
 from ddb.target import client as target_client
 from ddb.target import local_target, prod_target
 
-from .conftest import FIXTURES, NOW, TABLE, free_port, local_client
+from .support import FIXTURES, NOW, TABLE, free_port, local_client, reset_moto
 
 QUICK = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01)
 MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
@@ -50,7 +49,7 @@ class Throttle:
 @pytest.fixture
 def moto_table(moto_server):
     """The seeded table on the session's moto server (emptied first); its endpoint."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=5).read()
+    reset_moto(moto_server)
     direct = local_client(moto_server)
     schema.load(direct, TABLE)
     loaded = fixtures.load(FIXTURES)

@@ -1,15 +1,24 @@
 """The scale tasks end to end: synth, seed of a synthetic set, parallel scan, lean imports."""
 
+import io
 import json
+import subprocess
 import sys
 
 import pytest
+from rich.console import Console
+
+from commands import views
+from ddb.patterns import Page
+
+from .support import ROOT, fake_aws_environment, seed_table
 
 
 def _modules_imported(stderr: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
+@pytest.mark.each_engine  # seeding and parallel scan segments are served by the engine
 def test_synth_then_seed_then_a_parallel_scan_finds_every_item(invoke, tmp_path):
     out = tmp_path / "synthetic"
     run = invoke("synth", "--out", str(out), "--messages", "300", "--conversations", "6", "--users", "4")
@@ -54,9 +63,9 @@ def test_synth_refuses_a_size_or_seed_that_is_not_a_whole_number_in_one_line(inv
     assert not out.exists()
 
 
-def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke):
-    assert invoke("setup").code == 0
-    run = invoke("patterns.list-conversations", env={"PYTHONPROFILEIMPORTTIME": "1"})
+def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke_process, engine_client):
+    seed_table(engine_client)
+    run = invoke_process("patterns.list-conversations", env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert run.code == 0, run
     assert "@tomas" in run.out
     imported = _modules_imported(run.err)
@@ -66,10 +75,6 @@ def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke):
 
 
 def test_tasks_import_no_moto():
-    import subprocess
-
-    from .conftest import ROOT, fake_aws_environment
-
     code = "import tasks, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'jsonschema', 'rich', 'boto3')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=fake_aws_environment())
     assert out.returncode == 0, out.stderr
@@ -77,13 +82,6 @@ def test_tasks_import_no_moto():
 
 
 def test_the_plain_inbox_says_what_the_styled_one_shows():
-    import io
-
-    from rich.console import Console
-
-    from commands import views
-    from ddb.patterns import Page
-
     items = [{"message_group_uuid": "3364f717-0448-48d9-b8ed-f5dc3fb166c3", "user_uuid": "af471036-78d5-4a38-bcf5-7d663ff84e8a",
               "user_handle": "tomas", "user_display_name": "Tomás Lindqvist", "message": "See you at 5:30.\nTwo coffees.",
               "last_message_at": "2026-11-25T16:20:00.000000+00:00"}]

@@ -11,7 +11,7 @@ from ddb import batch
 from ddb.errors import TableMissing
 from ddb.scan import scan_items
 
-from .conftest import TABLE, all_keys
+from .support import TABLE, all_keys
 
 
 def _typed(n: int) -> dict:

@@ -5,7 +5,7 @@ import pytest
 from ddb import schema
 from ddb.errors import Hint, SchemaDrift, TableMissing
 
-from .conftest import TABLE
+from .support import TABLE
 
 
 def test_table_has_pk_hash_and_sk_range(client, table):

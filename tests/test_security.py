@@ -9,7 +9,7 @@ from botocore import xform_name
 
 from ddb import items, stream
 
-from .conftest import NOW, ROOT, TABLE
+from .support import NOW, ROOT, TABLE
 
 # Transactions need the permission of each action inside them; waiters describe the table.
 _IAM_FOR = {"TransactWriteItems": {"PutItem", "DeleteItem"}}

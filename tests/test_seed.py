@@ -5,7 +5,7 @@ from datetime import timedelta
 from ddb import contract, fixtures, items
 from ddb import seeding
 
-from .conftest import NOW, TABLE, all_items, all_keys
+from .support import NOW, TABLE, all_items, all_keys
 
 
 def _seed(client, loaded, now=NOW):
@@ -95,7 +95,7 @@ def test_reseed_after_a_message_is_removed_from_a_fixture_deletes_it(client, see
     import json
     import shutil
 
-    from .conftest import FIXTURES
+    from .support import FIXTURES
 
     copy = tmp_path / "fx"
     shutil.copytree(FIXTURES, copy)

@@ -12,7 +12,7 @@ from ddb import batch, items
 from ddb import seed_lock, seeding
 from ddb.errors import Busy, Interrupted, LockLost
 
-from .conftest import NOW, TABLE, all_keys
+from .support import NOW, TABLE, all_keys
 
 LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
 SHORT = {"lease_seconds": 0.6, "renew_every": 0.2}

@@ -5,10 +5,11 @@ import threading
 from datetime import timedelta
 
 import boto3
+import pytest
 
 from ddb import items, messaging, patterns, stream, stream_reader
 
-from .conftest import NOW, TABLE, all_items
+from .support import NOW, TABLE, all_items, seed_table
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 
@@ -293,8 +294,9 @@ def test_moving_a_group_item_that_is_gone_moves_nothing_and_brings_nothing_back(
 # ------------------------------------------------------------------ end to end, on moto server and DynamoDB Local
 
 
+@pytest.mark.each_engine  # each engine's own stream: its records, sequence numbers and shard iterators
 def test_stream_process_dead_letters_a_malformed_record_once_and_applies_the_rest(invoke, engine_client, tmp_path):
-    assert invoke("setup").code == 0
+    seed_table(engine_client)
     when = items.iso_time(NOW)
     engine_client.put_item(TableName=TABLE, Item=items.to_typed({"pk": "MSG#", "sk": when, "message": "no conversation"}))
     engine_client.put_item(TableName=TABLE, Item=items.to_typed({"pk": f"MSG#{MIRA_TOMAS}", "sk": when, "user_handle": "mira"}))

@@ -8,7 +8,7 @@ import pytest
 from ddb import contract, fixtures, synthetic
 from ddb.errors import DdbError
 
-from .conftest import NOW
+from .support import NOW
 
 
 def test_a_synthetic_set_is_a_valid_fixture_directory_of_the_asked_size(tmp_path):

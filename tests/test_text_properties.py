@@ -26,7 +26,7 @@ from ddb import seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User
 
-from .conftest import NOW, TABLE
+from .support import NOW, TABLE
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 

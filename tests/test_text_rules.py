@@ -23,7 +23,7 @@ from ddb import seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User, group_item, iso_time, message_item, to_typed
 
-from .conftest import FIXTURES, NOW, ROOT, TABLE, all_items, fake_aws_environment, local_client
+from .support import FIXTURES, NOW, ROOT, TABLE, all_items, fake_aws_environment, local_client
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
@@ -199,7 +199,6 @@ def test_stored_terminal_escapes_are_shown_escaped_by_every_human_view():
     assert "hello\\x1b]0;pwned\\x07\n  [/bold] not markup\\x1b[2J\\x9b\n" in inbox.plain()
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_stored_terminal_escapes_never_reach_the_terminal_raw_and_json_stays_exact(engine, invoke):
     client = local_client(engine)
     schema.load(client, TABLE)
