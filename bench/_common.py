@@ -101,7 +101,7 @@ def machine() -> str:
     from importlib.metadata import version
 
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -17,10 +17,10 @@ project's modules are compiled once, like the installed libraries.
 
 import json
 import shutil
-from pathlib import Path
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import _common as common
 
@@ -67,7 +67,7 @@ def main():
         bare.write_text(BARE.format(endpoint=endpoint))
         task_command = [invoke_script] if invoke_script else [sys.executable, "-m", "invoke"]
         commands = {
-            "task": task_command + ["patterns.list-conversations"],
+            "task": [*task_command, "patterns.list-conversations"],
             "bare boto3": [sys.executable, str(bare)],
             "AWS CLI": [aws, "dynamodb", "query", "--region", "us-east-1", "--endpoint-url", endpoint,
                         "--table-name", common.TABLE, "--key-condition-expression", "pk = :pk",
@@ -84,7 +84,7 @@ def main():
             raise SystemExit("the three commands do not see the same items")
         for command in commands.values():  # warm-up: file caches, bytecode
             run(command, env)
-        times = {name: [] for name in commands}
+        times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():
                 times[name].append(run(command, env))

@@ -42,7 +42,9 @@ def measure(command, env):
     process = subprocess.Popen(command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
     lines = 0
-    for chunk in iter(lambda: process.stdout.read(1 << 16), b""):
+    assert process.stdout is not None
+    out = process.stdout
+    for chunk in iter(lambda: out.read(1 << 16), b""):
         lines += chunk.count(b"\n")
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -78,7 +80,7 @@ def main():
             "baseline": [sys.executable, str(hold_all)],
             f"segments {args.segments}": [sys.executable, "-m", "invoke", "scan", "--json", "--segments", str(args.segments)],
         }
-        results = {name: [] for name in commands}
+        results: dict[str, list] = {name: [] for name in commands}
         for run in range(args.repeat):
             for name, command in commands.items():
                 seconds, peak, lines = measure(command, env)

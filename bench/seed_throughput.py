@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import _common as common
 
-from ddb import batch, fixtures, items, synthetic
-from ddb import seeding
+from ddb import batch, fixtures, items, seeding, synthetic
 
 
 def ceiling_run(client, table, requests, writers) -> float:
@@ -63,7 +62,7 @@ def main():
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",")]
     print(f"machine: {common.machine()}")
-    with common.engine(args.port) as (endpoint, env, scratch):
+    with common.engine(args.port) as (endpoint, _env, scratch):
         data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users)
         loaded = fixtures.load(data.directory)
         client = common.client(endpoint)
@@ -75,9 +74,9 @@ def main():
         naive_items = plan.puts[: args.naive_items or None]
         print(f"data: {args.messages} messages in {args.conversations} conversations of {args.users} users = {total} items; "
               f"{args.repeat} runs each, medians")
-        ceiling = {w: [] for w in writer_counts}
-        seeded = {w: [] for w in writer_counts}
-        naive = []
+        ceiling: dict[int, list[float]] = {w: [] for w in writer_counts}
+        seeded: dict[int, list[float]] = {w: [] for w in writer_counts}
+        naive: list[float] = []
         for run in range(args.repeat):
             for w in writer_counts:
                 order = [("ceiling", ceiling), ("seed", seeded)] if run % 2 == 0 else [("seed", seeded), ("ceiling", ceiling)]
@@ -107,7 +106,7 @@ def main():
     print()
     print(f"seed / ceiling       = {best_seed / best_ceiling:.2f}  (seed {best_seed:.0f} items/s with {best_seed_w} writers; "
           f"ceiling {best_ceiling:.0f} items/s with {best_ceiling_w} writers; target >= 0.9)")
-    paired = [s / c for w in writer_counts for s, c in zip(seeded[w], ceiling[w])]
+    paired = [s / c for w in writer_counts for s, c in zip(seeded[w], ceiling[w], strict=True)]
     print(f"seed / ceiling, run by run at the same writer count: median {common.median(paired):.2f} "
           f"(of {len(paired)} side-by-side pairs; a check on the noise of this machine)")
     print(f"seed / put_item loop = {best_seed / naive_rate:.1f}  (target >= 10)")

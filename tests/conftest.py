@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, settings
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from ddb import fixtures, schema
-from ddb import seeding
+from ddb import fixtures, schema, seeding
 
 from .support import (
     AWS_VARIABLES,

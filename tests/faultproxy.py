@@ -52,9 +52,9 @@ class FaultProxy:
         self.timeout_seconds = timeout_seconds
         self.random = random.Random(seed)
         self.lock = threading.Lock()
-        self.seen = Counter()  # operation -> requests received
-        self.injected = Counter()  # fault -> times injected
-        self.faulted = Counter()  # operation -> faults injected into its requests
+        self.seen: Counter[str] = Counter()  # operation -> requests received
+        self.injected: Counter[str] = Counter()  # fault -> times injected
+        self.faulted: Counter[str] = Counter()  # operation -> faults injected into its requests
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -107,7 +107,7 @@ class FaultProxy:
         return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
 
     def _forward(self, handler, raw: bytes):
-        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        connection = http.client.HTTPConnection(self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}
         headers["Content-Length"] = str(len(raw))
         connection.request("POST", handler.path, body=raw, headers=headers)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import boto3
 
-from ddb import fixtures, schema
-from ddb import seeding
+from ddb import fixtures, schema, seeding
 from ddb.scan import scan_items
 
 ROOT = Path(__file__).resolve().parent.parent

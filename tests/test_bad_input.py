@@ -18,8 +18,8 @@ import functools
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import astuple, dataclass
-from typing import Callable
 
 import boto3
 import pytest
@@ -367,7 +367,7 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 # ------------------------------------------------------------------ end to end
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(endpoint):
     return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
                         aws_access_key_id="local", aws_secret_access_key="local")

@@ -10,8 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from ddb import capacity, patterns, schema
-from ddb import seeding
+from ddb import capacity, patterns, schema, seeding
 from ddb.items import message_pk, to_typed
 
 from .support import NOW, TABLE, delete_all_tables, local_client

@@ -57,7 +57,7 @@ def race(engine, request, engine_client):
 def _race(worker, calls):
     """Run the calls at the same moment, each on its own client; their results or errors, in order."""
     barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
+    outcomes: list[object] = [None] * len(calls)
 
     def run(index, call):
         client = worker()

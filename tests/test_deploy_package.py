@@ -16,7 +16,7 @@ import pytest
 from ddb import lambda_package, messaging, patterns, schema
 from ddb.items import User
 
-from .conftest import ROOT, all_items, fake_aws_environment, local_client
+from .support import ROOT, all_items, fake_aws_environment, local_client
 from .test_package import BOTO3_CLOSURE
 
 MIRA = User(uuid="c8d570ce-751b-4d03-85a6-4c0f876ca3ca", handle="mira", display_name="Mira Okafor")

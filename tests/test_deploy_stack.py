@@ -19,7 +19,7 @@ import pytest
 from ddb import cfn_template, lambda_package, schema, stack_deploy, stack_guard
 from ddb.errors import DdbError, Refused
 
-from .conftest import ROOT, TABLE, fake_aws_environment
+from .support import ROOT, TABLE, fake_aws_environment
 
 POLICY = json.loads((ROOT / "iam" / "stream-lambda-policy.json").read_text())
 STACK = "cruddur-messages-stream"

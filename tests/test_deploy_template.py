@@ -12,7 +12,7 @@ from cfnlint import api as cfnlint
 from ddb import cfn_template, lambda_package, schema, stack_guard
 from ddb.errors import DdbError
 
-from .conftest import ROOT, TABLE, fake_aws_environment
+from .support import ROOT, TABLE, fake_aws_environment
 
 POLICY = json.loads((ROOT / "iam" / "stream-lambda-policy.json").read_text())
 # What only a stack says about the table; CreateTable has no such parameter (or schema-load leaves it off).

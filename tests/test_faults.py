@@ -257,6 +257,6 @@ def test_two_seeds_started_at_once_end_as_one_seed(invoke, engine, tmp_path):
     env = task_environment(engine, tmp_path, invoke.port)
     runs = [subprocess.Popen([sys.executable, "-m", "invoke", "seed"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outcomes = [(r.wait(timeout=120), r.stderr.read()) for r in runs]
+    outcomes = [(r.wait(timeout=120), r.communicate()[1]) for r in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     _assert_exactly_the_fixtures(_scan(invoke))

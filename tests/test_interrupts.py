@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from ddb import fixtures, schema, synthetic
-from ddb import seeding
+from ddb import fixtures, schema, seeding, synthetic
 from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.scan import scan_items

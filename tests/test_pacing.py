@@ -5,8 +5,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from ddb import batch, fixtures, synthetic
-from ddb import seeding
+from ddb import batch, fixtures, seeding, synthetic
 
 from .support import NOW, TABLE, all_keys
 

@@ -93,7 +93,7 @@ def test_a_for_an_unknown_group_is_not_found(client, seeded):
 
 @pytest.mark.parametrize("cursor", ["garbage!", "e30", "bm90IGpzb24"])
 def test_a_malformed_cursor_is_one_clear_error(client, seeded, cursor):
-    with pytest.raises(BadCursor, match="malformed cursor .*: pass the next_cursor value of a previous page unchanged"):
+    with pytest.raises(BadCursor, match=r"malformed cursor .*: pass the next_cursor value of a previous page unchanged"):
         patterns.list_messages(client, TABLE, MIRA_TOMAS, cursor=cursor)
 
 

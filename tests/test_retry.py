@@ -6,8 +6,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from ddb import batch, fixtures, patterns, schema
-from ddb import seeding
+from ddb import batch, fixtures, patterns, schema, seeding
 from ddb.errors import DdbError, EngineUnreachable
 from ddb.retry import RetryPolicy
 from ddb.target import client as target_client
@@ -95,7 +94,7 @@ def test_batch_write_calls_are_retried_by_the_batch_writer_alone(moto_table, mon
 def test_a_refused_connection_is_tried_once_and_fails_at_once(monkeypatch, kind):
     client = target_client(_target(kind, f"http://127.0.0.1:{free_port()}", monkeypatch))
     sent = []
-    client.meta.events.register("before-send.dynamodb", lambda request, **_: sent.append(request) and None)
+    client.meta.events.register("before-send.dynamodb", lambda request, **_: sent.append(request))
     with pytest.raises(EngineUnreachable):
         patterns.list_conversations(client, TABLE, MIRA)
     assert len(sent) == 1

@@ -3,6 +3,7 @@
 import gc
 import threading
 import tracemalloc
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -31,7 +32,7 @@ class PagedTable:
         self.calls += 1
         start = int(ExclusiveStartKey["n"]["N"]) if ExclusiveStartKey else Segment
         numbers = range(start, self.items, TotalSegments)[: self.page]  # lazy: the stand-in holds no table
-        page = {"Items": [_typed(n) for n in numbers]}
+        page: dict[str, Any] = {"Items": [_typed(n) for n in numbers]}
         if numbers and numbers[-1] + TotalSegments < self.items:
             page["LastEvaluatedKey"] = {"n": {"N": str(numbers[-1] + TotalSegments)}}
         return page
@@ -110,7 +111,7 @@ def test_an_abandoned_parallel_scan_stops_its_threads():
 
 def test_an_error_in_a_segment_becomes_one_clear_error():
     class Missing(PagedTable):
-        def scan(self, **kw):
+        def scan(self, **kw):  # type: ignore[override]  # the stand-in takes what scan_items sends
             if kw.get("Segment") == 2:
                 raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no table"}}, "Scan")
             return super().scan(**kw)

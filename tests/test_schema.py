@@ -91,6 +91,6 @@ def test_describe_of_a_missing_table_is_none_and_queries_raise_table_missing(cli
     from ddb import patterns
 
     assert schema.describe(client, TABLE) is None
-    with pytest.raises(TableMissing, match="^table 'cruddur-messages' does not exist in us-east-1 at [^ ]+$") as missing:
+    with pytest.raises(TableMissing, match=r"^table 'cruddur-messages' does not exist in us-east-1 at [^ ]+$") as missing:
         patterns.list_conversations(client, TABLE, "c8d570ce-751b-4d03-85a6-4c0f876ca3ca")
     assert missing.value.hint == Hint.CREATE_TABLE  # the command line words it: `invoke schema-load`

@@ -67,8 +67,8 @@ def test_policies_name_only_the_messages_table():
         for statement in policy["Statement"]:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for resource in resources:
-                assert (resource == "*" and statement["Action"] == ["dynamodb:ListTables"] or f"table/{TABLE}" in resource
-                        or resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"])
+                assert ((resource == "*" and statement["Action"] == ["dynamodb:ListTables"]) or f"table/{TABLE}" in resource
+                        or (resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"]))
 
 
 def test_no_credentials_in_the_repository():

@@ -2,8 +2,7 @@
 
 from datetime import timedelta
 
-from ddb import contract, fixtures, items
-from ddb import seeding
+from ddb import contract, fixtures, items, seeding
 
 from .support import NOW, TABLE, all_items, all_keys
 

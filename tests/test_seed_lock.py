@@ -5,17 +5,17 @@ import os
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
-from ddb import batch, items
-from ddb import seed_lock, seeding
+from ddb import batch, items, seed_lock, seeding
 from ddb.errors import Busy, Interrupted, LockLost
 
 from .support import NOW, TABLE, all_keys
 
 LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
-SHORT = {"lease_seconds": 0.6, "renew_every": 0.2}
+SHORT: dict[str, Any] = {"lease_seconds": 0.6, "renew_every": 0.2}
 
 
 def _lock_item(client):

@@ -231,6 +231,7 @@ def test_stream_checkpoint_stays_before_a_record_that_failed_now_so_the_next_rea
     streams = boto3.client("dynamodbstreams", region_name="us-east-1")
     checkpoint = tmp_path / "checkpoint.json"
     first = stream_reader.read_stream(client, streams, TABLE, checkpoint)
+    assert first.arn is not None
     stream_reader.save_checkpoint(checkpoint, first.arn, first.checkpoint)
     messaging.create_message(client, TABLE, MIRA_JUNE, seeded.users["june"], "lands", now=NOW + timedelta(hours=1))
     messaging.create_message(client, TABLE, MIRA_TOMAS, seeded.users["tomas"], "fails now", now=NOW + timedelta(hours=2))
@@ -245,10 +246,11 @@ def test_stream_checkpoint_stays_before_a_record_that_failed_now_so_the_next_rea
     result = stream.handle_records(client, TABLE, batch.records, stop_on_retryable=True)
     client.meta.events.unregister("before-parameter-build.dynamodb.Query", unreachable_for_tomas)
     assert [(f.index, f.retryable) for f in result.failed] == [(1, True)] and result.handled == 1
+    assert batch.arn is not None
     stream_reader.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
     again = stream_reader.read_stream(client, streams, TABLE, checkpoint)
     assert again.records[0]["dynamodb"]["SequenceNumber"] == batch.records[1]["dynamodb"]["SequenceNumber"]
-    assert [stream.parse_record(r)["message"] for r in again.records if stream.parse_record(r)] == ["fails now"]
+    assert [message["message"] for r in again.records if (message := stream.parse_record(r))] == ["fails now"]
     assert stream.handle_records(client, TABLE, again.records).moved == 2
     assert {g["message"] for g in _groups_of(client, MIRA_TOMAS)} == {"fails now"}
 

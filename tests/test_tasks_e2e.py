@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_invoke_list_shows_every_task_with_one_line():
                          env=fake_aws_environment()).stdout
     for name in ["schema-load", "list-tables", "drop", "seed", "scan", "setup", "local.start", "local.status",
                  "local.stop", "patterns.list-conversations", "patterns.get-conversation"]:
-        line = next((l for l in out.splitlines() if l.strip().startswith(name + " ")), None)
+        line = next((row for row in out.splitlines() if row.strip().startswith(name + " ")), None)
         assert line and len(line.split(None, 1)) == 2, (name, out)
 
 
@@ -185,7 +186,7 @@ def _listening_addresses(port: int) -> set[str]:
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:

@@ -17,12 +17,12 @@ import json
 import shutil
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Literal
 
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from ddb import contract, fixtures, messaging, patterns, schema
-from ddb import seeding
+from ddb import contract, fixtures, messaging, patterns, schema, seeding
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User
 
@@ -75,8 +75,9 @@ NAMES = st.one_of(st.text(max_size=40), st.text(min_size=126, max_size=130), ANY
 
 # Values that keep the contract, mostly; an example spoils at most one field with an arbitrary value.
 GOOD_HANDLES = st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True)
-GOOD_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cc",)), min_size=1, max_size=128)
-GOOD_TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=("Cc",), include_characters="\n\t"), min_size=1, max_size=300)
+NO_CONTROLS: tuple[Literal["Cc"]] = ("Cc",)
+GOOD_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=NO_CONTROLS), min_size=1, max_size=128)
+GOOD_TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=NO_CONTROLS, include_characters="\n\t"), min_size=1, max_size=300)
 
 
 @st.composite

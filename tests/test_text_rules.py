@@ -13,13 +13,13 @@ import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from commands import views
-from ddb import contract, fixtures, messaging, patterns, schema, validate
-from ddb import seeding
+from ddb import contract, fixtures, messaging, patterns, schema, seeding, validate
 from ddb.errors import FixtureError, InvalidInput
 from ddb.items import User, group_item, iso_time, message_item, to_typed
 
@@ -171,7 +171,7 @@ GROUP = "0a0b0c0d-1111-4222-8333-444455556666"
 
 def _stored_escapes():
     """A group item and a message whose stored text holds terminal escapes (written by another tool)."""
-    sender = SimpleNamespace(uuid="d1d2d3d4-1111-4222-8333-444455556666", handle=f"eve{CLEAR}", display_name=f"Eve{TITLE}")
+    sender: Any = SimpleNamespace(uuid="d1d2d3d4-1111-4222-8333-444455556666", handle=f"eve{CLEAR}", display_name=f"Eve{TITLE}")
     owner = User(MIRA, "mira", "Mira Okafor")
     at = iso_time(NOW)
     text = f"hello{TITLE}\n[/bold] not markup{CLEAR}\x9b"
@@ -234,5 +234,5 @@ def _run_at_a_terminal(endpoint, args) -> str:
             break
         output += chunk
     os.close(controller)
-    assert process.wait(60) == 0, process.stderr.read()
+    assert process.wait(60) == 0, process.communicate()[1]
     return re.sub(r"\x1b\[[0-9;]*m", "", output.decode("utf-8"))  # rich's own styling
