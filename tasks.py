@@ -10,6 +10,7 @@ from invoke import Collection, task
 
 from cli import (ENDPOINT, JSON, PROD, YES, cli, config, confirm, console, make_client, print_json, project_path,
                  resolve_target, say, seconds, tell, user_directory, whole_number)
+from commands import export_tasks
 from ddb import errors
 
 # ---------------------------------------------------------------- root tasks
@@ -409,4 +410,5 @@ def stop(c):
 patterns = Collection("patterns", list_conversations, get_conversation, create_message, create_conversation)
 stream_tasks = Collection("stream", process)
 local = Collection("local", start, status, stop, install)
-ns = Collection(schema_load, list_tables, drop, seed, scan, synth, setup, patterns, stream_tasks, local)
+ns = Collection(schema_load, list_tables, drop, seed, scan, synth, setup, patterns, stream_tasks, local,
+                export_tasks.export, export_tasks.import_)
