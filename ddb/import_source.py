@@ -24,7 +24,7 @@ from . import contract
 from . import export_layout as layout
 from .export_layout import ExportFormatError
 from .items import from_typed
-from .quickschema import plainly_valid
+from .validate import shown
 
 EXPORT = "DynamoDB export"
 DYNAMODUMP = "dynamodump folder"
@@ -72,30 +72,21 @@ def plain(typed: dict) -> dict:
 def item_problem(item: dict, line_bytes: int) -> str | None:
     """The first way a plain item breaks the contract, or None.
 
-    The common case is decided by the schema branch its pk names (the four branches
-    exclude each other by pk), checked plainly; anything else goes to jsonschema.
-    The 400 KB check runs only for a line longer than the limit: an item's size (UTF-8
-    names and values) is never above the length of its typed JSON line.
+    The item type is the one its pk names (the four types of the item schema exclude
+    each other by pk), so a problem is worded for that type (`user_handle: … is not a
+    handle`) rather than as "matches none of the types". The 400 KB check runs only for
+    a line longer than the limit: an item's size (UTF-8 names and values) is never
+    above the length of its typed JSON line.
     """
     pk = item.get("pk")
     branch = next((name for prefix, name in _BRANCHES if isinstance(pk, str) and pk.startswith(prefix)), None)
-    if branch and line_bytes <= contract.MAX_ITEM_BYTES and plainly_valid(_branch_schema(branch), item):
-        return None
-    problem = contract.first_problem("item", item)
+    if branch is None:
+        return f"pk: {shown(pk)} is not the key of an item type of this table (GRP#, MSG#, CLAIM#GROUP#, CLAIM#PAIR#)"
+    problem = contract.first_problem("item", item, branch)
     if problem is None and line_bytes > contract.MAX_ITEM_BYTES:
         problems = contract.item_problems(item)  # the size check
         return problems[-1] if problems else None
     return problem
-
-
-_SCHEMAS: dict = {}
-
-
-def _branch_schema(name: str) -> dict:
-    if name not in _SCHEMAS:
-        item_schema = contract.schema("item")
-        _SCHEMAS[name] = {"$defs": item_schema["$defs"], "$ref": f"#/$defs/{name}"}
-    return _SCHEMAS[name]
 
 
 def _dump_page(path: Path) -> list:
