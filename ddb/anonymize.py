@@ -39,10 +39,9 @@ class Anonymizer:
     def _stream(self, kind: str, value: str, length: int) -> bytes:
         """`length` pseudo-random bytes determined by (salt, kind, value)."""
         seed = hmac.new(self.key, f"{kind}\x00{value}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
-        blocks, counter = [], 0
-        while sum(len(b) for b in blocks) < length:
-            blocks.append(hashlib.sha256(seed + counter.to_bytes(4, "big")).digest())
-            counter += 1
+        blocks: list[bytes] = []
+        while len(blocks) * 32 < length:
+            blocks.append(hashlib.sha256(seed + len(blocks).to_bytes(4, "big")).digest())
         return b"".join(blocks)[:length]
 
     def _handle(self, value: str) -> str:

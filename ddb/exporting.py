@@ -25,7 +25,7 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import export_layout as layout
@@ -56,7 +56,7 @@ class ExportResult:
 
 def _iso(moment: float) -> str:
     """AWS's manifest time format: `2020-11-04T07:28:34.028Z`."""
-    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(moment * 1000) % 1000:03d}Z"
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(moment * 1000) % 1000:03d}Z"
 
 
 def file_name(export_id: str, segment: int) -> str:
@@ -93,7 +93,8 @@ def _start_or_resume(out: Path, table: str, segments: int, anonymized: bool) -> 
             raise DdbError(f"{path} is damaged: delete {out} (or give another --out) and export again") from None
         if known[:3] != (table, segments, anonymized):
             was = f"table {state['table']!r}, --segments {state['segments']}{', --anonymize' if state['anonymized'] else ''}"
-            raise DdbError(f"{out} holds an export started with {was}: run it again the same way to finish it, or give another --out")
+            raise DdbError(f"{out} holds an export started with {was}: run it again the same way to finish it, "
+                           "or give another --out")
         return _Progress(path, state)
     if (out / layout.ROOT).exists():
         raise DdbError(f"{out} already holds {layout.ROOT}/ but no {PROGRESS}: give an empty or new folder to --out")
@@ -132,7 +133,8 @@ def export_table(client, table: str, out: Path | str, *, segments: int = 1, anon
         raise TableMissing(f"table {table!r} does not exist at {client.meta.endpoint_url}: nothing to export")
     (export_dir / layout.DATA).mkdir(parents=True, exist_ok=True)
     (export_dir / layout.STARTED).touch()
-    layout.write_atomically(export_dir / layout.DESCRIPTION, json.dumps({"Table": table_description.as_json(description)}, indent=1))
+    saved = {"Table": table_description.as_json(description)}
+    layout.write_atomically(export_dir / layout.DESCRIPTION, json.dumps(saved, indent=1))
     kept = len(progress.state["finished"])
     todo = [s for s in range(segments) if str(s) not in progress.state["finished"]]
     stop = stop or threading.Event()
@@ -194,7 +196,8 @@ def _run_segments(client, table, export_dir, export_id, todo, segments, page_siz
             os.fsync(raw.fileno())
         os.replace(part, final)
         digest = hashing.md5.digest()
-        entry = layout.DataFile(count, layout.md5_checksum(digest), digest.hex(), f"{layout.ROOT}/{export_id}/{layout.DATA}/{name}")
+        key = f"{layout.ROOT}/{export_id}/{layout.DATA}/{name}"
+        entry = layout.DataFile(count, layout.md5_checksum(digest), digest.hex(), key)
         progress.finish(segment, entry, time.time())
 
     for segment in todo:  # a part file left by a run that stopped is started again
@@ -215,8 +218,8 @@ def _run_segments(client, table, export_dir, export_id, todo, segments, page_siz
         stop.set()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    errors = [f.exception() for f in futures if not f.cancelled() and f.done() and f.exception() is not None]
-    real = [e for e in errors if not isinstance(e, _Stopped)]
+    errors = [f.exception() for f in futures if not f.cancelled() and f.done()]
+    real = [e for e in errors if e is not None and not isinstance(e, _Stopped)]
     if real:
         raise real[0]
     if stop.is_set():

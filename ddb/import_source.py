@@ -54,7 +54,7 @@ def open_source(folder: Path | str) -> Source:
     export_dir = layout.find_export(folder)
     summary = layout.read_summary(export_dir)
     entries = layout.read_file_manifest(export_dir)
-    files = [(layout.data_path(export_dir, e.key), e) for e in entries]
+    files: list[tuple[Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
     listed = sum(e.item_count for e in entries)
     if listed != summary["itemCount"]:
         raise ExportFormatError(f"{export_dir / layout.FILES}: its files hold {listed} items, "

@@ -76,9 +76,10 @@ def _same(stored: dict, exported: dict) -> bool:
     return stored == exported or from_typed(stored) == plain(exported)
 
 
-def plan(client, table: str, source: Source, *, replace: bool = False, policy: RetryPolicy = RetryPolicy(),
+def plan(client, table: str, source: Source, *, replace: bool = False, policy: RetryPolicy | None = None,
          on_progress=None) -> Plan:
     """Find what the import would do: whether the table exists, and, unless `replace`, which items are already there."""
+    policy = policy or RetryPolicy()
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
     if not result.table_exists or replace:
         return result
@@ -131,10 +132,11 @@ def conflict_error(found: Plan) -> ImportConflict:
                           f"{shown}; nothing was written (pass --replace to overwrite them)", keys)
 
 
-def run(client, table: str, source: Source, found: Plan, *, writers: int = 4, policy: RetryPolicy = RetryPolicy(),
+def run(client, table: str, source: Source, found: Plan, *, writers: int = 4, policy: RetryPolicy | None = None,
         billing: str = schema.PROVISIONED, on_progress=None, stop=None) -> ImportResult:
     """Carry out a plan (see the module's docstring); raises ImportConflict before any write when it has conflicts."""
     began = time.monotonic()
+    policy = policy or RetryPolicy()
     if found.conflicts and not found.replace:
         raise conflict_error(found)
     created = None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ddb import export_layout, exporting, import_source, importing, messaging, patterns, schema, stream
+from ddb import exporting, import_source, importing, messaging, patterns, schema, stream
 from ddb.anonymize import Anonymizer
 from ddb.export_layout import ExportFormatError
 from ddb.items import User
@@ -59,14 +59,16 @@ def test_export_writes_the_aws_layout_and_its_manifests_match_their_files(client
     folder = tmp_path / "AWSDynamoDB" / result.export_id
     assert result.directory == folder and (folder / "_started").read_bytes() == b""
     summary = json.loads((folder / "manifest-summary.json").read_text())
-    assert {k: summary[k] for k in ("version", "outputFormat", "exportType", "itemCount", "manifestFilesS3Key", "s3Bucket")} == {
+    fields = ("version", "outputFormat", "exportType", "itemCount", "manifestFilesS3Key", "s3Bucket")
+    assert {k: summary[k] for k in fields} == {
         "version": "2020-06-30", "outputFormat": "DYNAMODB_JSON", "exportType": "FULL_EXPORT", "itemCount": 112,
         "manifestFilesS3Key": f"AWSDynamoDB/{result.export_id}/manifest-files.json", "s3Bucket": None}
-    assert summary["tableArn"].endswith(f":table/{TABLE}") and summary["exportArn"] == f"{summary['tableArn']}/export/{result.export_id}"
+    assert summary["tableArn"].endswith(f":table/{TABLE}")
+    assert summary["exportArn"] == f"{summary['tableArn']}/export/{result.export_id}"
     assert summary["startTime"] <= summary["endTime"] and summary["startTime"].endswith("Z")
     entries = [json.loads(line) for line in (folder / "manifest-files.json").read_text().splitlines()]
     assert len(entries) == 3 and sum(e["itemCount"] for e in entries) == 112
-    typed = []
+    typed: list[dict] = []
     for entry in entries:
         assert set(entry) == {"itemCount", "md5Checksum", "etag", "dataFileS3Key"}
         path = tmp_path / entry["dataFileS3Key"]
@@ -89,7 +91,7 @@ def test_export_then_import_into_a_new_table_gives_back_every_item_and_the_table
     result = importing.run(client, COPY, source, importing.plan(client, COPY, source))
     assert (result.created, result.written.put, result.stored) == ("saved description", 112, 112)
     assert _raw_items(client, COPY) == _raw_items(client, TABLE)
-    assert schema.differences(schema.describe(client, COPY), schema.table_spec(COPY)) == []
+    assert schema.differences(schema.describe(client, COPY) or {}, schema.table_spec(COPY)) == []
 
 
 def test_an_interrupted_export_never_leaves_a_manifest_and_a_rerun_keeps_the_finished_segments(client, seeded, tmp_path):
@@ -138,7 +140,8 @@ def test_a_data_file_that_does_not_match_its_md5_is_refused_in_one_line_naming_i
 
 
 @pytest.mark.parametrize(("edit", "problem"), [
-    (lambda item: item.update(user_handle={"S": "Not A Handle"}), "user_handle: \"Not A Handle\" is not a handle (1-32 of a-z, 0-9, _)"),
+    (lambda item: item.update(user_handle={"S": "Not A Handle"}),
+     "user_handle: \"Not A Handle\" is not a handle (1-32 of a-z, 0-9, _)"),
     (lambda item: item.update(message={"S": "   "}), "message: \"   \" is blank"),
     (lambda item: item.pop("message_uuid"), "message_uuid: is required but missing"),
 ])
@@ -192,8 +195,9 @@ def _aws_style_export(root: Path, items: list[dict]) -> Path:
     (folder / "data").mkdir(parents=True)
     (folder / "_started").touch()
     half = len(items) // 2
-    contents = {"aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": gzip.compress("".join(json.dumps({"Item": i}) + "\n" for i in items[:half]).encode()),
-                "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": "".join(json.dumps({"Item": i}) + "\n" for i in items[half:]).encode(),
+    first, second = ("".join(json.dumps({"Item": i}) + "\n" for i in part).encode() for part in (items[:half], items[half:]))
+    contents = {"aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": gzip.compress(first),
+                "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": second,
                 "cccccccccccccccccccccccccc.json.gz": gzip.compress(b"")}
     counts = {"aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": half, "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": len(items) - half,
               "cccccccccccccccccccccccccc.json.gz": 0}
@@ -202,10 +206,12 @@ def _aws_style_export(root: Path, items: list[dict]) -> Path:
         (folder / "data" / name).write_bytes(content)
         digest = hashlib.md5(content).digest()
         lines.append({"itemCount": counts[name], "md5Checksum": base64.b64encode(digest).decode(),
-                      "etag": "af83d6f217c19b8b0fff8023d8ca4716-1", "dataFileS3Key": f"backups/AWSDynamoDB/{export_id}/data/{name}"})
+                      "etag": "af83d6f217c19b8b0fff8023d8ca4716-1",  # multipart: not checkable, not checked
+                      "dataFileS3Key": f"backups/AWSDynamoDB/{export_id}/data/{name}"})
     (folder / "manifest-files.json").write_text("".join(json.dumps(line) + "\n" for line in lines))
     (folder / "manifest-summary.json").write_text(json.dumps({
-        "version": "2020-06-30", "exportArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/cruddur-messages/export/{export_id}",
+        "version": "2020-06-30",
+        "exportArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/cruddur-messages/export/{export_id}",
         "itemCount": len(items), "outputFormat": "DYNAMODB_JSON", "s3Prefix": "backups",
         "manifestFilesS3Key": f"backups/AWSDynamoDB/{export_id}/manifest-files.json"}))
     return folder
@@ -225,14 +231,16 @@ def test_a_dynamodump_folder_restores(client, seeded, tmp_path):
     (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
     for n, start in enumerate(range(0, len(items), 50), 1):
         page = items[start : start + 50]
-        (tmp_path / "data" / f"{n:04d}.json").write_text(json.dumps({"Items": page, "Count": len(page), "ScannedCount": len(page)}))
+        scan_page = {"Items": page, "Count": len(page), "ScannedCount": len(page)}
+        (tmp_path / "data" / f"{n:04d}.json").write_text(json.dumps(scan_page))
     source = import_source.open_source(tmp_path)
     assert source.kind == import_source.DYNAMODUMP and import_source.validate(source) == 112
     result = importing.run(client, COPY, source, importing.plan(client, COPY, source))
     assert result.created == "saved description" and _raw_items(client, COPY) == items
 
 
-def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_works_on_it(client, seeded, repo_fixtures, tmp_path):
+def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_works_on_it(client, seeded, repo_fixtures,
+                                                                                          tmp_path):
     result = exporting.export_table(client, TABLE, tmp_path, anonymizer=Anonymizer("test-salt"))
     exported = b"".join(gzip.decompress(p.read_bytes()) for p in _data_files(result)).decode()
     users = json.loads((FIXTURES / "users.json").read_text())
@@ -267,6 +275,7 @@ def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_
     lena = next(u for u in users if u["handle"] == "lena")
     started = messaging.create_conversation(client, COPY, me, User(lena["uuid"], "lena_x", "Lena X"), "hello")
     assert started.created_conversation
-    record = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": {k: {"S": v} for k, v in sent.message.items()}}}
+    image = {k: {"S": v} for k, v in sent.message.items()}
+    record = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": image}}
     stream.handle_records(client, COPY, [record])
     assert patterns.list_conversations(client, COPY, tomas["uuid"], 1).as_json()["items"][0]["message"] == "still works"
