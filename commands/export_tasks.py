@@ -85,4 +85,4 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
     w = result.written
     created = f" (created from the {result.created})" if result.created else ""
     say(f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
-        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; the table holds {result.stored} items")
+        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table")

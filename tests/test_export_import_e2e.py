@@ -57,7 +57,7 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
     assert imported.err.strip().splitlines()[-1].startswith(
         f"imported {len(before)} items into local table 'cruddur-messages' at {engine} (created from the saved description): "
         "0 already there, ")
-    assert imported.err.strip().endswith(f"the table holds {len(before)} items")
+    assert imported.err.strip().endswith(f"all {len(before)} read back from the table")
     assert _typed_scan(engine) == before
     again = invoke("import", str(out))
     assert again.code == 0 and "imported 0 items" in again.err and f"{len(before)} already there" in again.err
