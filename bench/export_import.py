@@ -20,18 +20,17 @@ import rate >= 0.9 x ceiling.
     python bench/export_import.py [--messages 100000] [--repeat 1] [--writers 4]
 """
 
-import gzip
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import _common as common
 
-from ddb import batch, schema, synthetic
+from ddb import schema, synthetic
 
 BARE_SCAN = """
 import sys
@@ -74,25 +73,29 @@ def measure(command, env):
 
 
 
-def ceiling_run(client, table, requests, writers) -> float:
-    chunks = [requests[i : i + batch.BATCH_SIZE] for i in range(0, len(requests), batch.BATCH_SIZE)]
+# The ceiling runs in a process of its own: holding every request would grow this process,
+# and a child's ru_maxrss never shows less than its parent's size at the fork.
+CEILING = """
+import gzip, json, pathlib, sys, time
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, {root!r})
+from ddb.target import client as make_client, local_target
+client = make_client(local_target({table!r}, "us-east-1", {endpoint!r}, read_timeout=60.0))
+requests = []
+for path in sorted(pathlib.Path({folder!r}).rglob("*.json.gz")):
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        requests.extend({{"PutRequest": {{"Item": json.loads(line)["Item"]}}}} for line in file)
+chunks = [requests[i : i + 25] for i in range(0, len(requests), 25)]
 
-    def send(chunk):
-        while chunk:
-            chunk = client.batch_write_item(RequestItems={table: chunk}).get("UnprocessedItems", {}).get(table, [])
+def send(chunk):
+    while chunk:
+        chunk = client.batch_write_item(RequestItems={{{table!r}: chunk}}).get("UnprocessedItems", {{}}).get({table!r}, [])
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        list(pool.map(send, chunks))
-    return len(requests) / (time.perf_counter() - started)
-
-
-def exported_requests(folder) -> list[dict]:
-    requests = []
-    for path in sorted(folder.rglob("*.json.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as file:
-            requests.extend({"PutRequest": {"Item": json.loads(line)["Item"]}} for line in file)
-    return requests
+started = time.perf_counter()
+with ThreadPoolExecutor(max_workers={writers}) as pool:
+    list(pool.map(send, chunks))
+print(len(requests) / (time.perf_counter() - started))
+"""
 
 
 def main():
@@ -116,7 +119,9 @@ def main():
         bare_script.write_text(BARE_SCAN.format(endpoint=endpoint, table=common.TABLE))
         results = {"bare scan": [], "export": [], "import": [], "ceiling": []}
         write_rates, peaks = [], {"export": [], "import": [], "bare scan": []}
-        print(f"table: {total} items; {args.repeat} run(s) each, medians", flush=True)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"table: {total} items; {args.repeat} run(s) each, medians; this process peaked at {own:.0f} MB "
+              "(a floor under the children's figures)", flush=True)
         for run in range(args.repeat):
             seconds, peak, out, _ = measure([sys.executable, str(bare_script)], env)
             if int(out) != total:
@@ -147,16 +152,17 @@ def main():
             print(f"  run {run + 1}, import: {seconds:.1f} s in all, {total / seconds:.0f} items/s; write phase "
                   f"{match.group(2)} items/s; peak {peak:.0f} MB", flush=True)
             schema.drop(client, copy)
-            requests = exported_requests(out_dir)
             ceiling_table = f"bench-ceiling-{run}"
             schema.drop(client, ceiling_table)
             schema.load(client, ceiling_table)
-            rate = ceiling_run(client, ceiling_table, requests, args.writers)
+            script = scratch / "ceiling.py"
+            script.write_text(CEILING.format(root=str(common.ROOT), table=ceiling_table, endpoint=endpoint,
+                                             folder=str(out_dir), writers=args.writers))
+            rate = float(measure([sys.executable, str(script)], env)[2])
             if common.count_items(client, ceiling_table) != total:
                 raise SystemExit("the ceiling run lost items")
             results["ceiling"].append(rate)
             schema.drop(client, ceiling_table)
-            del requests
             print(f"  run {run + 1}, ceiling ({args.writers} writers): {rate:.0f} items/s", flush=True)
     m = {name: common.median(values) for name, values in results.items()}
     write = common.median(write_rates)
