@@ -2,10 +2,12 @@
 
 from invoke import Collection
 
-from commands import deploy_tasks, local_tasks, pattern_tasks, stream_tasks, table_tasks
+from commands import deploy_tasks, export_tasks, local_tasks, pattern_tasks, stream_tasks, table_tasks
 
 ns = Collection.from_module(table_tasks)
 ns.add_collection(Collection.from_module(pattern_tasks, name="patterns"))
 ns.add_collection(Collection.from_module(stream_tasks, name="stream"))
 ns.add_collection(Collection.from_module(local_tasks, name="local"))
 ns.add_collection(Collection.from_module(deploy_tasks, name="deploy"))
+ns.add_task(export_tasks.export)
+ns.add_task(export_tasks.import_)

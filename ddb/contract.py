@@ -32,10 +32,17 @@ def schema(name: str) -> dict:
 
 
 @cache
-def _validator(name: str):
+def _branch(name: str, branch: str | None) -> dict:
+    """Schema `name`, or only its `$defs/<branch>` (one item type of the item schema)."""
+    root = schema(name)
+    return {"$defs": root["$defs"], "$ref": f"#/$defs/{branch}"} if branch else root
+
+
+@cache
+def _validator(name: str, branch: str | None = None):
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema(name))
+    return Draft202012Validator(_branch(name, branch))
 
 
 def location(path: Iterable[str | int]) -> str:
@@ -117,15 +124,15 @@ def _describe(error: "ValidationError") -> str:
     return escaped(error.message)[:120]  # jsonschema's own words embed the value: keep them short
 
 
-def first_problem(name: str, document: Any) -> str | None:
-    """`<place>: <what is wrong>` for the first violation of schema `name`, or None."""
+def first_problem(name: str, document: Any, branch: str | None = None) -> str | None:
+    """`<place>: <what is wrong>` for the first violation of schema `name` (or of its `$defs/<branch>`), or None."""
     from .quickschema import plainly_valid
 
-    if plainly_valid(schema(name), document):  # the common case, without importing jsonschema
+    if plainly_valid(_branch(name, branch), document):  # the common case, without importing jsonschema
         return None
     from jsonschema.exceptions import best_match
 
-    error = best_match(_validator(name).iter_errors(document))
+    error = best_match(_validator(name, branch).iter_errors(document))
     if error is None:
         return None
     return f"{location(_place(error))}: {_describe(error)}"

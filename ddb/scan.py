@@ -112,3 +112,17 @@ def scan_items(client: DynamoDBClient, table: str, limit: int | None = None, pag
                         return
         finally:
             pages.close()
+
+
+def typed_pages(client, table: str, *, segment: int = 0, total_segments: int = 1, page_size: int | None = None):
+    """The pages of one segment of a (parallel) scan, as lists of typed items (DynamoDB JSON), fetched lazily.
+
+    For callers that keep items exactly as stored (the export); `scan_items` gives plain ones.
+    """
+    request: dict = {"TableName": table}
+    if total_segments > 1:
+        request.update(Segment=segment, TotalSegments=total_segments)
+    if page_size:
+        request["Limit"] = page_size
+    with translated(client, table):
+        yield from _pages(client, request)

@@ -1,0 +1,181 @@
+"""`invoke export` and `invoke import` at scale: peak memory, and rates against their baselines.
+
+A synthetic set of 100,000 messages (103,000 items with group items and group claims) is
+seeded into the embedded engine. Then, interleaved and repeated, each as its own process
+(peak memory is the process's ru_maxrss, from wait4):
+
+- bare scan:  a boto3 script that scans the whole table page by page and counts the items
+              (no retries policy, no output): the rate a scan can reach on this engine;
+- export:     `invoke export --out DIR` (the same scan, plus typing, gzip, manifests);
+- import:     `invoke import DIR --table <fresh>` (validate every file, create the table,
+              batch writes, every key read back at the end); its own summary line gives the rate of its
+              write phase, the process's wall time the rate of the whole command;
+- ceiling:    raw concurrent BatchWriteItem calls of the same typed items (25 a call,
+              prebuilt, unprocessed items re-sent at once) into a fresh table, in this
+              process, with the same number of writers as import: the engine's write ceiling.
+
+Figures are medians. Targets: export peak RSS < 150 MB; export rate >= 0.8 x bare scan;
+import rate >= 0.9 x ceiling.
+
+    python bench/export_import.py [--messages 100000] [--repeat 1] [--writers 4]
+"""
+
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+
+import _common as common
+
+from ddb import schema, synthetic
+
+BARE_SCAN = """
+import sys
+import boto3
+client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url={endpoint!r},
+                      aws_access_key_id="local", aws_secret_access_key="local")
+count, request = 0, {{"TableName": {table!r}}}
+while True:
+    page = client.scan(**request)
+    count += len(page["Items"])
+    if "LastEvaluatedKey" not in page:
+        break
+    request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+print(count)
+"""
+
+
+class _Popen(subprocess.Popen):
+    """Popen that keeps the child's resource usage (wait4) when it is reaped."""
+
+    def _try_wait(self, wait_flags):
+        pid, status, self.rusage = os.wait4(self.pid, wait_flags)
+        return pid, status
+
+
+
+def measure(command, env):
+    """(seconds, peak RSS in MB, stdout, stderr) of one process."""
+    started = time.perf_counter()
+    process = _Popen(command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    out, err = process.communicate()
+    elapsed = time.perf_counter() - started
+    usage = getattr(process, "rusage", None)
+    peak = usage.ru_maxrss / 1024 if usage else float("nan")
+    if process.returncode:
+        raise SystemExit(f"{command} failed with exit code {process.returncode}: {err.strip()[-500:]}")
+    return elapsed, peak, out, err
+
+
+
+
+# The ceiling runs in a process of its own: holding every request would grow this process,
+# and a child's ru_maxrss never shows less than its parent's size at the fork.
+CEILING = """
+import gzip, json, pathlib, sys, time
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, {root!r})
+from ddb.target import client as make_client, local_target
+client = make_client(local_target({table!r}, "us-east-1", {endpoint!r}, read_timeout=60.0))
+requests = []
+for path in sorted(pathlib.Path({folder!r}).rglob("*.json.gz")):
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        requests.extend({{"PutRequest": {{"Item": json.loads(line)["Item"]}}}} for line in file)
+chunks = [requests[i : i + 25] for i in range(0, len(requests), 25)]
+
+def send(chunk):
+    while chunk:
+        chunk = client.batch_write_item(RequestItems={{{table!r}: chunk}}).get("UnprocessedItems", {{}}).get({table!r}, [])
+
+started = time.perf_counter()
+with ThreadPoolExecutor(max_workers={writers}) as pool:
+    list(pool.map(send, chunks))
+print(len(requests) / (time.perf_counter() - started))
+"""
+
+
+def main():
+    parser = common.arguments(__doc__.split("\n\n")[0], port=8240)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--conversations", type=int, default=1_000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.set_defaults(repeat=1)
+    args = parser.parse_args()
+    print(f"machine: {common.machine()}")
+    with common.engine(args.port) as (endpoint, env, scratch):
+        data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations,
+                                  users=args.users)
+        common.invoke(env, "schema-load")
+        seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
+        print(seeded.stderr.strip().splitlines()[-1])
+        total = args.messages + 3 * args.conversations
+        client = common.client(endpoint)
+        bare_script = scratch / "bare_scan.py"
+        bare_script.write_text(BARE_SCAN.format(endpoint=endpoint, table=common.TABLE))
+        results = {"bare scan": [], "export": [], "import": [], "ceiling": []}
+        write_rates, peaks = [], {"export": [], "import": [], "bare scan": []}
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"table: {total} items; {args.repeat} run(s) each, medians; this process peaked at {own:.0f} MB "
+              "(a floor under the children's figures)", flush=True)
+        for run in range(args.repeat):
+            seconds, peak, out, _ = measure([sys.executable, str(bare_script)], env)
+            if int(out) != total:
+                raise SystemExit(f"bare scan counted {out.strip()} items, the table holds {total}")
+            results["bare scan"].append(total / seconds)
+            peaks["bare scan"].append(peak)
+            print(f"  run {run + 1}, bare scan: {seconds:.1f} s, {total / seconds:.0f} items/s, peak {peak:.0f} MB", flush=True)
+            out_dir = scratch / f"export-{run}"
+            seconds, peak, out, err = measure([sys.executable, "-m", "invoke", "export", "--out", str(out_dir)], env)
+            folder = out_dir / "AWSDynamoDB"
+            summary = json.loads(next(folder.rglob("manifest-summary.json")).read_text())
+            if summary["itemCount"] != total:
+                raise SystemExit(f"export wrote {summary['itemCount']} items, the table holds {total}")
+            results["export"].append(total / seconds)
+            peaks["export"].append(peak)
+            print(f"  run {run + 1}, export: {seconds:.1f} s, {total / seconds:.0f} items/s, peak {peak:.0f} MB", flush=True)
+            copy = f"bench-copy-{run}"
+            schema.drop(client, copy)
+            seconds, peak, out, err = measure([sys.executable, "-m", "invoke", "import", str(out_dir), "--table", copy,
+                                               "--writers", str(args.writers)], env)
+            line = err.strip().splitlines()[-1]
+            match = re.search(r"imported (\d+) items .*?, (\d+) items/s; all (\d+) read back from the table", line)
+            if not match or int(match.group(1)) != total or int(match.group(3)) != total:
+                raise SystemExit(f"import did not store every item: {line}")
+            results["import"].append(total / seconds)
+            write_rates.append(int(match.group(2)))
+            peaks["import"].append(peak)
+            print(f"  run {run + 1}, import: {seconds:.1f} s in all, {total / seconds:.0f} items/s; write phase "
+                  f"{match.group(2)} items/s; peak {peak:.0f} MB", flush=True)
+            schema.drop(client, copy)
+            ceiling_table = f"bench-ceiling-{run}"
+            schema.drop(client, ceiling_table)
+            schema.load(client, ceiling_table)
+            script = scratch / "ceiling.py"
+            script.write_text(CEILING.format(root=str(common.ROOT), table=ceiling_table, endpoint=endpoint,
+                                             folder=str(out_dir), writers=args.writers))
+            rate = float(measure([sys.executable, str(script)], env)[2])
+            if common.count_items(client, ceiling_table) != total:
+                raise SystemExit("the ceiling run lost items")
+            results["ceiling"].append(rate)
+            schema.drop(client, ceiling_table)
+            print(f"  run {run + 1}, ceiling ({args.writers} writers): {rate:.0f} items/s", flush=True)
+    m = {name: common.median(values) for name, values in results.items()}
+    write = common.median(write_rates)
+    print()
+    print(f"export peak memory = {common.median(peaks['export']):.0f} MB for {total} items (target < 150 MB); "
+          f"import peak memory = {common.median(peaks['import']):.0f} MB")
+    print(f"export / bare scan = {m['export'] / m['bare scan']:.2f}  (export {m['export']:.0f} items/s, "
+          f"bare boto3 scan {m['bare scan']:.0f} items/s; target >= 0.8)")
+    print(f"import write phase / ceiling = {write / m['ceiling']:.2f}  (import writes {write:.0f} items/s, "
+          f"ceiling {m['ceiling']:.0f} items/s with {args.writers} writers; target >= 0.9)")
+    print(f"import whole command / ceiling = {m['import'] / m['ceiling']:.2f}  ({m['import']:.0f} items/s including "
+          "validation, table creation and the read-back)")
+
+
+if __name__ == "__main__":
+    main()
