@@ -39,7 +39,8 @@ def status(c, prod=False, endpoint_url=None, json_=False):
         elif s.state == "pending":
             where = "pending"
         else:
-            where = f"{s.state} (stopped part-way after {s.migrated} item(s); migrate.{'up' if s.state == 'applying' else 'down'} continues it)"
+            again = "up" if s.state == "applying" else "down"
+            where = f"{s.state} (stopped part-way after {s.migrated} item(s); migrate.{again} continues it)"
         missing = " [file missing]" if s.file_missing else ""
         sys.stdout.write(f"{s.version:04d} {where}: {s.description}{missing}\n")
     applied = sum(1 for s in states if s.state == "applied")
@@ -56,13 +57,20 @@ def _run(c, direction, to, dry_run, prod, endpoint_url, yes):
     to = None if to is None else whole_number("--to", to, low=0 if direction == "down" else 1)
     listed = lambda chosen: ", ".join(f"{m.version:04d} {m.name}" for m in chosen)  # noqa: E731
     result = migrations.run(
-        client, target.table, _folder(c), direction, to=to, dry_run=dry_run,
+        client,
+        target.table,
+        _folder(c),
+        direction,
+        to=to,
+        dry_run=dry_run,
         confirm=lambda chosen: confirm(target, client, f"migrate {direction}: {listed(chosen)}", yes),
         lease_seconds=seconds("ddb.seed_lock_lease", config(c).seed_lock_lease),
         on_wait=lambda wait: status_line(sentences.lock_wait(wait, "migrate")),
-        on_start=lambda m, resume: status_line(f"migration {m.version:04d} {direction}: {m.description}"
-                                               + (" (resuming from its last checkpoint)" if resume else "")),
-        on_progress=lambda m, done: status_line(f"migration {m.version:04d}: {done} item(s) so far"))
+        on_start=lambda m, resume: status_line(
+            f"migration {m.version:04d} {direction}: {m.description}" + (" (resuming from its last checkpoint)" if resume else "")
+        ),
+        on_progress=lambda m, done: status_line(f"migration {m.version:04d}: {done} item(s) so far"),
+    )
     if dry_run:
         for m in result.migrations:
             preview = result.previews.get(m.version)
@@ -71,24 +79,41 @@ def _run(c, direction, to, dry_run, prod, endpoint_url, yes):
             status_line(f"dry run: nothing to migrate {direction}")
         return
     if not result.migrations:
-        status_line(f"nothing to migrate {direction}: "
-                    + ("every migration is applied" if direction == "up" else "no migration to undo"))
+        status_line(
+            f"nothing to migrate {direction}: " + ("every migration is applied" if direction == "up" else "no migration to undo")
+        )
         return
     for m in result.migrations:
-        status_line(f"migration {m.version:04d} {'applied' if direction == 'up' else 'undone'}: "
-                    f"{result.migrated[m.version]} item(s) changed by this run")
+        status_line(
+            f"migration {m.version:04d} {'applied' if direction == 'up' else 'undone'}: "
+            f"{result.migrated[m.version]} item(s) changed by this run"
+        )
 
 
-@task(help={"to": "apply the pending migrations up to this version (default: all)", "dry_run": DRY_RUN,
-            "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@task(
+    help={
+        "to": "apply the pending migrations up to this version (default: all)",
+        "dry_run": DRY_RUN,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+    }
+)
 @reports_errors
 def up(c, to=None, dry_run=False, prod=False, endpoint_url=None, yes=False):
     """Apply the pending migrations in version order; continues one that stopped part-way."""
     _run(c, "up", to, dry_run, prod, endpoint_url, yes)
 
 
-@task(help={"to": "undo the applied migrations above this version (0: all); default: only the latest", "dry_run": DRY_RUN,
-            "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@task(
+    help={
+        "to": "undo the applied migrations above this version (0: all); default: only the latest",
+        "dry_run": DRY_RUN,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+    }
+)
 @reports_errors
 def down(c, to=None, dry_run=False, prod=False, endpoint_url=None, yes=False):
     """Undo the latest applied migration (or all above --to), newest first."""

@@ -27,8 +27,13 @@ def count_messages(client, table: str, message_group_uuid: str, after: str | Non
     elif after is not None:
         conditions.append("sk > :after")
         values[":after"] = {"S": after}
-    request = {"TableName": table, "ConsistentRead": True, "ProjectionExpression": "sk",
-               "KeyConditionExpression": " AND ".join(conditions), "ExpressionAttributeValues": values}
+    request = {
+        "TableName": table,
+        "ConsistentRead": True,
+        "ProjectionExpression": "sk",
+        "KeyConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values,
+    }
     count = 0
     for page in client.get_paginator("query").paginate(**request):
         count += sum(1 for item in page.get("Items", []) if item["sk"]["S"] != after)

@@ -45,7 +45,7 @@ def _load_module(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - any failure of a user's file is one line naming it
+    except Exception as exc:
         raise InvalidInput(f"{path}: fails to load: {type(exc).__name__}: {exc}") from exc
     return module
 

@@ -16,7 +16,7 @@ run that crashed continues where its last checkpoint was. `dry_run` reads only.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .awserrors import translated
@@ -35,15 +35,19 @@ def history_key(version: int) -> dict:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def read_history(client, table: str) -> dict[int, dict]:
     """The history items by version (plain items): one strongly consistent query of their partition."""
     found = {}
     with translated(client, table):
-        query = {"TableName": table, "ConsistentRead": True, "KeyConditionExpression": "pk = :p",
-                 "ExpressionAttributeValues": {":p": {"S": HISTORY_PK}}}
+        query = {
+            "TableName": table,
+            "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": HISTORY_PK}},
+        }
         for page in client.get_paginator("query").paginate(**query):
             for item in page.get("Items", []):
                 plain = from_typed(item)
@@ -73,12 +77,15 @@ def status(client, table: str, folder: str | Path) -> list[MigrationState]:
     states = []
     for version in sorted(set(migrations) | set(history)):
         entry, migration = history.get(version), migrations.get(version)
-        description = migration.description if migration else entry["description"]
         if entry is None:
-            states.append(MigrationState(version, description, "pending"))
-        else:
-            states.append(MigrationState(version, description, entry["state"], entry.get("applied_at"),
-                                         entry.get("migrated"), migration is None))
+            states.append(MigrationState(version, migrations[version].description, "pending"))
+            continue
+        description = migration.description if migration else entry["description"]
+        states.append(
+            MigrationState(
+                version, description, entry["state"], entry.get("applied_at"), entry.get("migrated"), migration is None
+            )
+        )
     return states
 
 
@@ -93,7 +100,9 @@ class Progress:
         self.migrated: int = int(entry.get("migrated", 0))
 
     def checkpoint(self, position: dict | None, migrated: int = 0) -> None:
-        """Record that the items before `position` (a scan's LastEvaluatedKey; None: the end) are done, `migrated` more of them changed.
+        """Record that the items before `position` are done, `migrated` more of them changed.
+
+        `position` is where a resumed run starts: a scan's LastEvaluatedKey, None at the end.
 
         Raises LockLost if another run took the migrate lock meanwhile (this run must stop).
         """
@@ -139,15 +148,27 @@ def _to_run(direction: str, migrations: list[Migration], history: dict[int, dict
     chosen = started[:1] if to is None else [v for v in started if v > to]
     missing = [v for v in chosen if v not in known]
     if missing:
-        raise InvalidInput(f"migration {missing[0]} is in the table's history but its file is not in the migrations folder: "
-                           "cannot undo it")
+        raise InvalidInput(
+            f"migration {missing[0]} is in the table's history but its file is not in the migrations folder: cannot undo it"
+        )
     return [known[v] for v in chosen]
 
 
-def run(client, table: str, folder: str | Path, direction: str, *, to: int | None = None, dry_run: bool = False,
-        confirm: Callable[[list[Migration]], None] | None = None, lease_seconds: float = 15, wait_seconds: float = 600,
-        on_wait: Callable[[LockWait], None] | None = None, on_start: Callable[[Migration, dict | None], None] | None = None,
-        on_progress: Callable[[Migration, int], None] | None = None) -> RunResult:
+def run(
+    client,
+    table: str,
+    folder: str | Path,
+    direction: str,
+    *,
+    to: int | None = None,
+    dry_run: bool = False,
+    confirm: Callable[[list[Migration]], None] | None = None,
+    lease_seconds: float = 15,
+    wait_seconds: float = 600,
+    on_wait: Callable[[LockWait], None] | None = None,
+    on_start: Callable[[Migration, dict | None], None] | None = None,
+    on_progress: Callable[[Migration, int], None] | None = None,
+) -> RunResult:
     """Migrate `up` (pending ones, up to version `to`) or `down` (the latest applied, or all above `to`).
 
     Every file is loaded and checked, and `confirm(migrations)` asked, before the first
@@ -172,8 +193,9 @@ def run(client, table: str, folder: str | Path, direction: str, *, to: int | Non
         return result
     if confirm:
         confirm(planned)
-    with exclusive(client, table, lease_seconds=lease_seconds, wait_seconds=wait_seconds, on_wait=on_wait,
-                   key=LOCK_KEY, purpose="migrate") as lock:
+    with exclusive(
+        client, table, lease_seconds=lease_seconds, wait_seconds=wait_seconds, on_wait=on_wait, key=LOCK_KEY, purpose="migrate"
+    ) as lock:
         # Under the lock, again: a run that held it before us may have done some (or all) of them.
         for migration in _to_run(direction, migrations, read_history(client, table), to):
             result.migrated[migration.version] = _run_one(client, table, migration, direction, lock, on_start, on_progress)
@@ -186,8 +208,14 @@ def _run_one(client, table, migration: Migration, direction: str, lock, on_start
     state = APPLYING if direction == "up" else REVERTING
     if entry is None or entry.get("state") != state:
         # A fresh start in this direction (a half-done run the other way starts over: both are safe to repeat).
-        entry = {**history_key(migration.version), "version": migration.version, "description": migration.description,
-                 "state": state, "started_at": _now(), "migrated": 0}
+        entry = {
+            **history_key(migration.version),
+            "version": migration.version,
+            "description": migration.description,
+            "state": state,
+            "started_at": _now(),
+            "migrated": 0,
+        }
         _put(client, table, entry)
     progress = Progress(client, table, entry, (lambda n: on_progress(migration, n)) if on_progress else None, lock)
     done_before = progress.migrated

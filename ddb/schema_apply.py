@@ -61,9 +61,17 @@ def unsettled(description: dict) -> dict:
     return busy
 
 
-def wait_settled(client, table: str, step: Step | None = None, *, on_wait: Callable[[Waiting], None] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, poll: float = 1.0, report_every: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep) -> dict:
+def wait_settled(
+    client,
+    table: str,
+    step: Step | None = None,
+    *,
+    on_wait: Callable[[Waiting], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = 1.0,
+    report_every: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Poll until the table and all its GSIs are ACTIVE (and not backfilling); the settled description.
 
     `on_wait(Waiting)` is called at the first poll that finds something changing and then
@@ -79,8 +87,10 @@ def wait_settled(client, table: str, step: Step | None = None, *, on_wait: Calla
             return description
         elapsed = time.monotonic() - started
         if elapsed >= timeout:
-            raise DdbError(f"table {table!r} is still changing after {timeout:g} s ({', '.join(f'{k} {v}' for k, v in busy.items())}); "
-                           "run schema-apply again later to continue")
+            raise DdbError(
+                f"table {table!r} is still changing after {timeout:g} s ({', '.join(f'{k} {v}' for k, v in busy.items())}); "
+                "run schema-apply again later to continue"
+            )
         if on_wait and time.monotonic() >= next_report:
             indexes = {k: v for k, v in busy.items() if k != "table"}
             on_wait(Waiting(step, description.get("TableStatus", "?"), indexes, elapsed))
@@ -96,10 +106,21 @@ def refuse_destructive(steps: list[Step], allow_destructive: bool) -> None:
         raise Refused(f"{len(destructive)} destructive step(s) need --allow-destructive: {listed}; nothing was changed")
 
 
-def apply(client, table: str, steps: list[Step], spec: dict, *, extras: Extras = DECLARED_EXTRAS, allow_destructive: bool = False,
-          on_step: Callable[[int, Step], None] | None = None, on_wait: Callable[[Waiting], None] | None = None,
-          timeout: float = DEFAULT_TIMEOUT, poll: float = 1.0, report_every: float = 10.0,
-          sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
+def apply(
+    client,
+    table: str,
+    steps: list[Step],
+    spec: dict,
+    *,
+    extras: Extras = DECLARED_EXTRAS,
+    allow_destructive: bool = False,
+    on_step: Callable[[int, Step], None] | None = None,
+    on_wait: Callable[[Waiting], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    poll: float = 1.0,
+    report_every: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ApplyResult:
     """Carry out `steps` (planned against `spec`) in order, each waited for; plan again at the end.
 
     `on_step(number, step)` is called before each step is sent (numbered from 1). A
@@ -109,13 +130,16 @@ def apply(client, table: str, steps: list[Step], spec: dict, *, extras: Extras =
     refuse_destructive(steps, allow_destructive)
     started = time.perf_counter()
     result = ApplyResult(table)
-    waits = {"on_wait": on_wait, "timeout": timeout, "poll": poll, "report_every": report_every, "sleep": sleep}
-    wait_settled(client, table, None, **waits)
+
+    def settle(step: Step | None) -> None:
+        wait_settled(client, table, step, on_wait=on_wait, timeout=timeout, poll=poll, report_every=report_every, sleep=sleep)
+
+    settle(None)
     for number, step in enumerate(steps, 1):
         if on_step:
             on_step(number, step)
         _send(client, table, step)
-        wait_settled(client, table, step, **waits)
+        settle(step)
         result.applied.append(step)
     result.remaining = plan(client, table, spec, extras).steps
     result.seconds = time.perf_counter() - started

@@ -24,8 +24,13 @@ from .errors import SchemaDrift
 from .schema import ON_DEMAND, PROVISIONED, describe
 
 # What an engine says when it does not implement an operation (DynamoDB Local, older moto).
-_UNSUPPORTED = {"UnknownOperationException", "UnrecognizedClientException", "NotImplementedException",
-                "UnsupportedOperationException", "InvalidAction"}
+_UNSUPPORTED = {
+    "UnknownOperationException",
+    "UnrecognizedClientException",
+    "NotImplementedException",
+    "UnsupportedOperationException",
+    "InvalidAction",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,13 @@ class Step:
     index: str | None = None  # the GSI a create-index step waits for
 
     def as_json(self) -> dict:
-        return {"kind": self.kind, "summary": self.summary, "destructive": self.destructive,
-                "operation": self.operation, "request": self.request}
+        return {
+            "kind": self.kind,
+            "summary": self.summary,
+            "destructive": self.destructive,
+            "operation": self.operation,
+            "request": self.request,
+        }
 
 
 @dataclass
@@ -109,8 +119,10 @@ def steps_for(live: dict, spec: dict, live_extras: dict | None = None, extras: E
     """
     table = spec["TableName"]
     if _keys(live.get("KeySchema", [])) != _keys(spec["KeySchema"]):
-        raise SchemaDrift(f"table {table!r} has the key schema {_keys(live.get('KeySchema', []))}, declared "
-                          f"{_keys(spec['KeySchema'])}: keys cannot change in place (export, drop, schema-load, import)")
+        raise SchemaDrift(
+            f"table {table!r} has the key schema {_keys(live.get('KeySchema', []))}, declared "
+            f"{_keys(spec['KeySchema'])}: keys cannot change in place (export, drop, schema-load, import)"
+        )
     steps: list[Step] = []
     declared = {g["IndexName"]: g for g in spec.get("GlobalSecondaryIndexes", [])}
     staying = {}
@@ -121,8 +133,16 @@ def steps_for(live: dict, spec: dict, live_extras: dict | None = None, extras: E
             staying[name] = gsi
             continue
         why = "not declared" if want is None else "declared with other keys or projection: it is deleted, then created again"
-        steps.append(Step("delete-index", f"delete {_describe_index(gsi)}: {why}", True, "update_table",
-                          {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": name}}]}, name))
+        steps.append(
+            Step(
+                "delete-index",
+                f"delete {_describe_index(gsi)}: {why}",
+                True,
+                "update_table",
+                {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": name}}]},
+                name,
+            )
+        )
     billing = live.get("BillingModeSummary", {}).get("BillingMode", PROVISIONED)
     want_billing = spec["BillingMode"]
     if billing != want_billing:
@@ -131,30 +151,61 @@ def steps_for(live: dict, spec: dict, live_extras: dict | None = None, extras: E
             request["ProvisionedThroughput"] = spec["ProvisionedThroughput"]
             # Only the indexes whose throughput differs: on-demand ones read 0/0 on DynamoDB (so all of them
             # there), while DynamoDB Local keeps the old units and refuses an update that changes nothing.
-            updates = [{"Update": {"IndexName": name, "ProvisionedThroughput": declared[name]["ProvisionedThroughput"]}}
-                       for name, gsi in staying.items()
-                       if _throughput(gsi.get("ProvisionedThroughput")) != _throughput(declared[name]["ProvisionedThroughput"])]
+            updates = [
+                {"Update": {"IndexName": name, "ProvisionedThroughput": declared[name]["ProvisionedThroughput"]}}
+                for name, gsi in staying.items()
+                if _throughput(gsi.get("ProvisionedThroughput")) != _throughput(declared[name]["ProvisionedThroughput"])
+            ]
             if updates:
                 request["GlobalSecondaryIndexUpdates"] = updates
         steps.append(Step("billing", f"switch billing from {billing} to {want_billing}", False, "update_table", request))
     elif want_billing == PROVISIONED:
         want, got = _throughput(spec["ProvisionedThroughput"]), _throughput(live.get("ProvisionedThroughput"))
         if want != got:
-            steps.append(Step("throughput", f"set the table's throughput from {_units(got)} to {_units(want)} (read/write units)",
-                              False, "update_table", {"TableName": table, "ProvisionedThroughput": spec["ProvisionedThroughput"]}))
+            steps.append(
+                Step(
+                    "throughput",
+                    f"set the table's throughput from {_units(got)} to {_units(want)} (read/write units)",
+                    False,
+                    "update_table",
+                    {"TableName": table, "ProvisionedThroughput": spec["ProvisionedThroughput"]},
+                )
+            )
         for name, gsi in staying.items():
             want, got = _throughput(declared[name]["ProvisionedThroughput"]), _throughput(gsi.get("ProvisionedThroughput"))
             if want != got:
-                steps.append(Step("index-throughput", f"set GSI {name}'s throughput from {_units(got)} to {_units(want)}", False,
-                                  "update_table", {"TableName": table, "GlobalSecondaryIndexUpdates": [
-                                      {"Update": {"IndexName": name, "ProvisionedThroughput": declared[name]["ProvisionedThroughput"]}}]}))
+                steps.append(
+                    Step(
+                        "index-throughput",
+                        f"set GSI {name}'s throughput from {_units(got)} to {_units(want)}",
+                        False,
+                        "update_table",
+                        {
+                            "TableName": table,
+                            "GlobalSecondaryIndexUpdates": [
+                                {"Update": {"IndexName": name, "ProvisionedThroughput": declared[name]["ProvisionedThroughput"]}}
+                            ],
+                        },
+                    )
+                )
     for name, gsi in declared.items():
         if name in staying:
             continue
         create = {k: v for k, v in gsi.items() if k != "ProvisionedThroughput" or want_billing == PROVISIONED}
-        steps.append(Step("create-index", f"create {_describe_index(gsi)} and backfill it from the table's items", False,
-                          "update_table", {"TableName": table, "AttributeDefinitions": spec["AttributeDefinitions"],
-                                           "GlobalSecondaryIndexUpdates": [{"Create": create}]}, name))
+        steps.append(
+            Step(
+                "create-index",
+                f"create {_describe_index(gsi)} and backfill it from the table's items",
+                False,
+                "update_table",
+                {
+                    "TableName": table,
+                    "AttributeDefinitions": spec["AttributeDefinitions"],
+                    "GlobalSecondaryIndexUpdates": [{"Create": create}],
+                },
+                name,
+            )
+        )
     steps += _stream_steps(table, live.get("StreamSpecification") or {}, spec.get("StreamSpecification") or {})
     steps += _extra_steps(table, live, live_extras or {}, extras)
     return steps
@@ -163,10 +214,20 @@ def steps_for(live: dict, spec: dict, live_extras: dict | None = None, extras: E
 def _stream_steps(table: str, live: dict, want: dict) -> list[Step]:
     on, view = bool(live.get("StreamEnabled")), live.get("StreamViewType")
     want_on, want_view = bool(want.get("StreamEnabled")), want.get("StreamViewType")
-    off = Step("stream-off", f"turn the stream ({view}) off: its records and its ARN are gone, consumers must be pointed at the new one",
-               True, "update_table", {"TableName": table, "StreamSpecification": {"StreamEnabled": False}})
-    enable = Step("stream-on", f"turn the stream on with view type {want_view}", False, "update_table",
-                  {"TableName": table, "StreamSpecification": {"StreamEnabled": True, "StreamViewType": want_view}})
+    off = Step(
+        "stream-off",
+        f"turn the stream ({view}) off: its records and its ARN are gone, consumers must be pointed at the new one",
+        True,
+        "update_table",
+        {"TableName": table, "StreamSpecification": {"StreamEnabled": False}},
+    )
+    enable = Step(
+        "stream-on",
+        f"turn the stream on with view type {want_view}",
+        False,
+        "update_table",
+        {"TableName": table, "StreamSpecification": {"StreamEnabled": True, "StreamViewType": want_view}},
+    )
     if on and not want_on:
         return [off]
     if want_on and not on:
@@ -180,23 +241,46 @@ def _extra_steps(table: str, live: dict, read: dict, extras: Extras) -> list[Ste
     steps = []
     if extras.deletion_protection is not None and bool(live.get("DeletionProtectionEnabled")) != extras.deletion_protection:
         want = extras.deletion_protection
-        steps.append(Step("deletion-protection", f"turn deletion protection {'on' if want else 'off'}", not want, "update_table",
-                          {"TableName": table, "DeletionProtectionEnabled": want}))
+        steps.append(
+            Step(
+                "deletion-protection",
+                f"turn deletion protection {'on' if want else 'off'}",
+                not want,
+                "update_table",
+                {"TableName": table, "DeletionProtectionEnabled": want},
+            )
+        )
     if extras.ttl_attribute is not None and "ttl" in read:
         steps += _ttl_steps(table, read["ttl"], extras.ttl_attribute)
     if extras.point_in_time_recovery is not None and "pitr" in read and read["pitr"] != extras.point_in_time_recovery:
         want = extras.point_in_time_recovery
-        steps.append(Step("pitr", f"turn point-in-time recovery {'on' if want else 'off'}", not want, "update_continuous_backups",
-                          {"TableName": table, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": want}}))
+        steps.append(
+            Step(
+                "pitr",
+                f"turn point-in-time recovery {'on' if want else 'off'}",
+                not want,
+                "update_continuous_backups",
+                {"TableName": table, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": want}},
+            )
+        )
     if extras.tags is not None and "tags" in read:
         arn = live.get("TableArn", "")
         changed = {k: v for k, v in extras.tags.items() if read["tags"].get(k) != v}
         gone = sorted(set(read["tags"]) - set(extras.tags))
         if changed:
-            steps.append(Step("tag", "tag the table: " + ", ".join(f"{k}={v}" for k, v in sorted(changed.items())), False,
-                              "tag_resource", {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in sorted(changed.items())]}))
+            steps.append(
+                Step(
+                    "tag",
+                    "tag the table: " + ", ".join(f"{k}={v}" for k, v in sorted(changed.items())),
+                    False,
+                    "tag_resource",
+                    {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in sorted(changed.items())]},
+                )
+            )
         if gone:
-            steps.append(Step("untag", "remove the tags " + ", ".join(gone), True, "untag_resource", {"ResourceArn": arn, "TagKeys": gone}))
+            steps.append(
+                Step("untag", "remove the tags " + ", ".join(gone), True, "untag_resource", {"ResourceArn": arn, "TagKeys": gone})
+            )
     return steps
 
 
@@ -207,8 +291,13 @@ def _ttl_steps(table: str, live_ttl: dict, want: str) -> list[Step]:
     def ttl(enabled: bool, name: str) -> dict:
         return {"TableName": table, "TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": name}}
 
-    off = Step("ttl-off", f"turn TTL on {attribute!r} off (DynamoDB allows it on again only after an hour)", True,
-               "update_time_to_live", ttl(False, attribute))
+    off = Step(
+        "ttl-off",
+        f"turn TTL on {attribute!r} off (DynamoDB allows it on again only after an hour)",
+        True,
+        "update_time_to_live",
+        ttl(False, attribute),
+    )
     enable = Step("ttl-on", f"turn TTL on, on the attribute {want!r}", False, "update_time_to_live", ttl(True, want))
     if on and not want:
         return [off]
@@ -225,12 +314,22 @@ def read_extras(client, table: str, extras: Extras = DECLARED_EXTRAS) -> tuple[d
 
     read: dict = {}
     skipped: list[str] = []
-    wanted = {"ttl": extras.ttl_attribute is not None, "pitr": extras.point_in_time_recovery is not None,
-              "tags": extras.tags is not None}
+    wanted = {
+        "ttl": extras.ttl_attribute is not None,
+        "pitr": extras.point_in_time_recovery is not None,
+        "tags": extras.tags is not None,
+    }
     calls = {
         "ttl": ("time to live", lambda: client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]),
-        "pitr": ("point-in-time recovery", lambda: client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
-                 .get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"),
+        "pitr": (
+            "point-in-time recovery",
+            lambda: (
+                client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+                .get("PointInTimeRecoveryDescription", {})
+                .get("PointInTimeRecoveryStatus")
+                == "ENABLED"
+            ),
+        ),
         "tags": ("tags", lambda: _tags(client, table)),
     }
     with translated(client, table):
@@ -268,4 +367,4 @@ def plan(client, table: str, spec: dict, extras: Extras = DECLARED_EXTRAS) -> Pl
     return Plan(table, steps_for(live, spec, read, extras), skipped)
 
 
-__all__ = ["Extras", "DECLARED_EXTRAS", "Step", "Plan", "steps_for", "read_extras", "plan", "ON_DEMAND", "PROVISIONED"]
+__all__ = ["DECLARED_EXTRAS", "ON_DEMAND", "PROVISIONED", "Extras", "Plan", "Step", "plan", "read_extras", "steps_for"]

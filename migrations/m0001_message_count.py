@@ -25,9 +25,14 @@ MAX_TRIES = 10
 
 def _group_items(client, table: str, progress, condition: str):
     """Pages of group items (pk, sk, message_group_uuid) meeting `condition`, from the checkpoint on; yields (items, next key)."""
-    request = {"TableName": table, "Limit": PAGE_SIZE, "ProjectionExpression": "pk, sk, message_group_uuid",
-               "FilterExpression": f"begins_with(pk, :grp) AND {condition}",
-               "ExpressionAttributeNames": {"#c": ATTRIBUTE}, "ExpressionAttributeValues": {":grp": {"S": GROUP_PREFIX}}}
+    request = {
+        "TableName": table,
+        "Limit": PAGE_SIZE,
+        "ProjectionExpression": "pk, sk, message_group_uuid",
+        "FilterExpression": f"begins_with(pk, :grp) AND {condition}",
+        "ExpressionAttributeNames": {"#c": ATTRIBUTE},
+        "ExpressionAttributeValues": {":grp": {"S": GROUP_PREFIX}},
+    }
     if progress.resume:
         request["ExclusiveStartKey"] = progress.resume
     while True:
@@ -45,10 +50,14 @@ def _count_one(client, table: str, item: dict) -> int:
     for _ in range(MAX_TRIES):
         count = count_messages(client, table, item["message_group_uuid"], through=item["sk"])
         try:
-            client.update_item(TableName=table, Key=to_typed({"pk": item["pk"], "sk": item["sk"]}),
-                               UpdateExpression="SET #c = :n", ExpressionAttributeNames={"#c": ATTRIBUTE},
-                               ExpressionAttributeValues={":n": {"N": str(count)}},
-                               ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#c)")
+            client.update_item(
+                TableName=table,
+                Key=to_typed({"pk": item["pk"], "sk": item["sk"]}),
+                UpdateExpression="SET #c = :n",
+                ExpressionAttributeNames={"#c": ATTRIBUTE},
+                ExpressionAttributeValues={":n": {"N": str(count)}},
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#c)",
+            )
             return 1
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
@@ -70,8 +79,13 @@ def _remove_one(client, table: str, item: dict) -> int:
     from botocore.exceptions import ClientError
 
     try:
-        client.update_item(TableName=table, Key=to_typed({"pk": item["pk"], "sk": item["sk"]}), UpdateExpression="REMOVE #c",
-                           ExpressionAttributeNames={"#c": ATTRIBUTE}, ConditionExpression="attribute_exists(#c)")
+        client.update_item(
+            TableName=table,
+            Key=to_typed({"pk": item["pk"], "sk": item["sk"]}),
+            UpdateExpression="REMOVE #c",
+            ExpressionAttributeNames={"#c": ATTRIBUTE},
+            ConditionExpression="attribute_exists(#c)",
+        )
         return 1
     except ClientError as exc:
         if error_code(exc) != "ConditionalCheckFailedException":
@@ -86,7 +100,12 @@ def down(client, table: str, progress) -> None:
 
 def preview(client, table: str) -> str:
     """How many group items up would count (a read-only scan of keys)."""
-    request = {"TableName": table, "Select": "COUNT", "FilterExpression": "begins_with(pk, :grp) AND attribute_not_exists(#c)",
-               "ExpressionAttributeNames": {"#c": ATTRIBUTE}, "ExpressionAttributeValues": {":grp": {"S": GROUP_PREFIX}}}
+    request = {
+        "TableName": table,
+        "Select": "COUNT",
+        "FilterExpression": "begins_with(pk, :grp) AND attribute_not_exists(#c)",
+        "ExpressionAttributeNames": {"#c": ATTRIBUTE},
+        "ExpressionAttributeValues": {":grp": {"S": GROUP_PREFIX}},
+    }
     found = sum(page.get("Count", 0) for page in client.get_paginator("scan").paginate(**request))
     return f"{found} group item(s) without {ATTRIBUTE} would be counted"

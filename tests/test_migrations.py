@@ -8,7 +8,7 @@ import pytest
 
 from ddb import contract, messaging, migrations, patterns, stream
 from ddb.errors import InvalidInput
-from ddb.items import GROUP_PREFIX, message_item, iso_time
+from ddb.items import GROUP_PREFIX, iso_time, message_item
 
 from .conftest import NOW, ROOT, TABLE, all_items
 
@@ -59,7 +59,13 @@ def test_up_counts_every_conversation_and_down_to_0_leaves_the_items_as_they_wer
     assert state.applied_at.startswith("20")
     assert migrations.run(client, TABLE, FOLDER, "up").migrations == []  # nothing left to apply
     assert patterns.list_conversations(client, TABLE, seeded.user("mira").uuid).items[0].keys() == {
-        "message_group_uuid", "user_uuid", "user_handle", "user_display_name", "message", "last_message_at"}
+        "message_group_uuid",
+        "user_uuid",
+        "user_handle",
+        "user_display_name",
+        "message",
+        "last_message_at",
+    }
     down = migrations.run(client, TABLE, FOLDER, "down", to=0)
     assert down.migrated == {1: 8}
     assert all_items(client) == before
@@ -112,7 +118,7 @@ def test_two_runs_at_once_apply_each_migration_once(client, seeded, tmp_path):
         start.wait()
         try:
             results.append(migrations.run(own, TABLE, folder, "up", lease_seconds=5))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -127,9 +133,11 @@ def test_two_runs_at_once_apply_each_migration_once(client, seeded, tmp_path):
 
 def test_down_alone_undoes_only_the_latest_and_to_names_a_known_version(client, seeded, tmp_path):
     folder = small_pages(tmp_path)
-    (folder / "m0002_nothing.py").write_text('VERSION = 2\nDESCRIPTION = "changes nothing"\n'
-                                             "def up(client, table, progress):\n    pass\n"
-                                             "def down(client, table, progress):\n    pass\n")
+    (folder / "m0002_nothing.py").write_text(
+        'VERSION = 2\nDESCRIPTION = "changes nothing"\n'
+        "def up(client, table, progress):\n    pass\n"
+        "def down(client, table, progress):\n    pass\n"
+    )
     assert [m.version for m in migrations.run(client, TABLE, folder, "up", to=1).migrations] == [1]
     assert [s.state for s in migrations.status(client, TABLE, folder)] == ["applied", "pending"]
     migrations.run(client, TABLE, folder, "up")
@@ -139,13 +147,27 @@ def test_down_alone_undoes_only_the_latest_and_to_names_a_known_version(client, 
         migrations.run(client, TABLE, folder, "up", to=5)
 
 
-@pytest.mark.parametrize("name, text, problem", [
-    ("m0002_x.py", 'VERSION = 3\nDESCRIPTION = "x"\ndef up(c, t, p): pass\ndef down(c, t, p): pass\n',
-     "VERSION must be 2, the number in the file name, not 3"),
-    ("m0002_x.py", 'VERSION = 2\nDESCRIPTION = "x"\ndef up(c, t, p): pass\n', "needs a function down(client, table, progress)"),
-    ("m2_x.py", "", "not a migration name: use m<4 digits>_<lower-case name>.py, e.g. m0002_add_x.py"),
-    ("m0002_x.py", "import nothing_of_that_name\n", "fails to load: ModuleNotFoundError: No module named 'nothing_of_that_name'"),
-])
+@pytest.mark.parametrize(
+    "name, text, problem",
+    [
+        (
+            "m0002_x.py",
+            'VERSION = 3\nDESCRIPTION = "x"\ndef up(c, t, p): pass\ndef down(c, t, p): pass\n',
+            "VERSION must be 2, the number in the file name, not 3",
+        ),
+        (
+            "m0002_x.py",
+            'VERSION = 2\nDESCRIPTION = "x"\ndef up(c, t, p): pass\n',
+            "needs a function down(client, table, progress)",
+        ),
+        ("m2_x.py", "", "not a migration name: use m<4 digits>_<lower-case name>.py, e.g. m0002_add_x.py"),
+        (
+            "m0002_x.py",
+            "import nothing_of_that_name\n",
+            "fails to load: ModuleNotFoundError: No module named 'nothing_of_that_name'",
+        ),
+    ],
+)
 def test_a_bad_migration_file_is_one_line_naming_it_and_nothing_runs(client, seeded, tmp_path, sent, name, text, problem):
     folder = small_pages(tmp_path)
     (folder / name).write_text(text)
@@ -162,9 +184,14 @@ def test_the_stream_keeps_message_count_exact_with_duplicate_and_out_of_order_re
     counted = messages_in(seeded, MIRA_JUNE)
 
     def write(sender, text, hours):
-        item = message_item(MIRA_JUNE, f"5b7c3a52-46f4-4a5e-9b0e-8f3f3b1c2d1{hours}", sender, text, iso_time(NOW + timedelta(hours=hours)))
+        item = message_item(
+            MIRA_JUNE, f"5b7c3a52-46f4-4a5e-9b0e-8f3f3b1c2d1{hours}", sender, text, iso_time(NOW + timedelta(hours=hours))
+        )
         client.put_item(TableName=TABLE, Item={k: {"S": v} for k, v in item.items()})
-        return {"eventName": "INSERT", "dynamodb": {"NewImage": {k: {"S": v} for k, v in item.items()}, "SequenceNumber": str(hours)}}
+        return {
+            "eventName": "INSERT",
+            "dynamodb": {"NewImage": {k: {"S": v} for k, v in item.items()}, "SequenceNumber": str(hours)},
+        }
 
     older, newer = write(june, "first", 1), write(mira, "second", 2)
     result = stream.handle_records(client, TABLE, [newer, newer, older])  # the newer first, twice, then the older
