@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .awserrors import error_code, translated
 from .errors import DdbError, Refused, TableMissing
-from .schema_plan import DECLARED_EXTRAS, Extras, Step, plan
+from .schema_plan import DECLARED_EXTRAS, OPERATIONS, Extras, Step, plan
 
 # How long a step may take: a GSI's backfill on a big table takes hours.
 DEFAULT_TIMEOUT = 6 * 3600.0
@@ -155,6 +155,8 @@ def _send(client, table: str, step: Step) -> None:
 
     with translated(client, table):
         try:
+            if step.operation not in OPERATIONS:
+                raise ValueError(f"not a schema step's operation: {step.operation!r}")
             getattr(client, step.operation)(**step.request)
         except ClientError as exc:
             message = exc.response.get("Error", {}).get("Message", "").lower()

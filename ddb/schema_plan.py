@@ -50,6 +50,9 @@ class Extras:
 
 DECLARED_EXTRAS = Extras()
 
+# The client methods a step may call (iam/tasks-policy.json allows each).
+OPERATIONS = ("update_table", "update_time_to_live", "update_continuous_backups", "tag_resource", "untag_resource")
+
 
 @dataclass(frozen=True)
 class Step:

@@ -105,3 +105,20 @@ def test_migrate_up_status_and_down_from_the_command_line(invoke, engine_client)
     down = invoke("migrate.down", "--to", "0")
     assert down.err.splitlines()[-1] == "migration 0001 undone: 8 item(s) changed by this run"
     assert all_items(engine_client) == before
+
+
+@pytest.mark.parametrize("engine", ["moto"], indirect=True)
+def test_schema_apply_and_migrate_up_on_prod_refuse_without_a_terminal_or_yes(invoke, engine, engine_client):
+    create_old_table(engine_client)
+    prod = {"AWS_ENDPOINT_URL_DYNAMODB": engine}
+    before = engine_client.describe_table(TableName=TABLE)["Table"]
+    refused = invoke("schema-apply", "--prod", env=prod)
+    assert refused.code == 1
+    assert refused.err.splitlines()[-1].startswith("error: refusing to apply 2 schema step(s) to the table on prod table")
+    assert refused.err.splitlines()[-1].endswith(": no terminal to confirm on; pass --yes to confirm")
+    assert engine_client.describe_table(TableName=TABLE)["Table"] == before
+    assert invoke("schema-apply", "--prod", "--yes", env=prod).code == 0
+    write_fixture_items(engine_client, load(FIXTURES))
+    refused = invoke("migrate.up", "--prod", env=prod)
+    assert refused.code == 1 and "error: refusing to migrate up: 0001 m0001_message_count on prod table" in refused.err
+    assert not [i for i in all_items(engine_client) if i["pk"].startswith(("MIGRATION", "LOCK#")) or "message_count" in i]
