@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from commands import deploy_tasks, export_tasks, local_tasks, pattern_tasks, stream_tasks, table_tasks
+from commands import deploy_tasks, export_tasks, local_tasks, migrate_tasks, pattern_tasks, schema_tasks, stream_tasks, table_tasks
 
 ns = Collection.from_module(table_tasks)
 ns.add_collection(Collection.from_module(pattern_tasks, name="patterns"))
@@ -11,3 +11,6 @@ ns.add_collection(Collection.from_module(local_tasks, name="local"))
 ns.add_collection(Collection.from_module(deploy_tasks, name="deploy"))
 ns.add_task(export_tasks.export)
 ns.add_task(export_tasks.import_)
+ns.add_task(schema_tasks.schema_plan)
+ns.add_task(schema_tasks.schema_apply)
+ns.add_collection(Collection.from_module(migrate_tasks, name="migrate"))

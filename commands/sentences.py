@@ -23,11 +23,11 @@ def seeded(result) -> str:
             f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
 
 
-def lock_wait(wait) -> str:
-    """What a seed waiting for the seed lock says (a `ddb.seed_lock.LockWait`)."""
+def lock_wait(wait, purpose: str = "seed") -> str:
+    """What a seed (or another `purpose`: migrate) waiting for its lock says (a `ddb.seed_lock.LockWait`)."""
     holder = wait.holder
     since = f"since {holder.acquired_at}" if holder.acquired_at else "since an unknown time"
-    return (f"waiting for the seed lock on table {wait.table!r}, held by {holder.describe()} {since}: until that seed "
+    return (f"waiting for the {purpose} lock on table {wait.table!r}, held by {holder.describe()} {since}: until that {purpose} "
             f"ends or its lease runs out (in {wait.lease_left:.0f} s, unless renewed), at most {wait.wait_left:.0f} s more")
 
 

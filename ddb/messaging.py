@@ -185,7 +185,9 @@ def _start(client: DynamoDBClient, table: str, sender: User, other: User, text: 
 
     created_at = iso_time(now or utc_now())
     message = message_item(group, str(uuidlib.uuid4()), sender, text, created_at)
-    groups = [group_item(sender, other, group, text, created_at), group_item(other, sender, group, text, created_at)]
+    # A new conversation holds one message: its group items are counted from the start (see ddb.message_count).
+    groups = [{**group_item(sender, other, group, text, created_at), "message_count": 1},
+              {**group_item(other, sender, group, text, created_at), "message_count": 1}]
     claim_items = [group_claim(group, sender.uuid, other.uuid), pair_claim(sender.uuid, other.uuid, group)]
     puts = [{"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
             for item in [*groups, message, *claim_items]]

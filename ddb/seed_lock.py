@@ -68,8 +68,9 @@ class SeedLock:
     renewals failed): whatever writes under the lock must then stop; `check()` raises LockLost.
     """
 
-    def __init__(self, client: DynamoDBClient, table: str, item: dict, lease_seconds: float, renew_every: float):
-        self.client, self.table, self.item = client, table, item
+    def __init__(self, client: DynamoDBClient, table: str, item: dict, lease_seconds: float, renew_every: float, purpose: str = "seed"):
+        self.client, self.table, self.item, self.purpose = client, table, item, purpose
+        self.key = {"pk": item["pk"]["S"], "sk": item["sk"]["S"]}
         self.owner = item["owner"]["S"]
         self.lease_seconds, self.renew_every = lease_seconds, renew_every
         self.expires_at = float(item["expires_at"]["N"])
@@ -100,7 +101,7 @@ class SeedLock:
 
     def _holder(self) -> LockHolder | None:
         try:
-            item = self.client.get_item(TableName=self.table, Key=to_typed(LOCK_KEY), ConsistentRead=True).get("Item")
+            item = self.client.get_item(TableName=self.table, Key=to_typed(self.key), ConsistentRead=True).get("Item")
         except Exception:  # noqa: BLE001 - only to name the new holder; the loss stands either way
             return None
         return LockHolder.from_item(item) if item else None
@@ -116,7 +117,8 @@ class SeedLock:
         what = (f"taken over by {self.taken_by.describe()}" if self.taken_by
                 else "lost: its lease ran out while renewals failed")
         progress = f"; stopped after {written} of {total} items written" if written is not None else ""
-        raise LockLost(f"the seed lock on table {self.table!r} was {what}{progress}; run the seed again when the other is done")
+        raise LockLost(f"the {self.purpose} lock on table {self.table!r} was {what}{progress}; "
+                       f"run the {self.purpose} again when the other is done")
 
     def _release(self):
         self._released.set()
@@ -127,15 +129,17 @@ def _seconds(at: float) -> str:
     return f"{at:.3f}"
 
 
-def _lock_item(owner: str, now: float, lease_seconds: float) -> dict:
+def _lock_item(owner: str, now: float, lease_seconds: float, key: dict = LOCK_KEY) -> dict:
     import os
     import socket
 
-    return {**to_typed({**LOCK_KEY, "owner": owner, "host": socket.gethostname(), "acquired_at": _iso(now)}),
+    return {**to_typed({**key, "owner": owner, "host": socket.gethostname(), "acquired_at": _iso(now)}),
             "pid": {"N": str(os.getpid())}, "expires_at": {"N": _seconds(now + lease_seconds)}}
 
 
-def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: float, wait_seconds: float, report_every: float, poll_seconds: float, on_wait: Callable[[LockWait], None] | None, sleep: Callable[[float], None]) -> dict:
+def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: float, wait_seconds: float, report_every: float,
+             poll_seconds: float, on_wait: Callable[[LockWait], None] | None, sleep: Callable[[float], None],
+             key: dict = LOCK_KEY, purpose: str = "seed") -> dict:
     """Put the lock item once it is free or its lease ran out; the item as stored."""
     from botocore.exceptions import ClientError
 
@@ -143,7 +147,7 @@ def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: floa
     next_report = started
     while True:
         now = time.time()
-        typed = _lock_item(owner, now, lease_seconds)
+        typed = _lock_item(owner, now, lease_seconds, key)
         try:
             client.put_item(
                 TableName=table, Item=typed,
@@ -154,7 +158,7 @@ def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: floa
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-        held = client.get_item(TableName=table, Key=to_typed(LOCK_KEY), ConsistentRead=True).get("Item")
+        held = client.get_item(TableName=table, Key=to_typed(key), ConsistentRead=True).get("Item")
         if not held:
             continue  # released between our put and our read: try again at once
         holder = LockHolder.from_item(held)
@@ -162,7 +166,7 @@ def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: floa
             return held  # our own put landed, its answer was lost
         waited = time.monotonic() - started
         if waited >= wait_seconds:
-            raise Busy(f"the seed lock on table {table!r} is still held by {holder.describe()} since "
+            raise Busy(f"the {purpose} lock on table {table!r} is still held by {holder.describe()} since "
                        f"{holder.acquired_at or 'an unknown time'} after {wait_seconds:g} s of waiting; try again when it is done")
         if on_wait and time.monotonic() >= next_report:
             on_wait(LockWait(table, holder, max(0.0, holder.expires_at - time.time()), waited, wait_seconds - waited))
@@ -176,8 +180,9 @@ def _iso(at: float) -> str:
 
 @contextmanager
 def exclusive(client: DynamoDBClient, table: str, *, lease_seconds: float = 15, renew_every: float | None = None,
-              wait_seconds: float = 600, report_every: float = 5, poll_seconds: float = 0.5, on_wait: Callable[[LockWait], None] | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> Iterator[SeedLock]:
+              wait_seconds: float = 600, report_every: float = 5, poll_seconds: float = 0.5,
+              on_wait: Callable[[LockWait], None] | None = None, sleep: Callable[[float], None] = time.sleep,
+              key: dict = LOCK_KEY, purpose: str = "seed") -> Iterator[SeedLock]:
     """Hold the table's seed lock: one seed at a time, across processes and machines.
 
     The lock is an item outside the app's key space (`LOCK#seed`), put conditionally, that
@@ -190,27 +195,30 @@ def exclusive(client: DynamoDBClient, table: str, *, lease_seconds: float = 15, 
     `on_wait(LockWait)` is called at once and every `report_every` seconds. Two seeds
     started at once thus end as one seed would. Yields a `SeedLock`, whose `stop` event is
     set if the lock is lost while held.
+
+    Other jobs that must run one at a time take the same kind of lock on their own item:
+    `key` is the lock item's key, `purpose` names the job in messages ("migrate").
     """
     owner = str(uuidlib.uuid4())
     renew_every = lease_seconds / 3 if renew_every is None else renew_every
     with translated(client, table):
-        item = _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep)
-    lock = SeedLock(client, table, item, lease_seconds, renew_every)
+        item = _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep, key, purpose)
+    lock = SeedLock(client, table, item, lease_seconds, renew_every, purpose)
     lock._heartbeat.start()
     try:
         yield lock
     finally:
         lock._release()
-        _delete_if_ours(client, table, owner)
+        _delete_if_ours(client, table, owner, key)
 
 
-def _delete_if_ours(client: DynamoDBClient, table: str, owner: str):
+def _delete_if_ours(client: DynamoDBClient, table: str, owner: str, key: dict = LOCK_KEY) -> None:
     from botocore.exceptions import ClientError
 
     with translated(client, table):
         try:
             client.delete_item(
-                TableName=table, Key=to_typed(LOCK_KEY), ConditionExpression="#o = :me",
+                TableName=table, Key=to_typed(key), ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
             )
         except ClientError as exc:

@@ -31,6 +31,7 @@ from .awserrors import error_code, translated
 from .clients import DynamoDBClient
 from .errors import ConditionFailed, DdbError, MalformedRecord
 from .items import MESSAGE_PREFIX, to_typed
+from .message_count import ATTRIBUTE, count_messages
 from .stream_records import RecordFailure, identifier, parse_record, sequence_number
 
 __all__ = [
@@ -101,6 +102,8 @@ def move_group_item(client: DynamoDBClient, table: str, current: dict | None, me
         if current["sk"] >= message["sk"]:
             return "current"
         moved = {**current, "sk": message["sk"], "message": message["message"]}
+        if ATTRIBUTE in current:  # counted (migration 1): add the messages between the old time and the new
+            moved[ATTRIBUTE] = current[ATTRIBUTE] + count_messages(client, table, group, after=current["sk"], through=message["sk"])
         try:
             client.transact_write_items(TransactItems=[
                 {"Delete": {"TableName": table, "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),

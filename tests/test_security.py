@@ -7,7 +7,7 @@ from datetime import timedelta
 import boto3
 from botocore import xform_name
 
-from ddb import items, stream
+from ddb import items, schema_plan, stream
 
 from .support import NOW, ROOT, TABLE
 
@@ -30,10 +30,12 @@ def _operations_called_in_source() -> set[str]:
     for service in ("dynamodb", "dynamodbstreams"):
         model = boto3.client(service, region_name="us-east-1").meta.service_model
         names.update({xform_name(op): op for op in model.operation_names})
-    source = "\n".join(p.read_text() for p in [ROOT / "tasks.py", *sorted((ROOT / "commands").glob("*.py")), *sorted((ROOT / "ddb").glob("*.py"))])
+    source = "\n".join(p.read_text() for p in [ROOT / "tasks.py", *sorted((ROOT / "commands").glob("*.py")), *sorted((ROOT / "ddb").glob("*.py")),
+                                                *sorted((ROOT / "migrations").glob("*.py"))])
     called = {names[m] for m in re.findall(r"\.(\w+)\(", source) if m in names}
     called |= {names[m] for m in re.findall(r'get_paginator\("(\w+)"\)', source)}
     called |= {_WAITERS[m] for m in re.findall(r'get_waiter\("(\w+)"\)', source)}
+    called |= {names[m] for m in schema_plan.OPERATIONS}  # schema-apply's steps name their method
     return called
 
 

@@ -1,0 +1,119 @@
+"""The root tasks that change a live table to the declaration: schema-plan and schema-apply.
+
+schema-plan reads only. schema-apply refuses destructive steps without
+--allow-destructive (before anything is sent), asks on --prod, then applies the steps one
+at a time, each waited for; run again after an interruption, it continues.
+"""
+
+from invoke import Exit, task
+
+from .exits import reports_errors
+from .flags import ENDPOINT, PROD, YES
+from .output import print_json, status_line
+from .targeting import config, confirm, make_client, resolve_target
+
+ON_DEMAND = "declare on-demand (PAY_PER_REQUEST) billing instead of ddb.billing, as schema-load --on-demand does"
+# schema-plan --check: the exit code that says "changes pending" (0: none; 1 stays "error").
+CHANGES_PENDING = 2
+
+
+def _declared(c, table: str, on_demand: bool) -> dict:
+    from ddb import schema
+
+    return schema.table_spec(table, schema.ON_DEMAND if on_demand else config(c).billing)
+
+
+def _plan_lines(plan) -> list[str]:
+    return [
+        f"{number}. [{'DESTRUCTIVE' if step.destructive else 'safe'}] {step.summary}" for number, step in enumerate(plan.steps, 1)
+    ]
+
+
+@task(
+    help={
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "json_": "print the plan as JSON: {table, steps: [{kind, summary, destructive, operation, request}], skipped}",
+        "on_demand": ON_DEMAND,
+        "check": f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way",
+    }
+)
+@reports_errors
+def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, check=False):
+    """Show the steps that would make the live table match the declaration (reads only)."""
+    from ddb.schema_plan import plan
+    from ddb.target import describe
+
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    found = plan(client, target.table, _declared(c, target.table, on_demand))
+    for line in found.skipped:
+        status_line(f"note: {line}")
+    if json_:
+        print_json(found.as_json())
+    elif found.steps:
+        import sys
+
+        sys.stdout.write("".join(line + "\n" for line in _plan_lines(found)))
+    if not found.steps:
+        status_line(f"table {target.table!r}: up to date with the declaration, no step at {describe(target, client)}")
+        return
+    destructive = len(found.destructive)
+    status_line(
+        f"table {target.table!r}: {len(found.steps)} step(s) to match the declaration"
+        f"{f', {destructive} destructive (schema-apply needs --allow-destructive)' if destructive else ''}; "
+        "apply them with `invoke schema-apply`"
+    )
+    if check:
+        raise Exit(code=CHANGES_PENDING)
+
+
+@task(
+    help={
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "on_demand": ON_DEMAND,
+        "allow_destructive": "also carry out destructive steps (deleting a GSI, turning the stream off, ...)",
+    }
+)
+@reports_errors
+def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False):
+    """Change the live table to the declaration, one step at a time; run again to continue after an interruption."""
+    from ddb import errors
+    from ddb.schema_apply import apply, refuse_destructive
+    from ddb.schema_plan import plan
+
+    target = resolve_target(c, prod, endpoint_url)
+    client = make_client(target)
+    spec = _declared(c, target.table, on_demand)
+    found = plan(client, target.table, spec)
+    for line in found.skipped:
+        status_line(f"note: {line}")
+    if not found.steps:
+        status_line(f"table {target.table!r}: up to date with the declaration, nothing to apply")
+        return
+    for line in _plan_lines(found):
+        status_line(line)
+    refuse_destructive(found.steps, allow_destructive)
+    confirm(target, client, f"apply {len(found.steps)} schema step(s) to the table", yes)
+    total = len(found.steps)
+    result = apply(
+        client,
+        target.table,
+        found.steps,
+        spec,
+        allow_destructive=allow_destructive,
+        on_step=lambda number, step: status_line(f"step {number}/{total}: {step.summary}"),
+        on_wait=lambda waiting: status_line(waiting.line()),
+    )
+    if result.remaining:
+        raise errors.SchemaDrift(
+            f"table {target.table!r} still differs after {len(result.applied)} step(s): "
+            + "; ".join(s.summary for s in result.remaining)
+            + "; run schema-plan to see it"
+        )
+    status_line(
+        f"table {target.table!r}: {len(result.applied)} step(s) applied in {result.seconds:.1f} s; "
+        "up to date with the declaration"
+    )
