@@ -2,7 +2,16 @@
 
 from invoke import Collection
 
-from commands import deploy_tasks, export_tasks, local_tasks, migrate_tasks, pattern_tasks, schema_tasks, stream_tasks, table_tasks
+from commands import (
+    deploy_tasks,
+    export_tasks,
+    local_tasks,
+    migrate_tasks,
+    pattern_tasks,
+    schema_tasks,
+    stream_tasks,
+    table_tasks,
+)
 
 ns = Collection.from_module(table_tasks)
 ns.add_collection(Collection.from_module(pattern_tasks, name="patterns"))

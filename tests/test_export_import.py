@@ -14,7 +14,7 @@ from ddb.anonymize import Anonymizer
 from ddb.export_layout import ExportFormatError
 from ddb.items import User
 
-from .conftest import FIXTURES, TABLE, all_items
+from .support import FIXTURES, TABLE, all_items
 
 COPY = "cruddur-copy"
 BY_KEY = itemgetter("pk", "sk")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import all_items, local_client
 from .faultproxy import ALL, FaultProxy
+from .support import all_items, local_client
 
 FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1",
         "INVOKE_DDB_RETRY_BASE_DELAY": "0.01", "INVOKE_DDB_RETRY_MAX_DELAY": "0.2"}
@@ -32,6 +32,7 @@ def _export_dir(run, out: Path) -> Path:
     return folder
 
 
+@pytest.mark.each_engine  # the round trip's scans, batch writes and table creation are the engine's
 def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attribute(invoke, engine, tmp_path):
     assert invoke("setup").code == 0
     started = invoke("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?")
@@ -63,7 +64,6 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
     assert again.code == 0 and "imported 0 items" in again.err and f"{len(before)} already there" in again.err
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)  # refusals before any request: no engine behaviour involved
 def test_a_damaged_export_is_one_line_exit_1_and_nothing_is_written(invoke, engine, tmp_path):
     assert invoke("setup").code == 0
     out = tmp_path / "backup"
@@ -87,7 +87,6 @@ def test_a_damaged_export_is_one_line_exit_1_and_nothing_is_written(invoke, engi
     assert prod.code == 1 and prod.err.strip().splitlines()[-1].startswith("error: ")
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_import_stores_every_item_once_when_a_third_of_every_request_fails(invoke, engine, tmp_path):
     assert invoke("setup").code == 0
     before = _typed_scan(engine)
@@ -103,7 +102,6 @@ def test_import_stores_every_item_once_when_a_third_of_every_request_fails(invok
     assert len(all_items(local_client(engine))) == len(before) == 112
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_prod_import_without_yes_refuses_before_any_request_and_prod_export_only_reads(invoke, engine, tmp_path):
     assert invoke("setup").code == 0
     out = tmp_path / "backup"

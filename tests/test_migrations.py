@@ -10,7 +10,7 @@ from ddb import contract, messaging, migrations, patterns, stream
 from ddb.errors import InvalidInput
 from ddb.items import GROUP_PREFIX, iso_time, message_item
 
-from .conftest import NOW, ROOT, TABLE, all_items
+from .support import NOW, ROOT, TABLE, all_items
 
 FOLDER = ROOT / "migrations"
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"

@@ -6,7 +6,7 @@ import pytest
 
 from ddb.fixtures import load
 
-from .conftest import FIXTURES, TABLE, all_items
+from .support import FIXTURES, TABLE, all_items
 from .test_schema_plan import create_old_table, write_fixture_items
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
@@ -16,6 +16,7 @@ STEPS = [
 ]
 
 
+@pytest.mark.each_engine  # UpdateTable, GSI backfill and streams are the engine's
 def test_schema_apply_brings_an_old_table_holding_the_fixtures_to_the_declaration(invoke, engine_client):
     create_old_table(engine_client)
     write_fixture_items(engine_client, load(FIXTURES))
@@ -50,7 +51,6 @@ def test_schema_apply_brings_an_old_table_holding_the_fixtures_to_the_declaratio
     assert inbox["items"][0]["message"] == "after the change"
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_schema_apply_refuses_destructive_steps_without_the_flag(invoke, engine_client):
     assert invoke("schema-load").code == 0
     engine_client.update_table(
@@ -82,7 +82,6 @@ def test_schema_apply_refuses_destructive_steps_without_the_flag(invoke, engine_
     assert invoke("schema-plan").err.startswith(f"table {TABLE!r}: up to date with the declaration, no step")
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_migrate_up_status_and_down_from_the_command_line(invoke, engine_client):
     assert invoke("setup").code == 0
     before = all_items(engine_client)
@@ -107,7 +106,6 @@ def test_migrate_up_status_and_down_from_the_command_line(invoke, engine_client)
     assert all_items(engine_client) == before
 
 
-@pytest.mark.parametrize("engine", ["moto"], indirect=True)
 def test_schema_apply_and_migrate_up_on_prod_refuse_without_a_terminal_or_yes(invoke, engine, engine_client):
     create_old_table(engine_client)
     prod = {"AWS_ENDPOINT_URL_DYNAMODB": engine}

@@ -12,7 +12,7 @@ from ddb.items import group_claim
 from ddb.schema_apply import Waiting, apply, wait_settled
 from ddb.schema_plan import Extras, plan, steps_for
 
-from .conftest import NOW, TABLE, all_items
+from .support import NOW, TABLE, all_items
 
 KEYS = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
 ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
