@@ -112,13 +112,14 @@ def main():
                                   users=args.users)
         common.invoke(env, "schema-load")
         seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
-        print(seeded.stderr.strip().splitlines()[-1])
+        print(seeded.err.strip().splitlines()[-1])
         total = args.messages + 3 * args.conversations
         client = common.client(endpoint)
         bare_script = scratch / "bare_scan.py"
         bare_script.write_text(BARE_SCAN.format(endpoint=endpoint, table=common.TABLE))
-        results = {"bare scan": [], "export": [], "import": [], "ceiling": []}
-        write_rates, peaks = [], {"export": [], "import": [], "bare scan": []}
+        results: dict[str, list[float]] = {"bare scan": [], "export": [], "import": [], "ceiling": []}
+        write_rates: list[int] = []
+        peaks: dict[str, list[float]] = {"export": [], "import": [], "bare scan": []}
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"table: {total} items; {args.repeat} run(s) each, medians; this process peaked at {own:.0f} MB "
               "(a floor under the children's figures)", flush=True)

@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DdbError
 
@@ -63,14 +64,14 @@ class DataFile:
 class HashingWriter:
     """A binary file that keeps the MD5 of every byte written to it (for gzip to write through)."""
 
-    def __init__(self, raw):
+    def __init__(self, raw: BinaryIO):
         self.raw, self.md5 = raw, hashlib.md5()
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self.md5.update(data)
         return self.raw.write(data)
 
-    def flush(self):
+    def flush(self) -> None:
         self.raw.flush()
 
 
@@ -87,7 +88,7 @@ def file_md5(path: Path) -> bytes:
     return md5.digest()
 
 
-def write_atomically(path: Path, text: str):
+def write_atomically(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, flush it to disk, then rename it into place."""
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "w", encoding="utf-8") as file:
@@ -97,7 +98,7 @@ def write_atomically(path: Path, text: str):
     os.replace(temporary, path)
 
 
-def write_manifests(export_dir: Path, summary: dict, files: list[DataFile]):
+def write_manifests(export_dir: Path, summary: dict, files: list[DataFile]) -> None:
     """manifest-files.json first, then manifest-summary.json, each atomically, with their .checksum files."""
     lines = "".join(json.dumps(f.as_json()) + "\n" for f in files)
     for name, text in ((FILES, lines), (SUMMARY, json.dumps(summary, indent=2) + "\n")):
@@ -129,7 +130,7 @@ def _json_file(path: Path):
         raise ExportFormatError(f"{path}: not readable JSON ({_short(exc)})") from None
 
 
-def _short(exc) -> str:
+def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
@@ -189,7 +190,7 @@ def data_path(export_dir: Path, key: str) -> Path:
     return export_dir / DATA / name
 
 
-def check_data_file(path: Path, entry: DataFile):
+def check_data_file(path: Path, entry: DataFile) -> None:
     """Refuse a data file whose bytes are not the ones the manifest names (md5Checksum, and a one-part etag)."""
     if not path.is_file():
         raise ExportFormatError(f"{path}: missing (manifest-files.json lists it)")

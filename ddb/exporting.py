@@ -23,6 +23,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from pathlib import Path
 from . import export_layout as layout
 from . import schema, table_description
 from .anonymize import Anonymizer
+from .clients import DynamoDBClient
 from .errors import DdbError, Interrupted, TableMissing
 from .scan import PARALLEL_PAGE_ITEMS, typed_pages
 
@@ -107,8 +109,8 @@ def _start_or_resume(out: Path, table: str, segments: int, anonymized: bool) -> 
     return _Progress(path, state)
 
 
-def export_table(client, table: str, out: Path | str, *, segments: int = 1, anonymizer: Anonymizer | None = None,
-                 page_size: int | None = None, on_progress=None, stop: threading.Event | None = None) -> ExportResult:
+def export_table(client: DynamoDBClient, table: str, out: Path | str, *, segments: int = 1, anonymizer: Anonymizer | None = None,
+                 page_size: int | None = None, on_progress: Callable[[int], None] | None = None, stop: threading.Event | None = None) -> ExportResult:
     """Export `table` into `out` (see the module's docstring); returns what was done.
 
     `on_progress(n)` is called with the items of each page written. Setting `stop`, or
@@ -170,7 +172,9 @@ class _Stopped(Exception):
     """A segment left off because the run was asked to stop."""
 
 
-def _run_segments(client, table, export_dir, export_id, todo, segments, page_size, anonymizer, progress, on_progress, stop):
+def _run_segments(client: DynamoDBClient, table: str, export_dir: Path, export_id: str, todo: list[int], segments: int,
+                  page_size: int | None, anonymizer: Anonymizer | None, progress: _Progress,
+                  on_progress: Callable[[int], None] | None, stop: threading.Event) -> None:
     def one(segment: int):
         name = file_name(export_id, segment)
         final = export_dir / layout.DATA / name

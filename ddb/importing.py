@@ -23,11 +23,14 @@ The order is fixed, and nothing is written before its last check:
    for 100,000 items.)
 """
 
+import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import batch, schema, table_description
 from .awserrors import translated
+from .clients import DynamoDBClient
 from .errors import DdbError, Interrupted, WriteIncomplete
 from .import_source import Source, plain, typed_items
 from .items import from_typed
@@ -40,7 +43,7 @@ WRITE_GROUP = 5000  # requests handed to the batch writer at once
 class ImportConflict(DdbError):
     """Items of the export would overwrite different items already in the table; `keys` names them."""
 
-    def __init__(self, message, keys=()):
+    def __init__(self, message: str, keys: Iterable[tuple] = ()):
         super().__init__(message)
         self.keys = list(keys)
 
@@ -79,8 +82,8 @@ def _same(stored: dict, exported: dict) -> bool:
     return stored == exported or from_typed(stored) == plain(exported)
 
 
-def plan(client, table: str, source: Source, *, replace: bool = False, policy: RetryPolicy | None = None,
-         on_progress=None) -> Plan:
+def plan(client: DynamoDBClient, table: str, source: Source, *, replace: bool = False, policy: RetryPolicy | None = None,
+         on_progress: Callable[[int], None] | None = None) -> Plan:
     """Find what the import would do: whether the table exists, and, unless `replace`, which items are already there."""
     policy = policy or RetryPolicy()
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
@@ -101,7 +104,7 @@ def plan(client, table: str, source: Source, *, replace: bool = False, policy: R
     return result
 
 
-def _batch_get(client, table, keys: list[dict], policy: RetryPolicy, projection: bool = False) -> list[dict]:
+def _batch_get(client: DynamoDBClient, table: str, keys: list[dict], policy: RetryPolicy, projection: bool = False) -> list[dict]:
     """The stored items of up to 100 keys (strongly consistent), UnprocessedKeys retried with backoff."""
     request: dict = {"Keys": keys, "ConsistentRead": True}
     if projection:
@@ -125,7 +128,7 @@ def _batch_get(client, table, keys: list[dict], policy: RetryPolicy, projection:
     return found
 
 
-def _compare(client, table, chunk, result: Plan, policy: RetryPolicy):
+def _compare(client: DynamoDBClient, table: str, chunk: list[dict], result: Plan, policy: RetryPolicy) -> None:
     exported = {_key(t): t for t in chunk}
     for stored in _batch_get(client, table, [{"pk": t["pk"], "sk": t["sk"]} for t in chunk], policy):
         key = _key(stored)
@@ -142,8 +145,9 @@ def conflict_error(found: Plan) -> ImportConflict:
                           f"{shown}; nothing was written (pass --replace to overwrite them)", keys)
 
 
-def run(client, table: str, source: Source, found: Plan, *, writers: int = 4, policy: RetryPolicy | None = None,
-        billing: str = schema.PROVISIONED, on_progress=None, stop=None) -> ImportResult:
+def run(client: DynamoDBClient, table: str, source: Source, found: Plan, *, writers: int = 4, policy: RetryPolicy | None = None,
+        billing: str = schema.PROVISIONED, on_progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None) -> ImportResult:
     """Carry out a plan (see the module's docstring); raises ImportConflict before any write when it has conflicts."""
     began = time.monotonic()
     policy = policy or RetryPolicy()
@@ -174,12 +178,13 @@ def run(client, table: str, source: Source, found: Plan, *, writers: int = 4, po
     return ImportResult(found, created, written, stored, time.monotonic() - began, write_seconds)
 
 
-def _write(client, table, group, total: batch.BatchResult, writers, policy, on_progress, stop, found: Plan):
+def _write(client: DynamoDBClient, table: str, group: list[dict], total: batch.BatchResult, writers: int, policy: RetryPolicy,
+           on_progress: Callable[[int], None] | None, stop: threading.Event | None, found: Plan) -> None:
     try:
         part = batch.write(client, table, group, writers=writers, policy=policy, on_progress=on_progress, stop=stop)
     except (Interrupted, WriteIncomplete) as exc:
-        part = exc.result  # type: ignore[attr-defined]
-        _add(total, part)
+        if exc.result is not None:  # batch.write sets it on both: the tally up to the interruption
+            _add(total, exc.result)
         if isinstance(exc, Interrupted):
             raise Interrupted(f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
                               "(what is already there is skipped)", total.put, found.to_write) from None
@@ -198,10 +203,11 @@ def _add(total: batch.BatchResult, part: batch.BatchResult):
     total.fewest_writers = min(total.fewest_writers, part.fewest_writers)
 
 
-def count_stored(client, table: str, source: Source, policy: RetryPolicy | None = None) -> int:
+def count_stored(client: DynamoDBClient, table: str, source: Source, policy: RetryPolicy | None = None) -> int:
     """How many of the export's items are in the table, read back by key; raises naming the missing ones."""
     policy = policy or RetryPolicy()
-    found, missing = 0, []
+    found = 0
+    missing: list[tuple] = []
     chunk: list[tuple] = []
 
     def read_back():

@@ -9,12 +9,13 @@ past adds nothing, and an older message written before a newer one was applied i
 newer one's interval. A group item without the attribute is left without it.
 """
 
+from .clients import DynamoDBClient
 from .items import message_pk
 
 ATTRIBUTE = "message_count"
 
 
-def count_messages(client, table: str, message_group_uuid: str, after: str | None = None, through: str | None = None) -> int:
+def count_messages(client: DynamoDBClient, table: str, message_group_uuid: str, after: str | None = None, through: str | None = None) -> int:
     """How many messages the conversation holds with a time after `after` (if given) and up to `through` (strongly consistent)."""
     conditions, values = ["pk = :pk"], {":pk": {"S": message_pk(message_group_uuid)}}
     if after is not None and through is not None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .awserrors import translated
+from .clients import DynamoDBClient
 from .errors import InvalidInput
 from .items import from_typed, to_typed
 from .migration_files import Migration, load
@@ -38,7 +39,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def read_history(client, table: str) -> dict[int, dict]:
+def read_history(client: DynamoDBClient, table: str) -> dict[int, dict]:
     """The history items by version (plain items): one strongly consistent query of their partition."""
     found = {}
     with translated(client, table):
@@ -70,7 +71,7 @@ class MigrationState:
         return self.__dict__.copy()
 
 
-def status(client, table: str, folder: str | Path) -> list[MigrationState]:
+def status(client: DynamoDBClient, table: str, folder: str | Path) -> list[MigrationState]:
     """Every migration of the folder and every one in the history, in version order."""
     migrations = {m.version: m for m in load(folder)}
     history = read_history(client, table)
@@ -92,7 +93,7 @@ def status(client, table: str, folder: str | Path) -> list[MigrationState]:
 class Progress:
     """What a migration's `up`/`down` is handed: where to resume, and how to record a checkpoint."""
 
-    def __init__(self, client, table: str, entry: dict, on_progress: Callable[[int], None] | None, lock: SeedLock | None):
+    def __init__(self, client: DynamoDBClient, table: str, entry: dict, on_progress: Callable[[int], None] | None, lock: SeedLock | None):
         self._client, self._table, self._entry = client, table, entry
         self._on_progress, self._lock = on_progress, lock
         checkpoint = entry.get("checkpoint")
@@ -120,7 +121,7 @@ class Progress:
             self._on_progress(self.migrated)
 
 
-def _put(client, table: str, entry: dict) -> None:
+def _put(client: DynamoDBClient, table: str, entry: dict) -> None:
     with translated(client, table):
         client.put_item(TableName=table, Item=to_typed({**entry, "updated_at": _now()}))
 
@@ -155,7 +156,7 @@ def _to_run(direction: str, migrations: list[Migration], history: dict[int, dict
 
 
 def run(
-    client,
+    client: DynamoDBClient,
     table: str,
     folder: str | Path,
     direction: str,
@@ -203,7 +204,15 @@ def run(
     return result
 
 
-def _run_one(client, table, migration: Migration, direction: str, lock, on_start, on_progress) -> int:
+def _run_one(
+    client: DynamoDBClient,
+    table: str,
+    migration: Migration,
+    direction: str,
+    lock: SeedLock,
+    on_start: Callable[[Migration, dict | None], None] | None,
+    on_progress: Callable[[Migration, int], None] | None,
+) -> int:
     entry = read_history(client, table).get(migration.version)
     state = APPLYING if direction == "up" else REVERTING
     if entry is None or entry.get("state") != state:

@@ -114,7 +114,8 @@ def scan_items(client: DynamoDBClient, table: str, limit: int | None = None, pag
             pages.close()
 
 
-def typed_pages(client, table: str, *, segment: int = 0, total_segments: int = 1, page_size: int | None = None):
+def typed_pages(client: DynamoDBClient, table: str, *, segment: int = 0, total_segments: int = 1,
+                page_size: int | None = None) -> Generator[list[dict], None, None]:
     """The pages of one segment of a (parallel) scan, as lists of typed items (DynamoDB JSON), fetched lazily.
 
     For callers that keep items exactly as stored (the export); `scan_items` gives plain ones.

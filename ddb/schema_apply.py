@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import DdbError, Refused, TableMissing
 from .schema_plan import DECLARED_EXTRAS, OPERATIONS, Extras, Step, plan
 
@@ -62,7 +63,7 @@ def unsettled(description: dict) -> dict:
 
 
 def wait_settled(
-    client,
+    client: DynamoDBClient,
     table: str,
     step: Step | None = None,
     *,
@@ -107,7 +108,7 @@ def refuse_destructive(steps: list[Step], allow_destructive: bool) -> None:
 
 
 def apply(
-    client,
+    client: DynamoDBClient,
     table: str,
     steps: list[Step],
     spec: dict,
@@ -150,7 +151,7 @@ def apply(
 _ALREADY_DONE = ("already exists", "already enabled", "already has", "no provisioned throughput changes", "is already")
 
 
-def _send(client, table: str, step: Step) -> None:
+def _send(client: DynamoDBClient, table: str, step: Step) -> None:
     from botocore.exceptions import ClientError
 
     with translated(client, table):

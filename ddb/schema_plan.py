@@ -20,6 +20,7 @@ tag. The key schema of a table cannot change in place: that is `SchemaDrift`.
 from dataclasses import dataclass, field
 
 from .awserrors import error_code, translated
+from .clients import DynamoDBClient
 from .errors import SchemaDrift
 from .schema import ON_DEMAND, PROVISIONED, describe
 
@@ -311,7 +312,7 @@ def _ttl_steps(table: str, live_ttl: dict, want: str) -> list[Step]:
     return []
 
 
-def read_extras(client, table: str, extras: Extras = DECLARED_EXTRAS) -> tuple[dict, list[str]]:
+def read_extras(client: DynamoDBClient, table: str, extras: Extras = DECLARED_EXTRAS) -> tuple[dict, list[str]]:
     """Read the settings `extras` declares (and only those): ({"ttl"|"pitr"|"tags": ...}, lines on what the engine lacks)."""
     from botocore.exceptions import ClientError
 
@@ -348,7 +349,7 @@ def read_extras(client, table: str, extras: Extras = DECLARED_EXTRAS) -> tuple[d
     return read, skipped
 
 
-def _tags(client, table: str) -> dict:
+def _tags(client: DynamoDBClient, table: str) -> dict:
     arn = client.describe_table(TableName=table)["Table"]["TableArn"]
     tags, token = {}, None
     while True:
@@ -359,7 +360,7 @@ def _tags(client, table: str) -> dict:
             return tags
 
 
-def plan(client, table: str, spec: dict, extras: Extras = DECLARED_EXTRAS) -> Plan:
+def plan(client: DynamoDBClient, table: str, spec: dict, extras: Extras = DECLARED_EXTRAS) -> Plan:
     """Read the live table (and the declared extras) and plan the steps; TableMissing if it is not there."""
     from .errors import Hint, TableMissing
 

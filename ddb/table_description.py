@@ -9,6 +9,7 @@ import json
 from datetime import datetime
 
 from .awserrors import translated
+from .clients import DynamoDBClient
 
 _WAIT = {"Delay": 1, "MaxAttempts": 300}
 
@@ -16,7 +17,7 @@ _WAIT = {"Delay": 1, "MaxAttempts": 300}
 def as_json(description: dict) -> dict:
     """DescribeTable's `Table` with its times as ISO strings, ready for json.dumps."""
 
-    def plain(value):
+    def plain(value: object) -> object:
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, dict):
@@ -61,7 +62,7 @@ def create_request(description: dict, table: str) -> dict:
     return request
 
 
-def create(client, table: str, description: dict) -> None:
+def create(client: DynamoDBClient, table: str, description: dict) -> None:
     """Create `table` like `description` and wait until it is ACTIVE."""
     from botocore.exceptions import ClientError
 
