@@ -35,8 +35,9 @@ def environment(port: int, state_dir) -> dict:
     Unlike the tests' task runner, it keeps invoke.yaml's retry backoff: that is what is measured.
     """
     env = fake_aws_environment({k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
-    env.update(INVOKE_DDB_ENGINE_PORT=str(port), INVOKE_DDB_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-               INVOKE_DDB_STATE_DIR=str(state_dir))
+    env.update(
+        INVOKE_DDB_ENGINE_PORT=str(port), INVOKE_DDB_ENDPOINT_URL=f"http://127.0.0.1:{port}", INVOKE_DDB_STATE_DIR=str(state_dir)
+    )
     return env
 
 
@@ -101,9 +102,15 @@ def machine() -> str:
     from importlib.metadata import version
 
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"boto3 {version('boto3')}, moto {version('moto')}; load average {load}")
+    return (
+        f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"boto3 {version('boto3')}, moto {version('moto')}; load average {load}"
+    )

@@ -26,7 +26,7 @@ import _common as common
 
 MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
 
-BARE = f'''
+BARE = f"""
 import boto3
 client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url={{endpoint!r}},
                       aws_access_key_id="local", aws_secret_access_key="local")
@@ -35,7 +35,7 @@ response = client.query(TableName={common.TABLE!r}, KeyConditionExpression="pk =
                         ScanIndexForward=False, Limit=21, ReturnConsumedCapacity="TOTAL")
 for item in response["Items"]:
     print(item["user_handle"]["S"], item["sk"]["S"], item["message"]["S"])
-'''
+"""
 
 
 def run(command, env) -> float:
@@ -69,13 +69,33 @@ def main():
         commands = {
             "task": [*task_command, "patterns.list-conversations"],
             "bare boto3": [sys.executable, str(bare)],
-            "AWS CLI": [aws, "dynamodb", "query", "--region", "us-east-1", "--endpoint-url", endpoint,
-                        "--table-name", common.TABLE, "--key-condition-expression", "pk = :pk",
-                        "--expression-attribute-values", f'{{":pk": {{"S": "GRP#{MIRA}"}}}}',
-                        "--no-scan-index-forward", "--limit", "21", "--return-consumed-capacity", "TOTAL"],
+            "AWS CLI": [
+                aws,
+                "dynamodb",
+                "query",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                endpoint,
+                "--table-name",
+                common.TABLE,
+                "--key-condition-expression",
+                "pk = :pk",
+                "--expression-attribute-values",
+                f'{{":pk": {{"S": "GRP#{MIRA}"}}}}',
+                "--no-scan-index-forward",
+                "--limit",
+                "21",
+                "--return-consumed-capacity",
+                "TOTAL",
+            ],
         }
         found = {
-            "task": len(json.loads(subprocess.run(commands["task"] + ["--json"], cwd=common.ROOT, env=env, capture_output=True).stdout)["items"]),
+            "task": len(
+                json.loads(subprocess.run(commands["task"] + ["--json"], cwd=common.ROOT, env=env, capture_output=True).stdout)[
+                    "items"
+                ]
+            ),
             "bare boto3": len(subprocess.run(commands["bare boto3"], env=env, capture_output=True).stdout.splitlines()),
             "AWS CLI": json.loads(subprocess.run(commands["AWS CLI"], env=env, capture_output=True).stdout)["Count"],
         }

@@ -56,12 +56,12 @@ class _Popen(subprocess.Popen):
         return pid, status
 
 
-
 def measure(command, env):
     """(seconds, peak RSS in MB, stdout, stderr) of one process."""
     started = time.perf_counter()
-    process = _Popen(command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = _Popen(
+        command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out, err = process.communicate()
     elapsed = time.perf_counter() - started
     usage = getattr(process, "rusage", None)
@@ -69,8 +69,6 @@ def measure(command, env):
     if process.returncode:
         raise SystemExit(f"{command} failed with exit code {process.returncode}: {err.strip()[-500:]}")
     return elapsed, peak, out, err
-
-
 
 
 # The ceiling runs in a process of its own: holding every request would grow this process,
@@ -108,8 +106,9 @@ def main():
     args = parser.parse_args()
     print(f"machine: {common.machine()}")
     with common.engine(args.port) as (endpoint, env, scratch):
-        data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations,
-                                  users=args.users)
+        data = synthetic.generate(
+            scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
+        )
         common.invoke(env, "schema-load")
         seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
         print(seeded.err.strip().splitlines()[-1])
@@ -121,8 +120,11 @@ def main():
         write_rates: list[int] = []
         peaks: dict[str, list[float]] = {"export": [], "import": [], "bare scan": []}
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"table: {total} items; {args.repeat} run(s) each, medians; this process peaked at {own:.0f} MB "
-              "(a floor under the children's figures)", flush=True)
+        print(
+            f"table: {total} items; {args.repeat} run(s) each, medians; this process peaked at {own:.0f} MB "
+            "(a floor under the children's figures)",
+            flush=True,
+        )
         for run in range(args.repeat):
             seconds, peak, out, _ = measure([sys.executable, str(bare_script)], env)
             if int(out) != total:
@@ -141,8 +143,9 @@ def main():
             print(f"  run {run + 1}, export: {seconds:.1f} s, {total / seconds:.0f} items/s, peak {peak:.0f} MB", flush=True)
             copy = f"bench-copy-{run}"
             schema.drop(client, copy)
-            seconds, peak, out, err = measure([sys.executable, "-m", "invoke", "import", str(out_dir), "--table", copy,
-                                               "--writers", str(args.writers)], env)
+            seconds, peak, out, err = measure(
+                [sys.executable, "-m", "invoke", "import", str(out_dir), "--table", copy, "--writers", str(args.writers)], env
+            )
             line = err.strip().splitlines()[-1]
             match = re.search(r"imported (\d+) items .*?, (\d+) items/s; all (\d+) read back from the table", line)
             if not match or int(match.group(1)) != total or int(match.group(3)) != total:
@@ -150,15 +153,21 @@ def main():
             results["import"].append(total / seconds)
             write_rates.append(int(match.group(2)))
             peaks["import"].append(peak)
-            print(f"  run {run + 1}, import: {seconds:.1f} s in all, {total / seconds:.0f} items/s; write phase "
-                  f"{match.group(2)} items/s; peak {peak:.0f} MB", flush=True)
+            print(
+                f"  run {run + 1}, import: {seconds:.1f} s in all, {total / seconds:.0f} items/s; write phase "
+                f"{match.group(2)} items/s; peak {peak:.0f} MB",
+                flush=True,
+            )
             schema.drop(client, copy)
             ceiling_table = f"bench-ceiling-{run}"
             schema.drop(client, ceiling_table)
             schema.load(client, ceiling_table)
             script = scratch / "ceiling.py"
-            script.write_text(CEILING.format(root=str(common.ROOT), table=ceiling_table, endpoint=endpoint,
-                                             folder=str(out_dir), writers=args.writers))
+            script.write_text(
+                CEILING.format(
+                    root=str(common.ROOT), table=ceiling_table, endpoint=endpoint, folder=str(out_dir), writers=args.writers
+                )
+            )
             rate = float(measure([sys.executable, str(script)], env)[2])
             if common.count_items(client, ceiling_table) != total:
                 raise SystemExit("the ceiling run lost items")
@@ -168,14 +177,22 @@ def main():
     m = {name: common.median(values) for name, values in results.items()}
     write = common.median(write_rates)
     print()
-    print(f"export peak memory = {common.median(peaks['export']):.0f} MB for {total} items (target < 150 MB); "
-          f"import peak memory = {common.median(peaks['import']):.0f} MB")
-    print(f"export / bare scan = {m['export'] / m['bare scan']:.2f}  (export {m['export']:.0f} items/s, "
-          f"bare boto3 scan {m['bare scan']:.0f} items/s; target >= 0.8)")
-    print(f"import write phase / ceiling = {write / m['ceiling']:.2f}  (import writes {write:.0f} items/s, "
-          f"ceiling {m['ceiling']:.0f} items/s with {args.writers} writers; target >= 0.9)")
-    print(f"import whole command / ceiling = {m['import'] / m['ceiling']:.2f}  ({m['import']:.0f} items/s including "
-          "validation, table creation and the read-back)")
+    print(
+        f"export peak memory = {common.median(peaks['export']):.0f} MB for {total} items (target < 150 MB); "
+        f"import peak memory = {common.median(peaks['import']):.0f} MB"
+    )
+    print(
+        f"export / bare scan = {m['export'] / m['bare scan']:.2f}  (export {m['export']:.0f} items/s, "
+        f"bare boto3 scan {m['bare scan']:.0f} items/s; target >= 0.8)"
+    )
+    print(
+        f"import write phase / ceiling = {write / m['ceiling']:.2f}  (import writes {write:.0f} items/s, "
+        f"ceiling {m['ceiling']:.0f} items/s with {args.writers} writers; target >= 0.9)"
+    )
+    print(
+        f"import whole command / ceiling = {m['import'] / m['ceiling']:.2f}  ({m['import']:.0f} items/s including "
+        "validation, table creation and the read-back)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ for item in everything:
 def measure(command, env):
     """(seconds, peak RSS in MB, lines printed) of one process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     lines = 0
     assert process.stdout is not None
     out = process.stdout
@@ -65,14 +66,18 @@ def main():
     with common.engine(args.port) as (endpoint, env, scratch):
         # The data goes in through `invoke seed` in its own process: this process stays small,
         # and a child's ru_maxrss never shows less than its parent's size at the fork.
-        data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users)
+        data = synthetic.generate(
+            scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
+        )
         common.invoke(env, "schema-load")
         seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
         print(seeded.err.strip().splitlines()[-1])
         total = args.messages + 3 * args.conversations  # two group items and a group claim each
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"table: {total} items; {args.repeat} runs each, medians; this process peaked at {own:.0f} MB "
-              "(a floor under the children's figures)")
+        print(
+            f"table: {total} items; {args.repeat} runs each, medians; this process peaked at {own:.0f} MB "
+            "(a floor under the children's figures)"
+        )
         hold_all = scratch / "hold_all.py"
         hold_all.write_text(HOLD_ALL.format(root=str(common.ROOT), table=common.TABLE, endpoint=endpoint))
         commands = {
@@ -95,11 +100,15 @@ def main():
         print(f"{name:<12} {medians[name][0]:>9.1f} {medians[name][1]:>8.0f}")
     streamed, baseline, parallel = medians.values()
     print()
-    print(f"streamed peak memory = {streamed[1]:.0f} MB for {total} items (target < 150 MB); "
-          f"streamed / holding every item = {streamed[1] / baseline[1]:.2f}")
+    print(
+        f"streamed peak memory = {streamed[1]:.0f} MB for {total} items (target < 150 MB); "
+        f"streamed / holding every item = {streamed[1] / baseline[1]:.2f}"
+    )
     print(f"segments {args.segments} peak memory = {parallel[1]:.0f} MB")
-    print(f"speed-up of --segments {args.segments} = {streamed[0] / parallel[0]:.2f} (streamed time / segments time; "
-          "moto serves one request at a time and reads the whole table for every page, so it shows none)")
+    print(
+        f"speed-up of --segments {args.segments} = {streamed[0] / parallel[0]:.2f} (streamed time / segments time; "
+        "moto serves one request at a time and reads the whole table for every page, so it shows none)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,14 +56,20 @@ def main():
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try, comma-separated")
-    parser.add_argument("--naive-items", type=int, default=2_000,
-                        help="how many of the items the put_item loop writes (0: all); its rate is items/s either way")
+    parser.add_argument(
+        "--naive-items",
+        type=int,
+        default=2_000,
+        help="how many of the items the put_item loop writes (0: all); its rate is items/s either way",
+    )
     parser.set_defaults(repeat=5)
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",")]
     print(f"machine: {common.machine()}")
     with common.engine(args.port) as (endpoint, _env, scratch):
-        data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users)
+        data = synthetic.generate(
+            scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
+        )
         loaded = fixtures.load(data.directory)
         client = common.client(endpoint)
         table = common.TABLE
@@ -72,8 +78,10 @@ def main():
         total = len(plan.puts)
         requests = [batch.put_request(i) for i in plan.puts]
         naive_items = plan.puts[: args.naive_items or None]
-        print(f"data: {args.messages} messages in {args.conversations} conversations of {args.users} users = {total} items; "
-              f"{args.repeat} runs each, medians")
+        print(
+            f"data: {args.messages} messages in {args.conversations} conversations of {args.users} users = {total} items; "
+            f"{args.repeat} runs each, medians"
+        )
         ceiling: dict[int, list[float]] = {w: [] for w in writer_counts}
         seeded: dict[int, list[float]] = {w: [] for w in writer_counts}
         naive: list[float] = []
@@ -89,7 +97,10 @@ def main():
                         stored = common.count_items(client, table)
                         if stored != total:
                             sys.exit(f"seed lost items: {stored} of {total} stored")
-                print(f"  run {run + 1}, {w} writers: ceiling {ceiling[w][-1]:.0f} items/s, seed {seeded[w][-1]:.0f} items/s", flush=True)
+                print(
+                    f"  run {run + 1}, {w} writers: ceiling {ceiling[w][-1]:.0f} items/s, seed {seeded[w][-1]:.0f} items/s",
+                    flush=True,
+                )
             common.fresh_table(client, table)
             naive.append(naive_run(client, table, naive_items))
             print(f"  run {run + 1}, put_item loop ({len(naive_items)} items): {naive[-1]:.0f} items/s", flush=True)
@@ -101,14 +112,22 @@ def main():
         print(f"{w:>8} {c:>16.0f} {s:>13.0f} {s / c:>13.2f}")
     best_ceiling_w = max(writer_counts, key=lambda w: common.median(ceiling[w]))
     best_seed_w = max(writer_counts, key=lambda w: common.median(seeded[w]))
-    best_ceiling, best_seed, naive_rate = common.median(ceiling[best_ceiling_w]), common.median(seeded[best_seed_w]), common.median(naive)
+    best_ceiling, best_seed, naive_rate = (
+        common.median(ceiling[best_ceiling_w]),
+        common.median(seeded[best_seed_w]),
+        common.median(naive),
+    )
     print(f"put_item loop: {naive_rate:.0f} items/s")
     print()
-    print(f"seed / ceiling       = {best_seed / best_ceiling:.2f}  (seed {best_seed:.0f} items/s with {best_seed_w} writers; "
-          f"ceiling {best_ceiling:.0f} items/s with {best_ceiling_w} writers; target >= 0.9)")
+    print(
+        f"seed / ceiling       = {best_seed / best_ceiling:.2f}  (seed {best_seed:.0f} items/s with {best_seed_w} writers; "
+        f"ceiling {best_ceiling:.0f} items/s with {best_ceiling_w} writers; target >= 0.9)"
+    )
     paired = [s / c for w in writer_counts for s, c in zip(seeded[w], ceiling[w], strict=True)]
-    print(f"seed / ceiling, run by run at the same writer count: median {common.median(paired):.2f} "
-          f"(of {len(paired)} side-by-side pairs; a check on the noise of this machine)")
+    print(
+        f"seed / ceiling, run by run at the same writer count: median {common.median(paired):.2f} "
+        f"(of {len(paired)} side-by-side pairs; a check on the noise of this machine)"
+    )
     print(f"seed / put_item loop = {best_seed / naive_rate:.1f}  (target >= 10)")
 
 

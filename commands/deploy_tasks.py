@@ -68,9 +68,16 @@ def write_template(c, out=None, on_demand=False):
     status_line(f"wrote the template to {out}; deploy it with `invoke deploy.stack --prod`")
 
 
-@task(name="stack", help={"prod": PROD, "yes": YES, "on_demand": ON_DEMAND,
-                          "bucket": "S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
-                          "stack": "CloudFormation stack name (default: ddb.stack)"})
+@task(
+    name="stack",
+    help={
+        "prod": PROD,
+        "yes": YES,
+        "on_demand": ON_DEMAND,
+        "bucket": "S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
+        "stack": "CloudFormation stack name (default: ddb.stack)",
+    },
+)
 @reports_errors
 def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=False):
     """Upload the zip and create or update the stack through a change set; apply it once confirmed."""
@@ -78,8 +85,9 @@ def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=Fa
     from ddb.target import describe
 
     if not prod:
-        raise errors.DdbError("deploy.stack deploys to AWS: pass --prod "
-                              "(to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)")
+        raise errors.DdbError(
+            "deploy.stack deploys to AWS: pass --prod (to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)"
+        )
     target = resolve_target(c, prod=True)
     stack = stack or config(c).stack
     bucket = bucket or config(c).deploy_bucket

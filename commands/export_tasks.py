@@ -14,10 +14,16 @@ def _rate(items, elapsed):
     return f"{items / elapsed:.0f} items/s" if elapsed > 0 else "instant"
 
 
-@task(help={"out": "folder to write the export into (run again with the same folder to finish an interrupted export)",
-            "segments": "scan in N parallel segments, one data file each (default: ddb.export_segments)",
-            "anonymize": "replace handles, display names and message texts with deterministic stand-ins",
-            "table": "table to export (default: ddb.table)", "prod": PROD + "; reads only", "endpoint_url": ENDPOINT})
+@task(
+    help={
+        "out": "folder to write the export into (run again with the same folder to finish an interrupted export)",
+        "segments": "scan in N parallel segments, one data file each (default: ddb.export_segments)",
+        "anonymize": "replace handles, display names and message texts with deterministic stand-ins",
+        "table": "table to export (default: ddb.table)",
+        "prod": PROD + "; reads only",
+        "endpoint_url": ENDPOINT,
+    }
+)
 @reports_errors
 def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpoint_url=None):
     """Export the table into a folder in DynamoDB's export layout (DYNAMODB_JSON); resumable."""
@@ -30,32 +36,49 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
 
     segments = whole_number("--segments", segments, config(c).export_segments, high=1000)
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
-    target = replace(resolve_target(c, prod, endpoint_url, table),
-                     read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
+    target = replace(
+        resolve_target(c, prod, endpoint_url, table), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
+    )
     client = make_client(target)
     anonymizer = Anonymizer(str(config(c).anonymize_salt)) if anonymize else None
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    with Progress(SpinnerColumn(), TextColumn("exporting: {task.completed} items"), console=console(stderr=True),
-                  transient=True) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("exporting: {task.completed} items"), console=console(stderr=True), transient=True
+    ) as progress:
         bar = progress.add_task("exporting", total=None)
-        result = exporting.export_table(client, target.table, Path(out), segments=segments, anonymizer=anonymizer,
-                                        on_progress=lambda n: progress.advance(bar, n))
+        result = exporting.export_table(
+            client,
+            target.table,
+            Path(out),
+            segments=segments,
+            anonymizer=anonymizer,
+            on_progress=lambda n: progress.advance(bar, n),
+        )
     sys.stdout.write(f"{result.directory}\n")
     if result.already_complete:
         status_line(f"export {result.directory} is already complete ({result.item_count} items): nothing to do")
         return
     kept = f"; {result.kept_segments} segment(s) kept from an earlier run" if result.kept_segments else ""
-    status_line(f"exported {result.item_count} items{' (anonymized)' if result.anonymized else ''} from {describe(target, client)} "
-        f"into {len(result.files)} data file(s) in {result.directory}{kept}; {_rate(result.item_count, result.seconds)}")
+    status_line(
+        f"exported {result.item_count} items{' (anonymized)' if result.anonymized else ''} from {describe(target, client)} "
+        f"into {len(result.files)} data file(s) in {result.directory}{kept}; {_rate(result.item_count, result.seconds)}"
+    )
 
 
-@task(name="import",
-      help={"folder": "an export folder (ours, or an AWS export downloaded from S3) or a dynamodump folder",
-            "table": "table to import into (default: ddb.table)", "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
-            "dry_run": "validate and plan (reads only), write nothing",
-            "replace": "overwrite items that differ from the export's instead of refusing",
-            "writers": "concurrent batch writers (default: ddb.writers)"})
+@task(
+    name="import",
+    help={
+        "folder": "an export folder (ours, or an AWS export downloaded from S3) or a dynamodump folder",
+        "table": "table to import into (default: ddb.table)",
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "dry_run": "validate and plan (reads only), write nothing",
+        "replace": "overwrite items that differ from the export's instead of refusing",
+        "writers": "concurrent batch writers (default: ddb.writers)",
+    },
+)
 @reports_errors
 def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False, replace=False, writers=None):
     """Validate an export folder whole, then restore it into the table (created if missing)."""
@@ -75,17 +98,29 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
         raise importing.conflict_error(found)
     if dry_run:
         what = "create it and write" if not found.table_exists else "write"
-        status_line(f"dry run: would {what} {found.to_write} items into {describe(target, client)}"
+        status_line(
+            f"dry run: would {what} {found.to_write} items into {describe(target, client)}"
             + (f" ({len(found.identical)} already there as exported)" if found.identical else "")
-            + (" overwriting what differs" if replace and found.table_exists else ""))
+            + (" overwriting what differs" if replace and found.table_exists else "")
+        )
         return
     from rich.progress import Progress
 
     with Progress(console=console(stderr=True), transient=True) as progress:
         bar = progress.add_task("importing", total=found.to_write)
-        result = importing.run(client, target.table, source, found, writers=writers, policy=target.retries,
-                               billing=config(c).billing, on_progress=lambda n: progress.advance(bar, n))
+        result = importing.run(
+            client,
+            target.table,
+            source,
+            found,
+            writers=writers,
+            policy=target.retries,
+            billing=config(c).billing,
+            on_progress=lambda n: progress.advance(bar, n),
+        )
     w = result.written
     created = f" (created from the {result.created})" if result.created else ""
-    status_line(f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
-        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table")
+    status_line(
+        f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
+        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table"
+    )

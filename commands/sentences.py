@@ -11,24 +11,30 @@ def plan_counts(plan) -> str:
 
 
 def seed_dry_run(plan, target, client) -> str:
-    return (f"dry run: fixtures valid; would write {len(plan.puts)} items ({plan_counts(plan)}) and delete "
-            f"{len(plan.deletes)} stale items in {describe(target, client)}")
+    return (
+        f"dry run: fixtures valid; would write {len(plan.puts)} items ({plan_counts(plan)}) and delete "
+        f"{len(plan.deletes)} stale items in {describe(target, client)}"
+    )
 
 
 def seeded(result) -> str:
     """`seeded 3 conversations, …: 40 put, 0 stale deleted, …` (with the pacing, if the table throttled)."""
     w = result.written
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
-    return (f"seeded {plan_counts(result.plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
-            f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}")
+    return (
+        f"seeded {plan_counts(result.plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
+        f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}"
+    )
 
 
 def lock_wait(wait, purpose: str = "seed") -> str:
     """What a seed (or another `purpose`: migrate) waiting for its lock says (a `ddb.seed_lock.LockWait`)."""
     holder = wait.holder
     since = f"since {holder.acquired_at}" if holder.acquired_at else "since an unknown time"
-    return (f"waiting for the {purpose} lock on table {wait.table!r}, held by {holder.describe()} {since}: until that {purpose} "
-            f"ends or its lease runs out (in {wait.lease_left:.0f} s, unless renewed), at most {wait.wait_left:.0f} s more")
+    return (
+        f"waiting for the {purpose} lock on table {wait.table!r}, held by {holder.describe()} {since}: until that {purpose} "
+        f"ends or its lease runs out (in {wait.lease_left:.0f} s, unless renewed), at most {wait.wait_left:.0f} s more"
+    )
 
 
 def capacity_used(capacity: dict) -> str:
@@ -39,14 +45,18 @@ def capacity_used(capacity: dict) -> str:
 def sent(message) -> str:
     """What pattern C or D stored (a `ddb.messaging.SentMessage`), and the capacity it used."""
     verb = "started conversation" if message.created_conversation else "sent into conversation"
-    return (f"{verb} {message.message_group_uuid} at {message.message['sk']}; "
-            f"capacity: {message.consumed_capacity['reported']:g} reported, {message.consumed_capacity['estimated']:g} estimated")
+    return (
+        f"{verb} {message.message_group_uuid} at {message.message['sk']}; "
+        f"capacity: {message.consumed_capacity['reported']:g} reported, {message.consumed_capacity['estimated']:g} estimated"
+    )
 
 
 def stream_applied(result) -> str:
-    return (f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
-            f"{result.already_current} already current, {result.vanished} vanished, {result.ignored} ignored, "
-            f"{len(result.malformed)} malformed (dead-lettered)")
+    return (
+        f"{result.records} records: {result.messages} new messages, {result.moved} group items moved, "
+        f"{result.already_current} already current, {result.vanished} vanished, {result.ignored} ignored, "
+        f"{len(result.malformed)} malformed (dead-lettered)"
+    )
 
 
 def engine_choice(choice) -> str:
@@ -65,14 +75,17 @@ def engine_started(state, choice) -> str:
     note = engine_choice(choice)
     storage = f"tables kept in {state.db_path}" if state.db_path else "in memory: it forgets everything on stop"
     listens = "; it listens on all interfaces" if state.engine == DYNAMODB_LOCAL else ""
-    return (f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}"
-            + (f" ({note})" if note else ""))
+    return f"{state.label} {state.version} answers at {state.endpoint} (pid {state.pid}, log {state.log}); {storage}{listens}" + (
+        f" ({note})" if note else ""
+    )
 
 
 def engine_status(state, endpoint: str) -> str:
     if state.running:
-        return (f"{state.label} {state.version} running (pid {state.pid}) at {endpoint}, "
-                f"{'answering' if state.answering else 'NOT answering'}; {state.storage}")
+        return (
+            f"{state.label} {state.version} running (pid {state.pid}) at {endpoint}, "
+            f"{'answering' if state.answering else 'NOT answering'}; {state.storage}"
+        )
     if state.answering:
         return f"no engine of ours runs, but something answers at {endpoint} (DynamoDB Local in docker?)"
     return f"not running; nothing answers at {endpoint}"
@@ -81,4 +94,6 @@ def engine_status(state, endpoint: str) -> str:
 def engine_stopped(state) -> str:
     if not state.pid:
         return "no engine of ours was running"
-    return f"stopped {state.label} (pid {state.pid})" + (f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone")
+    return f"stopped {state.label} (pid {state.pid})" + (
+        f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone"
+    )

@@ -10,8 +10,15 @@ from .output import print_json, status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target
 
 
-@task(help={"json_": JSON, "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
-            "from_start": "re-read the whole stream instead of continuing from the last run"})
+@task(
+    help={
+        "json_": JSON,
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "from_start": "re-read the whole stream instead of continuing from the last run",
+    }
+)
 @reports_errors
 def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start=False):
     """Pattern E: apply the table's stream to the group items, as the Lambda does."""
@@ -42,5 +49,7 @@ def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start
         status_line(stream_applied(result))
     if result.retryable:
         failure = result.retryable[0]
-        raise errors.DdbError(f"record {failure.identifier} could not be applied now ({failure.reason}); "
-                              "the checkpoint stays before it: run stream.process again")
+        raise errors.DdbError(
+            f"record {failure.identifier} could not be applied now ({failure.reason}); "
+            "the checkpoint stays before it: run stream.process again"
+        )

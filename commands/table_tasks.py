@@ -12,7 +12,14 @@ from .output import status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "on_demand": "create the table with on-demand (PAY_PER_REQUEST) billing"})
+@task(
+    help={
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "on_demand": "create the table with on-demand (PAY_PER_REQUEST) billing",
+    }
+)
 @reports_errors
 def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     """Create the table (keys, GSI, stream) and wait until it is ACTIVE."""
@@ -47,8 +54,15 @@ def list_tables(c, prod=False, endpoint_url=None, json_=False):
         status_line(f"{len(names)} table(s), {where(target, client)}")
 
 
-@task(help={"table": "table to delete (default: ddb.table)", "prod": PROD, "endpoint_url": ENDPOINT, "yes": YES,
-            "dry_run": "say what would be deleted, delete nothing"})
+@task(
+    help={
+        "table": "table to delete (default: ddb.table)",
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "dry_run": "say what would be deleted, delete nothing",
+    }
+)
 @reports_errors
 def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False):
     """Delete the table; a missing table is a no-op."""
@@ -66,8 +80,16 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
     status_line(f"table {target.table!r}: {'deleted' if dropped else 'not there, nothing to delete'}")
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.fixtures)",
-            "dry_run": "validate and plan, write nothing", "writers": "concurrent batch writers (default: ddb.writers)"})
+@task(
+    help={
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "yes": YES,
+        "fixtures": "fixture directory (default: ddb.fixtures)",
+        "dry_run": "validate and plan, write nothing",
+        "writers": "concurrent batch writers (default: ddb.writers)",
+    }
+)
 @reports_errors
 def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None):
     """Validate the fixtures, then write them; re-seeding replaces them."""
@@ -89,7 +111,9 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
         confirm(target, client, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
 
     with ProgressBar("seeding") as bar:
-        result = seeding.seed_fixtures(client, target.table, source, confirm=confirm_seed, **_seed_options(c, target, writers, bar))
+        result = seeding.seed_fixtures(
+            client, target.table, source, confirm=confirm_seed, **_seed_options(c, target, writers, bar)
+        )
     status_line(sentences.seeded(result))
 
 
@@ -97,14 +121,25 @@ def _seed_options(c, target, writers, bar) -> dict:
     """How a seed writes and what it reports while it runs (the lock it waits for, the progress bar)."""
     from . import sentences
 
-    return {"writers": writers, "policy": target.retries,
-            "lease_seconds": seconds("ddb.seed_lock_lease", config(c).seed_lock_lease),
-            "on_wait": lambda wait: status_line(sentences.lock_wait(wait)),
-            "on_planned": lambda plan: bar.start(len(plan.puts) + len(plan.deletes)), "on_progress": bar.advance}
+    return {
+        "writers": writers,
+        "policy": target.retries,
+        "lease_seconds": seconds("ddb.seed_lock_lease", config(c).seed_lock_lease),
+        "on_wait": lambda wait: status_line(sentences.lock_wait(wait)),
+        "on_planned": lambda plan: bar.start(len(plan.puts) + len(plan.deletes)),
+        "on_progress": bar.advance,
+    }
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "limit": "stop after N items", "json_": "print JSON Lines, one plain item per line",
-            "segments": "parallel scan in N segments, one thread each (items then come in no particular order)"})
+@task(
+    help={
+        "prod": PROD,
+        "endpoint_url": ENDPOINT,
+        "limit": "stop after N items",
+        "json_": "print JSON Lines, one plain item per line",
+        "segments": "parallel scan in N segments, one thread each (items then come in no particular order)",
+    }
+)
 @reports_errors
 def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=None):
     """Print every item of the table, streamed page by page."""
@@ -117,12 +152,15 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=Non
     from .output import print_json_lines, print_scan_rows
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
-    target = replace(resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout))
+    target = replace(
+        resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
+    )
     segments = whole_number("--segments", segments, 1, high=1000)
     # Closed on the way out, however the task ends (a closed pipe too): that stops the segment threads.
     client = make_client(target)
-    with closing(scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit),
-                            segments=segments)) as stream:
+    with closing(
+        scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit), segments=segments)
+    ) as stream:
         if json_:
             print_json_lines(stream)
             return
@@ -130,20 +168,32 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=Non
         status_line(f"{count} items in {describe(target, client)}")
 
 
-@task(help={"out": "directory to write users.json and conversations/*.json into", "messages": "messages in all (default 20000)",
-            "conversations": "conversations, each between a distinct pair of users (default 200)", "users": "users (default 100)",
-            "seed": "random seed: the same seed writes the same files (default 0)", "force": "replace fixture files already in --out"})
+@task(
+    help={
+        "out": "directory to write users.json and conversations/*.json into",
+        "messages": "messages in all (default 20000)",
+        "conversations": "conversations, each between a distinct pair of users (default 200)",
+        "users": "users (default 100)",
+        "seed": "random seed: the same seed writes the same files (default 0)",
+        "force": "replace fixture files already in --out",
+    }
+)
 @reports_errors
 def synth(c, out, messages=None, conversations=None, users=None, seed=None, force=False):
     """Write a synthetic fixture directory (N messages, M conversations, K users) for scale runs."""
     from ddb import synthetic
 
     given = {"messages": messages, "conversations": conversations, "users": users, "seed": seed}
-    numbers = {name: whole_number(f"--{name}", value, low=0 if name == "seed" else 1)
-               for name, value in given.items() if value is not None}
+    numbers = {
+        name: whole_number(f"--{name}", value, low=0 if name == "seed" else 1)
+        for name, value in given.items()
+        if value is not None
+    }
     made = synthetic.generate(out, **numbers, force=force)
-    status_line(f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
-                f"seed them with `invoke seed --fixtures {made.directory}`")
+    status_line(
+        f"wrote {made.messages} messages in {made.conversations} conversations between {made.users} users to {made.directory}; "
+        f"seed them with `invoke seed --fixtures {made.directory}`"
+    )
 
 
 @task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.fixtures)"})
@@ -160,9 +210,13 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     writers = whole_number("--writers", None, config(c).writers)
     with ProgressBar("seeding") as bar:
         result = seeding.setup(
-            client, target.table, fixtures or project_path(config(c).fixtures), billing=config(c).billing,
+            client,
+            target.table,
+            fixtures or project_path(config(c).fixtures),
+            billing=config(c).billing,
             confirm=lambda loaded: confirm(target, client, "DROP, re-create and seed the table", yes),
             on_dropped=lambda dropped: status_line(f"table {target.table!r}: {'deleted' if dropped else 'was not there'}"),
             on_created=lambda created: status_line(f"table {target.table!r}: {created.action}"),
-            **_seed_options(c, target, writers, bar))
+            **_seed_options(c, target, writers, bar),
+        )
     status_line(sentences.seeded(result.seeded))

@@ -32,11 +32,15 @@ def resolve_target(c, prod=False, endpoint_url=None, table=None):
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
     name = cfg.table if table is None else table
-    settings = {"connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
-                "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout),
-                "retries": RetryPolicy(max_attempts=whole_number("ddb.retry_attempts", cfg.retry_attempts),
-                                       base_delay=seconds("ddb.retry_base_delay", cfg.retry_base_delay),
-                                       max_delay=seconds("ddb.retry_max_delay", cfg.retry_max_delay))}
+    settings = {
+        "connect_timeout": seconds("ddb.connect_timeout", cfg.connect_timeout),
+        "read_timeout": seconds("ddb.read_timeout", cfg.read_timeout),
+        "retries": RetryPolicy(
+            max_attempts=whole_number("ddb.retry_attempts", cfg.retry_attempts),
+            base_delay=seconds("ddb.retry_base_delay", cfg.retry_base_delay),
+            max_delay=seconds("ddb.retry_max_delay", cfg.retry_max_delay),
+        ),
+    }
     if prod:
         return prod_target(name, **settings)
     return local_target(name, cfg.region, endpoint_url or cfg.endpoint_url, **settings)

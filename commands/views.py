@@ -39,8 +39,10 @@ class InboxView:
 
     @staticmethod
     def _header(item) -> tuple[str, str]:
-        return (escaped(f"@{item['user_handle']}"),
-                escaped(f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}"))
+        return (
+            escaped(f"@{item['user_handle']}"),
+            escaped(f" ({item['user_display_name']}) · {short_time(item['last_message_at'])}"),
+        )
 
     def plain(self) -> str:
         lines = [self._title()]
@@ -78,8 +80,11 @@ def chat_table(page, message_group_uuid: str):
     table.add_column("at", no_wrap=True)
     table.add_column("message", ratio=1, min_width=20, overflow="fold")
     for item in page.items:  # Text, not str: stored text is never read as rich markup
-        table.add_row(Text(escaped(f"@{item['user_handle']}")), Text(escaped(short_time(item["created_at"]))),
-                      Text(escaped(item["message"], _BODY_KEEPS)))
+        table.add_row(
+            Text(escaped(f"@{item['user_handle']}")),
+            Text(escaped(short_time(item["created_at"]))),
+            Text(escaped(item["message"], _BODY_KEEPS)),
+        )
     return table
 
 

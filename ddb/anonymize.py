@@ -63,8 +63,10 @@ class Anonymizer:
 
     def message(self, value: str) -> str:
         chosen = self._stream("message", value, len(value))
-        out = [character if character in "\n\t " else (" " if character.isspace() else LETTERS[byte % len(LETTERS)])
-               for character, byte in zip(value, chosen, strict=True)]
+        out = [
+            character if character in "\n\t " else (" " if character.isspace() else LETTERS[byte % len(LETTERS)])
+            for character, byte in zip(value, chosen, strict=True)
+        ]
         return _not_blank("".join(out))
 
     def item(self, typed: dict) -> dict:

@@ -107,7 +107,16 @@ class _Pacer:
 
 
 class _Writer:
-    def __init__(self, client: DynamoDBClient, table: str, policy: RetryPolicy, on_progress: Callable[[int], None] | None, sleep: Callable[[float], object] | None, writers: int = 1, stop: threading.Event | None = None):
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        policy: RetryPolicy,
+        on_progress: Callable[[int], None] | None,
+        sleep: Callable[[float], object] | None,
+        writers: int = 1,
+        stop: threading.Event | None = None,
+    ):
         self.client, self.table, self.policy = client, table, policy
         self.stop = stop or threading.Event()
         self.on_progress, self.sleep = on_progress, sleep or self.stop.wait  # a backoff ends early on stop
@@ -174,8 +183,17 @@ class _Writer:
             self.on_progress(done)
 
 
-def write(client: DynamoDBClient, table: str, requests: list[dict], *, writers: int = 4, policy: RetryPolicy = RetryPolicy(),
-          on_progress: Callable[[int], None] | None = None, sleep: Callable[[float], object] | None = None, stop: threading.Event | None = None) -> BatchResult:
+def write(
+    client: DynamoDBClient,
+    table: str,
+    requests: list[dict],
+    *,
+    writers: int = 4,
+    policy: RetryPolicy = RetryPolicy(),
+    on_progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    stop: threading.Event | None = None,
+) -> BatchResult:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
     No two requests may share a key. At most `writers` calls are in flight, fewer while
@@ -208,8 +226,9 @@ def write(client: DynamoDBClient, table: str, requests: list[dict], *, writers: 
     result.stopped = writer.stop.is_set()
     if interrupted:
         done = result.put + result.deleted
-        error = Interrupted(f"interrupted: {done} of {len(requests)} items written; run the command again to finish",
-                            done, len(requests))
+        error = Interrupted(
+            f"interrupted: {done} of {len(requests)} items written; run the command again to finish", done, len(requests)
+        )
         error.result = result
         raise error
     if result.failed_keys:
@@ -223,4 +242,3 @@ def write(client: DynamoDBClient, table: str, requests: list[dict], *, writers: 
         incomplete.result = result
         raise incomplete
     return result
-

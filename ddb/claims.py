@@ -19,8 +19,14 @@ def group_in_use(client: DynamoDBClient, table: str, group: str) -> bool:
     """
     if group_claimed(client, table, group):
         return True
-    messages = client.query(TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :pk", Limit=1,
-                            ExpressionAttributeValues={":pk": {"S": message_pk(group)}}, ProjectionExpression="pk")
+    messages = client.query(
+        TableName=table,
+        ConsistentRead=True,
+        KeyConditionExpression="pk = :pk",
+        Limit=1,
+        ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
+        ProjectionExpression="pk",
+    )
     groups = group_items.in_conversation(client, table, group, projection="pk", limit=1).items
     return bool(messages.get("Items") or groups)
 

@@ -117,8 +117,9 @@ def find_export(folder: Path) -> Path:
     if found:
         names = ", ".join(str(p) for p in found[:3])
         raise ExportFormatError(f"{folder} holds {len(found)} exports ({names}…): give the one to import")
-    raise ExportFormatError(f"{folder}: no {SUMMARY} here or in {ROOT}/<export id>/, and no dynamodump schema.json: "
-                            "not an export")
+    raise ExportFormatError(
+        f"{folder}: no {SUMMARY} here or in {ROOT}/<export id>/, and no dynamodump schema.json: not an export"
+    )
 
 
 def _json_file(path: Path):
@@ -143,8 +144,10 @@ def read_summary(export_dir: Path) -> dict:
     if summary.get("version") != VERSION:
         raise ExportFormatError(f"{path}: version is {summary.get('version')!r}, this tool reads {VERSION!r}")
     if summary.get("outputFormat") != OUTPUT_FORMAT:
-        raise ExportFormatError(f"{path}: outputFormat is {summary.get('outputFormat')!r}; only {OUTPUT_FORMAT} is read "
-                                "(export again in DynamoDB JSON, not Amazon Ion)")
+        raise ExportFormatError(
+            f"{path}: outputFormat is {summary.get('outputFormat')!r}; only {OUTPUT_FORMAT} is read "
+            "(export again in DynamoDB JSON, not Amazon Ion)"
+        )
     if summary.get("exportType", EXPORT_TYPE) != EXPORT_TYPE:
         raise ExportFormatError(f"{path}: exportType is {summary.get('exportType')!r}; only a {EXPORT_TYPE} can be restored")
     if type(summary.get("itemCount")) is not int or summary["itemCount"] < 0:
@@ -196,8 +199,10 @@ def check_data_file(path: Path, entry: DataFile) -> None:
         raise ExportFormatError(f"{path}: missing (manifest-files.json lists it)")
     digest = file_md5(path)
     if md5_checksum(digest) != entry.md5_checksum:
-        raise ExportFormatError(f"{path}: MD5 is {md5_checksum(digest)}, manifest-files.json says {entry.md5_checksum[:40]}: "
-                                "the file is damaged or not the one exported")
+        raise ExportFormatError(
+            f"{path}: MD5 is {md5_checksum(digest)}, manifest-files.json says {entry.md5_checksum[:40]}: "
+            "the file is damaged or not the one exported"
+        )
     if entry.etag and "-" not in entry.etag and entry.etag.strip('"') != digest.hex():
         raise ExportFormatError(f"{path}: etag {entry.etag[:40]} is not the file's MD5 {digest.hex()}")
 
@@ -207,7 +212,7 @@ def data_lines(path: Path) -> Iterator[tuple[int, str]]:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == _GZIP_MAGIC
     try:
-        with (gzip.open(path, "rt", encoding="utf-8") if gzipped else open(path, encoding="utf-8")) as file:
+        with gzip.open(path, "rt", encoding="utf-8") if gzipped else open(path, encoding="utf-8") as file:
             for number, line in enumerate(file, 1):
                 if line.strip():
                     yield number, line
@@ -223,7 +228,7 @@ def typed_item(path: Path, number: int, line: str) -> dict:
         raise ExportFormatError(f"{path}:{number}: not JSON ({_short(exc)})") from None
     item = record.get("Item") if isinstance(record, dict) else None
     if not isinstance(item, dict) or not item:
-        raise ExportFormatError(f"{path}:{number}: expected {{\"Item\": {{…}}}}")
+        raise ExportFormatError(f'{path}:{number}: expected {{"Item": {{…}}}}')
     return item
 
 
@@ -234,5 +239,5 @@ def read_description(path: Path) -> dict | None:
     document = _json_file(path)
     table = document.get("Table") if isinstance(document, dict) else None
     if not isinstance(table, dict) or not isinstance(table.get("KeySchema"), list):
-        raise ExportFormatError(f"{path}: expected {{\"Table\": {{…, \"KeySchema\": […]}}}}, a DescribeTable answer")
+        raise ExportFormatError(f'{path}: expected {{"Table": {{…, "KeySchema": […]}}}}, a DescribeTable answer')
     return table

@@ -81,8 +81,10 @@ class _Progress:
 
     def entries(self) -> list[layout.DataFile]:
         finished = self.state["finished"]
-        return [layout.DataFile(e["itemCount"], e["md5Checksum"], e["etag"], e["dataFileS3Key"])
-                for _, e in sorted(finished.items(), key=lambda pair: int(pair[0]))]
+        return [
+            layout.DataFile(e["itemCount"], e["md5Checksum"], e["etag"], e["dataFileS3Key"])
+            for _, e in sorted(finished.items(), key=lambda pair: int(pair[0]))
+        ]
 
 
 def _start_or_resume(out: Path, table: str, segments: int, anonymized: bool) -> _Progress:
@@ -95,22 +97,38 @@ def _start_or_resume(out: Path, table: str, segments: int, anonymized: bool) -> 
             raise DdbError(f"{path} is damaged: delete {out} (or give another --out) and export again") from None
         if known[:3] != (table, segments, anonymized):
             was = f"table {state['table']!r}, --segments {state['segments']}{', --anonymize' if state['anonymized'] else ''}"
-            raise DdbError(f"{out} holds an export started with {was}: run it again the same way to finish it, "
-                           "or give another --out")
+            raise DdbError(
+                f"{out} holds an export started with {was}: run it again the same way to finish it, or give another --out"
+            )
         return _Progress(path, state)
     if (out / layout.ROOT).exists():
         raise DdbError(f"{out} already holds {layout.ROOT}/ but no {PROGRESS}: give an empty or new folder to --out")
     started = time.time()
     export_id = f"{int(started * 1000):014d}-{secrets.token_hex(4)}"
-    state = {"table": table, "segments": segments, "anonymized": anonymized, "export_id": export_id,
-             "started_at": started, "finished": {}}
+    state = {
+        "table": table,
+        "segments": segments,
+        "anonymized": anonymized,
+        "export_id": export_id,
+        "started_at": started,
+        "finished": {},
+    }
     out.mkdir(parents=True, exist_ok=True)
     layout.write_atomically(path, json.dumps(state, indent=1))
     return _Progress(path, state)
 
 
-def export_table(client: DynamoDBClient, table: str, out: Path | str, *, segments: int = 1, anonymizer: Anonymizer | None = None,
-                 page_size: int | None = None, on_progress: Callable[[int], None] | None = None, stop: threading.Event | None = None) -> ExportResult:
+def export_table(
+    client: DynamoDBClient,
+    table: str,
+    out: Path | str,
+    *,
+    segments: int = 1,
+    anonymizer: Anonymizer | None = None,
+    page_size: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ExportResult:
     """Export `table` into `out` (see the module's docstring); returns what was done.
 
     `on_progress(n)` is called with the items of each page written. Setting `stop`, or
@@ -128,8 +146,18 @@ def export_table(client: DynamoDBClient, table: str, out: Path | str, *, segment
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         files = progress.entries()
-        return ExportResult(export_dir, export_id, summary["itemCount"], files, segments, len(files),
-                            time.monotonic() - began, already_complete=True, anonymized=anonymizer is not None, summary=summary)
+        return ExportResult(
+            export_dir,
+            export_id,
+            summary["itemCount"],
+            files,
+            segments,
+            len(files),
+            time.monotonic() - began,
+            already_complete=True,
+            anonymized=anonymizer is not None,
+            summary=summary,
+        )
     description = schema.describe(client, table)
     if description is None:
         raise TableMissing(f"table {table!r} does not exist at {client.meta.endpoint_url}: nothing to export")
@@ -164,17 +192,36 @@ def export_table(client: DynamoDBClient, table: str, out: Path | str, *, segment
         "exportType": layout.EXPORT_TYPE,
     }
     layout.write_manifests(export_dir, summary, files)
-    return ExportResult(export_dir, export_id, summary["itemCount"], files, segments, kept, time.monotonic() - began,
-                        anonymized=anonymizer is not None, summary=summary)
+    return ExportResult(
+        export_dir,
+        export_id,
+        summary["itemCount"],
+        files,
+        segments,
+        kept,
+        time.monotonic() - began,
+        anonymized=anonymizer is not None,
+        summary=summary,
+    )
 
 
 class _Stopped(Exception):
     """A segment left off because the run was asked to stop."""
 
 
-def _run_segments(client: DynamoDBClient, table: str, export_dir: Path, export_id: str, todo: list[int], segments: int,
-                  page_size: int | None, anonymizer: Anonymizer | None, progress: _Progress,
-                  on_progress: Callable[[int], None] | None, stop: threading.Event) -> None:
+def _run_segments(
+    client: DynamoDBClient,
+    table: str,
+    export_dir: Path,
+    export_id: str,
+    todo: list[int],
+    segments: int,
+    page_size: int | None,
+    anonymizer: Anonymizer | None,
+    progress: _Progress,
+    on_progress: Callable[[int], None] | None,
+    stop: threading.Event,
+) -> None:
     def one(segment: int):
         name = file_name(export_id, segment)
         final = export_dir / layout.DATA / name
@@ -228,5 +275,6 @@ def _run_segments(client: DynamoDBClient, table: str, export_dir: Path, export_i
         raise real[0]
     if stop.is_set():
         finished = len(progress.state["finished"])
-        raise Interrupted(f"interrupted: {finished} of {segments} segments exported; run the same command again to finish",
-                          finished, segments)
+        raise Interrupted(
+            f"interrupted: {finished} of {segments} segments exported; run the same command again to finish", finished, segments
+        )

@@ -123,7 +123,9 @@ def _read_json(path: Path, shown: str):
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - raw.rfind(b"\n", 0, exc.start)
-        raise FixtureError(f"{shown}: line {line} column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as UTF-8") from None
+        raise FixtureError(
+            f"{shown}: line {line} column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as UTF-8"
+        ) from None
     if not text.strip():
         raise FixtureError(f"{shown}: top level: the file is empty, expected JSON")
     too_deep = f"{shown}: top level: nested more than {MAX_DEPTH} levels deep: a fixture file has 4"
@@ -160,7 +162,9 @@ def _load_users(path: Path, shown: str) -> dict[str, User]:
         _require(validate.handle_problem(entry["handle"]), shown, f"[{index}].handle")
         _require(validate.display_name_problem(entry["display_name"]), shown, f"[{index}].display_name")
         if entry["handle"] in seen_handles:
-            raise FixtureError(f"{shown}: [{index}].handle: {entry['handle']!r} is already the handle of [{seen_handles[entry['handle']]}]")
+            raise FixtureError(
+                f"{shown}: [{index}].handle: {entry['handle']!r} is already the handle of [{seen_handles[entry['handle']]}]"
+            )
         seen_handles[entry["handle"]] = index
         if entry["uuid"] in seen_uuids:
             raise FixtureError(f"{shown}: [{index}].uuid: {entry['uuid']} is already the uuid of {seen_uuids[entry['uuid']]!r}")
@@ -243,7 +247,11 @@ def conversation_items(fixtures: Fixtures, conversation: Conversation, now: date
     result = []
     for index, message in enumerate(conversation.messages):
         created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index))
-        result.append(items.message_item(conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created))
+        result.append(
+            items.message_item(
+                conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created
+            )
+        )
     last = result[-1]
     first, second = (fixtures.user(h) for h in conversation.between)
     for owner, other in ((first, second), (second, first)):

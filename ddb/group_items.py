@@ -40,11 +40,17 @@ def _pages(client: DynamoDBClient, request: dict, limit: int | None = None) -> I
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def in_conversation(client: DynamoDBClient, table: str, message_group_uuid: str, *, projection: str | None = None,
-                    limit: int | None = None) -> GroupItems:
+def in_conversation(
+    client: DynamoDBClient, table: str, message_group_uuid: str, *, projection: str | None = None, limit: int | None = None
+) -> GroupItems:
     """The conversation's group items, through the GSI (may lag a write), with the capacity read."""
-    request: dict[str, Any] = {"TableName": table, "IndexName": GSI_NAME, "KeyConditionExpression": "message_group_uuid = :g",
-               "ExpressionAttributeValues": {":g": {"S": message_group_uuid}}, "ReturnConsumedCapacity": "TOTAL"}
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": GSI_NAME,
+        "KeyConditionExpression": "message_group_uuid = :g",
+        "ExpressionAttributeValues": {":g": {"S": message_group_uuid}},
+        "ReturnConsumedCapacity": "TOTAL",
+    }
     if projection:
         request["ProjectionExpression"] = projection
     if limit is not None:
@@ -58,11 +64,22 @@ def in_conversation(client: DynamoDBClient, table: str, message_group_uuid: str,
     return found
 
 
-def of_owner(client: DynamoDBClient, table: str, owner_pk: str, *, message_group_uuid: str | None = None, other_user_uuid: str | None = None,
-             projection: str | None = None) -> Iterator[dict]:
+def of_owner(
+    client: DynamoDBClient,
+    table: str,
+    owner_pk: str,
+    *,
+    message_group_uuid: str | None = None,
+    other_user_uuid: str | None = None,
+    projection: str | None = None,
+) -> Iterator[dict]:
     """The owner's group items (strongly consistent), lazily: of one conversation, or with one other user, if given."""
-    request: dict[str, Any] = {"TableName": table, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
-               "ExpressionAttributeValues": {":pk": {"S": owner_pk}}}
+    request: dict[str, Any] = {
+        "TableName": table,
+        "ConsistentRead": True,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": owner_pk}},
+    }
     filters = []
     if message_group_uuid is not None:
         filters.append("message_group_uuid = :g")

@@ -7,7 +7,9 @@ from .errors import Refused
 from .target import Target, describe
 
 
-def confirm(target: Target, client: AwsClient, action: str, *, yes: bool, interactive: bool, ask: Callable[[str], str | None]) -> None:
+def confirm(
+    target: Target, client: AwsClient, action: str, *, yes: bool, interactive: bool, ask: Callable[[str], str | None]
+) -> None:
     """Return when `action` on `target` may go ahead; raise Refused otherwise.
 
     Local targets need no confirmation. On prod, `yes` confirms; else, at a terminal,

@@ -57,8 +57,9 @@ def open_source(folder: Path | str) -> Source:
     files: list[tuple[Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
     listed = sum(e.item_count for e in entries)
     if listed != summary["itemCount"]:
-        raise ExportFormatError(f"{export_dir / layout.FILES}: its files hold {listed} items, "
-                                f"{layout.SUMMARY} says itemCount {summary['itemCount']}")
+        raise ExportFormatError(
+            f"{export_dir / layout.FILES}: its files hold {listed} items, {layout.SUMMARY} says itemCount {summary['itemCount']}"
+        )
     return Source(EXPORT, export_dir, files, layout.read_description(export_dir / layout.DESCRIPTION), summary["itemCount"])
 
 
@@ -96,7 +97,7 @@ def _dump_page(path: Path) -> list:
         raise ExportFormatError(f"{path}: not readable JSON ({str(exc).splitlines()[0][:120]})") from None
     items = page.get("Items") if isinstance(page, dict) else None
     if not isinstance(items, list):
-        raise ExportFormatError(f"{path}: expected a Scan page {{\"Items\": […]}}")
+        raise ExportFormatError(f'{path}: expected a Scan page {{"Items": […]}}')
     if "Count" in page and page["Count"] != len(items):
         raise ExportFormatError(f"{path}: Count is {page['Count']!r} but it holds {len(items)} items")
     return items

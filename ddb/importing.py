@@ -82,8 +82,15 @@ def _same(stored: dict, exported: dict) -> bool:
     return stored == exported or from_typed(stored) == plain(exported)
 
 
-def plan(client: DynamoDBClient, table: str, source: Source, *, replace: bool = False, policy: RetryPolicy | None = None,
-         on_progress: Callable[[int], None] | None = None) -> Plan:
+def plan(
+    client: DynamoDBClient,
+    table: str,
+    source: Source,
+    *,
+    replace: bool = False,
+    policy: RetryPolicy | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Plan:
     """Find what the import would do: whether the table exists, and, unless `replace`, which items are already there."""
     policy = policy or RetryPolicy()
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
@@ -119,8 +126,10 @@ def _batch_get(client: DynamoDBClient, table: str, keys: list[dict], policy: Ret
             if left and len(left) == len(request["Keys"]):
                 attempt += 1
                 if attempt >= policy.max_attempts:
-                    raise DdbError(f"BatchGetItem returned the same {len(left)} keys unprocessed {attempt} times: "
-                                   "the table is throttled; try again later")
+                    raise DdbError(
+                        f"BatchGetItem returned the same {len(left)} keys unprocessed {attempt} times: "
+                        "the table is throttled; try again later"
+                    )
                 time.sleep(policy.delay(attempt))
             elif left:
                 attempt = 0
@@ -141,13 +150,25 @@ def _compare(client: DynamoDBClient, table: str, chunk: list[dict], result: Plan
 def conflict_error(found: Plan) -> ImportConflict:
     keys = sorted(found.conflicts)
     shown = ", ".join(f"{pk}/{sk}" for pk, sk in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-    return ImportConflict(f"{len(keys)} item(s) of the export would overwrite different items in table {found.table!r}: "
-                          f"{shown}; nothing was written (pass --replace to overwrite them)", keys)
+    return ImportConflict(
+        f"{len(keys)} item(s) of the export would overwrite different items in table {found.table!r}: "
+        f"{shown}; nothing was written (pass --replace to overwrite them)",
+        keys,
+    )
 
 
-def run(client: DynamoDBClient, table: str, source: Source, found: Plan, *, writers: int = 4, policy: RetryPolicy | None = None,
-        billing: str = schema.PROVISIONED, on_progress: Callable[[int], None] | None = None,
-        stop: threading.Event | None = None) -> ImportResult:
+def run(
+    client: DynamoDBClient,
+    table: str,
+    source: Source,
+    found: Plan,
+    *,
+    writers: int = 4,
+    policy: RetryPolicy | None = None,
+    billing: str = schema.PROVISIONED,
+    on_progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ImportResult:
     """Carry out a plan (see the module's docstring); raises ImportConflict before any write when it has conflicts."""
     began = time.monotonic()
     policy = policy or RetryPolicy()
@@ -178,21 +199,35 @@ def run(client: DynamoDBClient, table: str, source: Source, found: Plan, *, writ
     return ImportResult(found, created, written, stored, time.monotonic() - began, write_seconds)
 
 
-def _write(client: DynamoDBClient, table: str, group: list[dict], total: batch.BatchResult, writers: int, policy: RetryPolicy,
-           on_progress: Callable[[int], None] | None, stop: threading.Event | None, found: Plan) -> None:
+def _write(
+    client: DynamoDBClient,
+    table: str,
+    group: list[dict],
+    total: batch.BatchResult,
+    writers: int,
+    policy: RetryPolicy,
+    on_progress: Callable[[int], None] | None,
+    stop: threading.Event | None,
+    found: Plan,
+) -> None:
     try:
         part = batch.write(client, table, group, writers=writers, policy=policy, on_progress=on_progress, stop=stop)
     except (Interrupted, WriteIncomplete) as exc:
         if exc.result is not None:  # batch.write sets it on both: the tally up to the interruption
             _add(total, exc.result)
         if isinstance(exc, Interrupted):
-            raise Interrupted(f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
-                              "(what is already there is skipped)", total.put, found.to_write) from None
+            raise Interrupted(
+                f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
+                "(what is already there is skipped)",
+                total.put,
+                found.to_write,
+            ) from None
         raise
     _add(total, part)
     if part.stopped:
-        raise Interrupted(f"stopped: {total.put} of {found.to_write} items written; run the command again to finish",
-                          total.put, found.to_write)
+        raise Interrupted(
+            f"stopped: {total.put} of {found.to_write} items written; run the command again to finish", total.put, found.to_write
+        )
 
 
 def _add(total: batch.BatchResult, part: batch.BatchResult):
@@ -226,6 +261,7 @@ def count_stored(client: DynamoDBClient, table: str, source: Source, policy: Ret
         read_back()
     if missing:
         shown = ", ".join(f"{pk}/{sk}" for pk, sk in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise DdbError(f"{len(missing)} item(s) of the export are not in table {table!r} after the import: {shown}; "
-                       "run the import again")
+        raise DdbError(
+            f"{len(missing)} item(s) of the export are not in table {table!r} after the import: {shown}; run the import again"
+        )
     return found

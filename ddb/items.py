@@ -60,8 +60,6 @@ def message_pk(message_group_uuid: str) -> str:
     return MESSAGE_PREFIX + message_group_uuid
 
 
-
-
 def group_claim_key(message_group_uuid: str) -> dict:
     """The key of the claim on a group uuid."""
     return {"pk": GROUP_CLAIM_PREFIX + message_group_uuid, "sk": CLAIM_SK}

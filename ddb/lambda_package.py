@@ -36,8 +36,13 @@ class Package:
     entries: tuple[str, ...]
 
     def as_json(self) -> dict:
-        return {"path": str(self.path), "size": self.size, "sha256": self.sha256, "entries": len(self.entries),
-                "handler": HANDLER}
+        return {
+            "path": str(self.path),
+            "size": self.size,
+            "sha256": self.sha256,
+            "entries": len(self.entries),
+            "handler": HANDLER,
+        }
 
 
 def package_files(root: Path = PACKAGE_ROOT) -> list[tuple[str, Path]]:

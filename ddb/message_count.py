@@ -15,7 +15,9 @@ from .items import message_pk
 ATTRIBUTE = "message_count"
 
 
-def count_messages(client: DynamoDBClient, table: str, message_group_uuid: str, after: str | None = None, through: str | None = None) -> int:
+def count_messages(
+    client: DynamoDBClient, table: str, message_group_uuid: str, after: str | None = None, through: str | None = None
+) -> int:
     """How many messages the conversation holds with a time after `after` (if given) and up to `through` (strongly consistent)."""
     conditions, values = ["pk = :pk"], {":pk": {"S": message_pk(message_group_uuid)}}
     if after is not None and through is not None:

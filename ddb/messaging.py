@@ -55,7 +55,9 @@ def _put_message(client: DynamoDBClient, table: str, item: dict) -> tuple[dict, 
     for _ in range(MAX_SORT_KEY_TRIES):
         try:
             response = client.put_item(
-                TableName=table, Item=to_typed(item), ConditionExpression="attribute_not_exists(pk)",
+                TableName=table,
+                Item=to_typed(item),
+                ConditionExpression="attribute_not_exists(pk)",
                 ReturnConsumedCapacity="TOTAL",
             )
             return item, capacity.consumed(response)
@@ -75,8 +77,15 @@ def _stored(client: DynamoDBClient, table: str, message: dict) -> bool:
     return response.get("Item", {}).get("message_uuid", {}).get("S") == message["message_uuid"]
 
 
-def create_message(client: DynamoDBClient, table: str, message_group_uuid: str, sender: User, text: str,
-                   now: datetime | None = None, message_uuid: str | None = None) -> SentMessage:
+def create_message(
+    client: DynamoDBClient,
+    table: str,
+    message_group_uuid: str,
+    sender: User,
+    text: str,
+    now: datetime | None = None,
+    message_uuid: str | None = None,
+) -> SentMessage:
     """Pattern C: write a message from `sender` into an existing conversation.
 
     Raises NotFound when the conversation does not exist or `sender` is not in it, and
@@ -90,8 +99,10 @@ def create_message(client: DynamoDBClient, table: str, message_group_uuid: str, 
     with translated(client, table):
         found = group_items.in_conversation(client, table, message_group_uuid)
         groups, read_reported, read_estimated = found.items, found.reported, found.estimated
-        if (not any(g["pk"] == group_pk(sender.uuid) for g in groups)
-                and group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None):
+        if (
+            not any(g["pk"] == group_pk(sender.uuid) for g in groups)
+            and group_items.current_group_item(client, table, group_pk(sender.uuid), message_group_uuid) is None
+        ):
             if not groups:
                 raise NotFound(f"no conversation {message_group_uuid} in table {table!r}")
             raise NotFound(f"@{sender.handle} is not a participant of conversation {message_group_uuid}")
@@ -104,12 +115,21 @@ def create_message(client: DynamoDBClient, table: str, message_group_uuid: str, 
 def find_conversation(client: DynamoDBClient, table: str, user: User, other: User) -> str | None:
     """The uuid of the conversation `user` has with `other`, if there is one."""
     with translated(client, table):
-        found = group_items.of_owner(client, table, group_pk(user.uuid), other_user_uuid=other.uuid, projection="message_group_uuid")
+        found = group_items.of_owner(
+            client, table, group_pk(user.uuid), other_user_uuid=other.uuid, projection="message_group_uuid"
+        )
         return next((item["message_group_uuid"] for item in found), None)
 
 
-def create_conversation(client: DynamoDBClient, table: str, sender: User, other: User, text: str,
-                        now: datetime | None = None, message_group_uuid: str | None = None) -> SentMessage:
+def create_conversation(
+    client: DynamoDBClient,
+    table: str,
+    sender: User,
+    other: User,
+    text: str,
+    now: datetime | None = None,
+    message_group_uuid: str | None = None,
+) -> SentMessage:
     """Pattern D: start a conversation with its first message, all or nothing.
 
     If the two users already share a conversation, the message goes into it (pattern C)
@@ -158,7 +178,9 @@ def create_conversation(client: DynamoDBClient, table: str, sender: User, other:
 
 
 def _group_taken(group: str) -> InvalidInput:
-    return InvalidInput(f"message group uuid {group} is already used by another conversation: leave it out to get a new one; nothing was written")
+    return InvalidInput(
+        f"message group uuid {group} is already used by another conversation: leave it out to get a new one; nothing was written"
+    )
 
 
 def _send_to_winner(client: DynamoDBClient, table: str, group: str, sender: User, text: str, now: datetime | None) -> SentMessage:
@@ -173,8 +195,9 @@ def _send_to_winner(client: DynamoDBClient, table: str, group: str, sender: User
     raise AssertionError("unreachable")
 
 
-def _start(client: DynamoDBClient, table: str, sender: User, other: User, text: str, group: str, now: datetime | None,
-           stale: str | None) -> tuple[SentMessage | None, str | None]:
+def _start(
+    client: DynamoDBClient, table: str, sender: User, other: User, text: str, group: str, now: datetime | None, stale: str | None
+) -> tuple[SentMessage | None, str | None]:
     """One transaction: two group items, the first message and both claims.
 
     Returns (SentMessage, None) when it landed, else (None, what stopped it): "pair", "group",
@@ -186,14 +209,20 @@ def _start(client: DynamoDBClient, table: str, sender: User, other: User, text: 
     created_at = iso_time(now or utc_now())
     message = message_item(group, str(uuidlib.uuid4()), sender, text, created_at)
     # A new conversation holds one message: its group items are counted from the start (see ddb.message_count).
-    groups = [{**group_item(sender, other, group, text, created_at), "message_count": 1},
-              {**group_item(other, sender, group, text, created_at), "message_count": 1}]
+    groups = [
+        {**group_item(sender, other, group, text, created_at), "message_count": 1},
+        {**group_item(other, sender, group, text, created_at), "message_count": 1},
+    ]
     claim_items = [group_claim(group, sender.uuid, other.uuid), pair_claim(sender.uuid, other.uuid, group)]
-    puts = [{"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
-            for item in [*groups, message, *claim_items]]
+    puts = [
+        {"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        for item in [*groups, message, *claim_items]
+    ]
     if stale is not None:
-        puts[-1]["Put"].update(ConditionExpression="attribute_not_exists(pk) OR group_uuid = :stale",
-                               ExpressionAttributeValues={":stale": {"S": stale}})
+        puts[-1]["Put"].update(
+            ConditionExpression="attribute_not_exists(pk) OR group_uuid = :stale",
+            ExpressionAttributeValues={":stale": {"S": stale}},
+        )
     request = {
         "TransactItems": puts,
         "ReturnConsumedCapacity": "TOTAL",

@@ -93,7 +93,9 @@ def status(client: DynamoDBClient, table: str, folder: str | Path) -> list[Migra
 class Progress:
     """What a migration's `up`/`down` is handed: where to resume, and how to record a checkpoint."""
 
-    def __init__(self, client: DynamoDBClient, table: str, entry: dict, on_progress: Callable[[int], None] | None, lock: SeedLock | None):
+    def __init__(
+        self, client: DynamoDBClient, table: str, entry: dict, on_progress: Callable[[int], None] | None, lock: SeedLock | None
+    ):
         self._client, self._table, self._entry = client, table, entry
         self._on_progress, self._lock = on_progress, lock
         checkpoint = entry.get("checkpoint")

@@ -50,8 +50,12 @@ def decode_cursor(cursor: str, pk: str) -> dict:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-        ok = (isinstance(key, dict) and set(key) == {"pk", "sk"} and all(isinstance(v, str) for v in key.values())
-              and 0 < len(key["sk"].encode("utf-8")) <= MAX_SORT_KEY_BYTES)
+        ok = (
+            isinstance(key, dict)
+            and set(key) == {"pk", "sk"}
+            and all(isinstance(v, str) for v in key.values())
+            and 0 < len(key["sk"].encode("utf-8")) <= MAX_SORT_KEY_BYTES
+        )
     except (binascii.Error, ValueError, UnicodeDecodeError):
         ok = False
     if not ok:
@@ -98,7 +102,9 @@ def _newest_first(client: DynamoDBClient, table: str, pk: str, limit: int, curso
     return found, next_cursor, {"reported": reported, "estimated": estimated}
 
 
-def list_conversations(client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+def list_conversations(
+    client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page:
     """Pattern B: the user's conversations, most recent first.
 
     Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
@@ -119,7 +125,9 @@ def list_conversations(client: DynamoDBClient, table: str, user_uuid: str, limit
     return Page(items, next_cursor, capacity)
 
 
-def list_messages(client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+def list_messages(
+    client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page:
     """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
 
     The cursor of the result leads to the next older messages. Raises NotFound when the

@@ -90,7 +90,13 @@ def install(client: AwsClient, policy: RetryPolicy = RetryPolicy()) -> AwsClient
     handler, and is always final: botocore adds no attempts of its own.
     """
 
-    def needs_retry(attempts: int, operation: "OperationModel", response: "tuple[AWSResponse, dict] | None" = None, caught_exception: BaseException | None = None, **_: object):
+    def needs_retry(
+        attempts: int,
+        operation: "OperationModel",
+        response: "tuple[AWSResponse, dict] | None" = None,
+        caught_exception: BaseException | None = None,
+        **_: object,
+    ):
         if operation.name in RETRIED_BY_CALLER:
             return False
         if caught_exception is not None:

@@ -84,7 +84,9 @@ def _parallel_pages(client: DynamoDBClient, request: dict, segments: int):
             thread.join()
 
 
-def scan_items(client: DynamoDBClient, table: str, limit: int | None = None, page_size: int | None = None, segments: int = 1) -> Generator[dict, None, None]:
+def scan_items(
+    client: DynamoDBClient, table: str, limit: int | None = None, page_size: int | None = None, segments: int = 1
+) -> Generator[dict, None, None]:
     """Yield every item of the table as plain JSON-able dicts, at most `limit` of them.
 
     Pages are fetched lazily: only one page is held at a time (one or two per segment
@@ -114,8 +116,9 @@ def scan_items(client: DynamoDBClient, table: str, limit: int | None = None, pag
             pages.close()
 
 
-def typed_pages(client: DynamoDBClient, table: str, *, segment: int = 0, total_segments: int = 1,
-                page_size: int | None = None) -> Generator[list[dict], None, None]:
+def typed_pages(
+    client: DynamoDBClient, table: str, *, segment: int = 0, total_segments: int = 1, page_size: int | None = None
+) -> Generator[list[dict], None, None]:
     """The pages of one segment of a (parallel) scan, as lists of typed items (DynamoDB JSON), fetched lazily.
 
     For callers that keep items exactly as stored (the export); `scan_items` gives plain ones.

@@ -94,7 +94,9 @@ def differences(live: dict, spec: dict) -> list[str]:
     live_types = {a["AttributeName"]: a["AttributeType"] for a in live.get("AttributeDefinitions", [])}
     for attr in spec["AttributeDefinitions"]:
         if live_types.get(attr["AttributeName"]) != attr["AttributeType"]:
-            found.append(f"attribute {attr['AttributeName']} has type {live_types.get(attr['AttributeName'])}, declared {attr['AttributeType']}")
+            found.append(
+                f"attribute {attr['AttributeName']} has type {live_types.get(attr['AttributeName'])}, declared {attr['AttributeType']}"
+            )
     live_gsis = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", [])}
     for gsi in spec["GlobalSecondaryIndexes"]:
         got = live_gsis.pop(gsi["IndexName"], None)

@@ -41,7 +41,9 @@ class LockHolder:
             return float(value) if value is not None else None
 
         pid = number("pid")
-        return cls(text("owner"), text("host"), None if pid is None else int(pid), text("acquired_at"), number("expires_at") or 0.0)
+        return cls(
+            text("owner"), text("host"), None if pid is None else int(pid), text("acquired_at"), number("expires_at") or 0.0
+        )
 
     def describe(self) -> str:
         """`pid 4242 on build-7`, or `an unknown seed` for a lock that does not say."""
@@ -68,7 +70,9 @@ class SeedLock:
     renewals failed): whatever writes under the lock must then stop; `check()` raises LockLost.
     """
 
-    def __init__(self, client: DynamoDBClient, table: str, item: dict, lease_seconds: float, renew_every: float, purpose: str = "seed"):
+    def __init__(
+        self, client: DynamoDBClient, table: str, item: dict, lease_seconds: float, renew_every: float, purpose: str = "seed"
+    ):
         self.client, self.table, self.item, self.purpose = client, table, item, purpose
         self.key = {"pk": item["pk"]["S"], "sk": item["sk"]["S"]}
         self.owner = item["owner"]["S"]
@@ -87,8 +91,11 @@ class SeedLock:
             renewed = {**self.item, "expires_at": {"N": _seconds(expires_at)}}
             try:
                 self.client.put_item(
-                    TableName=self.table, Item=renewed, ConditionExpression="#o = :me",
-                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}},
+                    TableName=self.table,
+                    Item=renewed,
+                    ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":me": {"S": self.owner}},
                 )
                 self.expires_at = expires_at
             except Exception as exc:  # noqa: BLE001 - anything but a lost condition: try again at the next beat
@@ -114,11 +121,12 @@ class SeedLock:
         """Raise LockLost if the lock is no longer ours (naming how far the writes got, if given)."""
         if not self.lost:
             return
-        what = (f"taken over by {self.taken_by.describe()}" if self.taken_by
-                else "lost: its lease ran out while renewals failed")
+        what = f"taken over by {self.taken_by.describe()}" if self.taken_by else "lost: its lease ran out while renewals failed"
         progress = f"; stopped after {written} of {total} items written" if written is not None else ""
-        raise LockLost(f"the {self.purpose} lock on table {self.table!r} was {what}{progress}; "
-                       f"run the {self.purpose} again when the other is done")
+        raise LockLost(
+            f"the {self.purpose} lock on table {self.table!r} was {what}{progress}; "
+            f"run the {self.purpose} again when the other is done"
+        )
 
     def _release(self):
         self._released.set()
@@ -133,13 +141,26 @@ def _lock_item(owner: str, now: float, lease_seconds: float, key: dict = LOCK_KE
     import os
     import socket
 
-    return {**to_typed({**key, "owner": owner, "host": socket.gethostname(), "acquired_at": _iso(now)}),
-            "pid": {"N": str(os.getpid())}, "expires_at": {"N": _seconds(now + lease_seconds)}}
+    return {
+        **to_typed({**key, "owner": owner, "host": socket.gethostname(), "acquired_at": _iso(now)}),
+        "pid": {"N": str(os.getpid())},
+        "expires_at": {"N": _seconds(now + lease_seconds)},
+    }
 
 
-def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: float, wait_seconds: float, report_every: float,
-             poll_seconds: float, on_wait: Callable[[LockWait], None] | None, sleep: Callable[[float], None],
-             key: dict = LOCK_KEY, purpose: str = "seed") -> dict:
+def _acquire(
+    client: DynamoDBClient,
+    table: str,
+    owner: str,
+    lease_seconds: float,
+    wait_seconds: float,
+    report_every: float,
+    poll_seconds: float,
+    on_wait: Callable[[LockWait], None] | None,
+    sleep: Callable[[float], None],
+    key: dict = LOCK_KEY,
+    purpose: str = "seed",
+) -> dict:
     """Put the lock item once it is free or its lease ran out; the item as stored."""
     from botocore.exceptions import ClientError
 
@@ -150,7 +171,8 @@ def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: floa
         typed = _lock_item(owner, now, lease_seconds, key)
         try:
             client.put_item(
-                TableName=table, Item=typed,
+                TableName=table,
+                Item=typed,
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": _seconds(now)}},
             )
@@ -166,8 +188,10 @@ def _acquire(client: DynamoDBClient, table: str, owner: str, lease_seconds: floa
             return held  # our own put landed, its answer was lost
         waited = time.monotonic() - started
         if waited >= wait_seconds:
-            raise Busy(f"the {purpose} lock on table {table!r} is still held by {holder.describe()} since "
-                       f"{holder.acquired_at or 'an unknown time'} after {wait_seconds:g} s of waiting; try again when it is done")
+            raise Busy(
+                f"the {purpose} lock on table {table!r} is still held by {holder.describe()} since "
+                f"{holder.acquired_at or 'an unknown time'} after {wait_seconds:g} s of waiting; try again when it is done"
+            )
         if on_wait and time.monotonic() >= next_report:
             on_wait(LockWait(table, holder, max(0.0, holder.expires_at - time.time()), waited, wait_seconds - waited))
             next_report += report_every
@@ -179,10 +203,20 @@ def _iso(at: float) -> str:
 
 
 @contextmanager
-def exclusive(client: DynamoDBClient, table: str, *, lease_seconds: float = 15, renew_every: float | None = None,
-              wait_seconds: float = 600, report_every: float = 5, poll_seconds: float = 0.5,
-              on_wait: Callable[[LockWait], None] | None = None, sleep: Callable[[float], None] = time.sleep,
-              key: dict = LOCK_KEY, purpose: str = "seed") -> Iterator[SeedLock]:
+def exclusive(
+    client: DynamoDBClient,
+    table: str,
+    *,
+    lease_seconds: float = 15,
+    renew_every: float | None = None,
+    wait_seconds: float = 600,
+    report_every: float = 5,
+    poll_seconds: float = 0.5,
+    on_wait: Callable[[LockWait], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    key: dict = LOCK_KEY,
+    purpose: str = "seed",
+) -> Iterator[SeedLock]:
     """Hold the table's seed lock: one seed at a time, across processes and machines.
 
     The lock is an item outside the app's key space (`LOCK#seed`), put conditionally, that
@@ -202,7 +236,9 @@ def exclusive(client: DynamoDBClient, table: str, *, lease_seconds: float = 15, 
     owner = str(uuidlib.uuid4())
     renew_every = lease_seconds / 3 if renew_every is None else renew_every
     with translated(client, table):
-        item = _acquire(client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep, key, purpose)
+        item = _acquire(
+            client, table, owner, lease_seconds, wait_seconds, report_every, poll_seconds, on_wait, sleep, key, purpose
+        )
     lock = SeedLock(client, table, item, lease_seconds, renew_every, purpose)
     lock._heartbeat.start()
     try:
@@ -218,8 +254,11 @@ def _delete_if_ours(client: DynamoDBClient, table: str, owner: str, key: dict = 
     with translated(client, table):
         try:
             client.delete_item(
-                TableName=table, Key=to_typed(key), ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": owner}},
+                TableName=table,
+                Key=to_typed(key),
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": {"S": owner}},
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":

@@ -31,6 +31,7 @@ from .seed_lock import LockWait, SeedLock, exclusive
 
 KEYS = "pk, sk"
 
+
 @dataclass
 class SeedPlan:
     """The writes a seed will make: every fixture item, and the stale keys to delete."""
@@ -42,6 +43,7 @@ class SeedPlan:
     groups: int = 0
     claims: int = 0
 
+
 @dataclass
 class SeedResult:
     plan: SeedPlan
@@ -52,13 +54,17 @@ class SeedResult:
     def items_per_second(self) -> float:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
 
+
 def existing_keys(client: DynamoDBClient, table: str, conversation: Conversation, users: dict[str, User]) -> list[dict]:
     """Keys now in the table that belong to one conversation (messages and group items)."""
     group = conversation.message_group_uuid
     found = []
     for page in client.get_paginator("query").paginate(
-        TableName=table, ConsistentRead=True, ProjectionExpression="pk, sk",
-        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
+        TableName=table,
+        ConsistentRead=True,
+        ProjectionExpression="pk, sk",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
     ):
         found += [{"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", [])]
     for handle in conversation.between:
@@ -74,20 +80,32 @@ def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime) 
     with translated(client, table):
         for conversation in fixtures.conversations:
             first, second = (fixtures.user(handle) for handle in conversation.between)
-            wanted = [*conversation_items(fixtures, conversation, now),
-                      group_claim(conversation.message_group_uuid, first.uuid, second.uuid)]
+            wanted = [
+                *conversation_items(fixtures, conversation, now),
+                group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
+            ]
             wanted_keys = {(i["pk"], i["sk"]) for i in wanted}
             result.puts += wanted
-            result.deletes += [k for k in existing_keys(client, table, conversation, fixtures.users)
-                               if (k["pk"], k["sk"]) not in wanted_keys]
+            result.deletes += [
+                k for k in existing_keys(client, table, conversation, fixtures.users) if (k["pk"], k["sk"]) not in wanted_keys
+            ]
             result.conversations += 1
             result.messages += len(conversation.messages)
             result.groups += len(conversation.between)
             result.claims += 1
     return result
 
-def run(client: DynamoDBClient, table: str, seed_plan: SeedPlan, *, writers: int = 4, policy: batch.RetryPolicy = batch.RetryPolicy(),
-        on_progress: Callable[[int], None] | None = None, lock: SeedLock | None = None) -> SeedResult:
+
+def run(
+    client: DynamoDBClient,
+    table: str,
+    seed_plan: SeedPlan,
+    *,
+    writers: int = 4,
+    policy: batch.RetryPolicy = batch.RetryPolicy(),
+    on_progress: Callable[[int], None] | None = None,
+    lock: SeedLock | None = None,
+) -> SeedResult:
     """Carry out a plan with batch writes; raises WriteIncomplete naming unwritten keys.
 
     Under a `lock` (see `exclusive`) the writes stop as soon as the lock is lost, and
@@ -97,8 +115,9 @@ def run(client: DynamoDBClient, table: str, seed_plan: SeedPlan, *, writers: int
     if lock:
         lock.check()
     requests = [batch.delete_request(k) for k in seed_plan.deletes] + [batch.put_request(i) for i in seed_plan.puts]
-    written = batch.write(client, table, requests, writers=writers, policy=policy, on_progress=on_progress,
-                          stop=lock.stop if lock else None)
+    written = batch.write(
+        client, table, requests, writers=writers, policy=policy, on_progress=on_progress, stop=lock.stop if lock else None
+    )
     if lock:
         lock.check(written.put + written.deleted, len(requests))
     return SeedResult(seed_plan, written, time.perf_counter() - started)
@@ -114,11 +133,20 @@ def preview(client: DynamoDBClient, table: str, source: "Fixtures | str | Path",
     return plan(client, table, _loaded(source), now or utc_now())
 
 
-def seed_fixtures(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", *, writers: int = 4,
-                  policy: batch.RetryPolicy = batch.RetryPolicy(), lease_seconds: float = 15,
-                  confirm: Callable[[Fixtures], None] | None = None, on_wait: Callable[[LockWait], None] | None = None,
-                  on_planned: Callable[[SeedPlan], None] | None = None, on_progress: Callable[[int], None] | None = None,
-                  now: datetime | None = None) -> SeedResult:
+def seed_fixtures(
+    client: DynamoDBClient,
+    table: str,
+    source: "Fixtures | str | Path",
+    *,
+    writers: int = 4,
+    policy: batch.RetryPolicy = batch.RetryPolicy(),
+    lease_seconds: float = 15,
+    confirm: Callable[[Fixtures], None] | None = None,
+    on_wait: Callable[[LockWait], None] | None = None,
+    on_planned: Callable[[SeedPlan], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> SeedResult:
     """Seed the table with a fixture folder (or fixtures already loaded): re-seeding replaces them.
 
     In order: every file is loaded and validated (FixtureError, nothing written);
@@ -144,9 +172,17 @@ class SetupResult:
     seeded: SeedResult
 
 
-def setup(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", *, billing: str = schema.PROVISIONED,
-          confirm: Callable[[Fixtures], None] | None = None, on_dropped: Callable[[bool], None] | None = None,
-          on_created: Callable[[schema.LoadResult], None] | None = None, **seed_options: Any) -> SetupResult:
+def setup(
+    client: DynamoDBClient,
+    table: str,
+    source: "Fixtures | str | Path",
+    *,
+    billing: str = schema.PROVISIONED,
+    confirm: Callable[[Fixtures], None] | None = None,
+    on_dropped: Callable[[bool], None] | None = None,
+    on_created: Callable[[schema.LoadResult], None] | None = None,
+    **seed_options: Any,
+) -> SetupResult:
     """Drop the table (if present), create it as declared and seed it.
 
     The fixtures are validated and `confirm(fixtures)` asked before the drop: a bad file

@@ -32,8 +32,15 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-_CREDENTIAL_CODES = {"InvalidClientTokenId", "ExpiredToken", "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException",
-                     "UnrecognizedClientException", "InvalidAccessKeyId"}
+_CREDENTIAL_CODES = {
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+}
 
 
 @dataclass(frozen=True)
@@ -92,11 +99,14 @@ def _aws(client: AwsClient, doing: str):
         cls = CredentialsError if code in _CREDENTIAL_CODES else DdbError
         raise cls(f"{service} refused to {doing} ({code}): {message}".rstrip(": ")) from None
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError, bx.ReadTimeoutError):
-        raise EngineUnreachable(f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} "
-                                f"to {doing}: check the network and the region") from None
+        raise EngineUnreachable(
+            f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} to {doing}: check the network and the region"
+        ) from None
     except bx.NoCredentialsError:
-        raise CredentialsError("no AWS credentials found: run `aws configure`, set AWS_PROFILE, "
-                               "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+        raise CredentialsError(
+            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, "
+            "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ) from None
     except bx.BotoCoreError as exc:
         raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None
 
@@ -106,8 +116,10 @@ def check_names(stack: str, bucket: str) -> None:
     if not STACK_NAME.fullmatch(stack or ""):
         raise DdbError(f"stack name {stack!r} is not valid: a letter, then up to 127 of a-z A-Z 0-9 -")
     if not BUCKET_NAME.fullmatch(bucket or ""):
-        raise DdbError(f"bucket name {bucket!r} is not valid: 3-63 of a-z 0-9 . -, "
-                       "starting and ending with a letter or digit (set it with --bucket or ddb.deploy_bucket)")
+        raise DdbError(
+            f"bucket name {bucket!r} is not valid: 3-63 of a-z 0-9 . -, "
+            "starting and ending with a letter or digit (set it with --bucket or ddb.deploy_bucket)"
+        )
 
 
 def deployed_stack(cfn: CloudFormationClient, stack: str) -> tuple[str, dict, dict] | None:
@@ -127,8 +139,10 @@ def deployed_stack(cfn: CloudFormationClient, stack: str) -> tuple[str, dict, di
     if status.endswith("_IN_PROGRESS"):
         raise Busy(f"stack {stack!r} is busy ({status}): wait until it is done, then deploy again")
     if status not in UPDATABLE:
-        raise DdbError(f"stack {stack!r} is {status}: CloudFormation cannot update it; read its events "
-                       f"(`aws cloudformation describe-stack-events --stack-name {stack}`), then delete or repair it")
+        raise DdbError(
+            f"stack {stack!r} is {status}: CloudFormation cannot update it; read its events "
+            f"(`aws cloudformation describe-stack-events --stack-name {stack}`), then delete or repair it"
+        )
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in found.get("Parameters") or []}
     with _aws(cfn, f"read the template of stack {stack!r}"):
         body = cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
@@ -145,8 +159,10 @@ def _template_dict(body: str | dict, stack: str) -> dict:
     except (TypeError, ValueError):
         template = None
     if not isinstance(template, dict):
-        raise DdbError(f"the deployed template of stack {stack!r} is not JSON, so what it does to the table "
-                       "cannot be checked: deploy it from here only")
+        raise DdbError(
+            f"the deployed template of stack {stack!r} is not JSON, so what it does to the table "
+            "cannot be checked: deploy it from here only"
+        )
     return template
 
 
@@ -191,7 +207,9 @@ def _wait(poll: Callable[[], str | None], what: str, poll_seconds: float, timeou
         time.sleep(poll_seconds)
 
 
-def describe_change_set(cfn: CloudFormationClient, stack: str, arn: str, poll_seconds: float, timeout_seconds: float) -> tuple[str, str, list]:
+def describe_change_set(
+    cfn: CloudFormationClient, stack: str, arn: str, poll_seconds: float, timeout_seconds: float
+) -> tuple[str, str, list]:
     """(status, reason, changes) once the change set is created or has failed."""
     found: dict = {}
 
@@ -215,13 +233,27 @@ def _changes(described: list) -> list[Change]:
     listed = []
     for change in described:
         resource = change.get("ResourceChange") or {}
-        listed.append(Change(resource.get("Action", "?"), resource.get("LogicalResourceId", "?"),
-                             resource.get("ResourceType", "?"), resource.get("Replacement")))
+        listed.append(
+            Change(
+                resource.get("Action", "?"),
+                resource.get("LogicalResourceId", "?"),
+                resource.get("ResourceType", "?"),
+                resource.get("Replacement"),
+            )
+        )
     return listed
 
 
-def deploy(cfn: CloudFormationClient, s3: S3Client, request: DeployRequest, *, show: Callable[[ChangeSet], None], confirm: Callable[[ChangeSet], None],
-           poll_seconds: float = 3.0, timeout_seconds: float = 1800.0) -> DeployResult:
+def deploy(
+    cfn: CloudFormationClient,
+    s3: S3Client,
+    request: DeployRequest,
+    *,
+    show: Callable[[ChangeSet], None],
+    confirm: Callable[[ChangeSet], None],
+    poll_seconds: float = 3.0,
+    timeout_seconds: float = 1800.0,
+) -> DeployResult:
     """Create or update the stack through a change set; see the module's docstring for the steps."""
     import json
 
@@ -241,10 +273,15 @@ def deploy(cfn: CloudFormationClient, s3: S3Client, request: DeployRequest, *, s
     with _aws(cfn, f"create a change set for stack {request.stack!r}"):
         try:
             arn = cfn.create_change_set(
-                StackName=request.stack, ChangeSetName=name, ChangeSetType=kind, ClientToken=name,
+                StackName=request.stack,
+                ChangeSetName=name,
+                ChangeSetType=kind,
+                ClientToken=name,
                 TemplateBody=json.dumps(request.template, sort_keys=True),
                 Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                Capabilities=["CAPABILITY_IAM"], Description="invoke deploy.stack")["Id"]
+                Capabilities=["CAPABILITY_IAM"],
+                Description="invoke deploy.stack",
+            )["Id"]
         except ClientError as exc:
             if any(text in exc.response.get("Error", {}).get("Message", "") for text in NO_CHANGES):
                 return DeployResult(request.stack, "up to date", deployed[0] if deployed else "", plan)
@@ -259,8 +296,9 @@ def deploy(cfn: CloudFormationClient, s3: S3Client, request: DeployRequest, *, s
         plan.changes = _changes(described)
         threats = change_set_threats(described)
         if threats:
-            raise Refused(f"refusing to deploy stack {request.stack!r}: {threats[0]}; the change set is deleted, "
-                          "nothing was changed")
+            raise Refused(
+                f"refusing to deploy stack {request.stack!r}: {threats[0]}; the change set is deleted, nothing was changed"
+            )
         show(plan)
         confirm(plan)
     except BaseException:

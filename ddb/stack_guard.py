@@ -15,8 +15,11 @@ REPLACING_PROPERTIES = ("TableName", "KeySchema", "LocalSecondaryIndexes", "Impo
 
 def tables(template: dict) -> dict[str, dict]:
     """The table resources of a template, by logical id."""
-    return {name: resource for name, resource in (template.get("Resources") or {}).items()
-            if isinstance(resource, dict) and resource.get("Type") == TABLE_TYPE}
+    return {
+        name: resource
+        for name, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, dict) and resource.get("Type") == TABLE_TYPE
+    }
 
 
 def _resolved(value: object, parameters: dict):
@@ -31,8 +34,11 @@ def _resolved(value: object, parameters: dict):
 
 
 def _defaults(template: dict) -> dict:
-    return {name: spec["Default"] for name, spec in (template.get("Parameters") or {}).items()
-            if isinstance(spec, dict) and "Default" in spec}
+    return {
+        name: spec["Default"]
+        for name, spec in (template.get("Parameters") or {}).items()
+        if isinstance(spec, dict) and "Default" in spec
+    }
 
 
 def _shown(value: object) -> str:
@@ -68,12 +74,15 @@ def table_threats(deployed: dict, deployed_parameters: dict, new: dict, new_para
         after = _resolved(replacement.get("Properties") or {}, new_values)
         for prop in REPLACING_PROPERTIES:
             if (before.get(prop) or None) != (after.get(prop) or None):
-                found.append(f"it would replace {label} with a new, empty one (its {prop} changes from "
-                             f"{_shown(before.get(prop))} to {_shown(after.get(prop))})")
+                found.append(
+                    f"it would replace {label} with a new, empty one (its {prop} changes from "
+                    f"{_shown(before.get(prop))} to {_shown(after.get(prop))})"
+                )
         old_types, new_types = _key_types(before), _key_types(after)
         if old_types.keys() == new_types.keys() and old_types != new_types:
-            found.append(f"it would replace {label} with a new, empty one (its key attribute types change from "
-                         f"{old_types} to {new_types})")
+            found.append(
+                f"it would replace {label} with a new, empty one (its key attribute types change from {old_types} to {new_types})"
+            )
     return found
 
 

@@ -83,7 +83,6 @@ class StreamResult:
         return data
 
 
-
 def move_group_item(client: DynamoDBClient, table: str, current: dict | None, message: dict) -> str:
     """Move one group item to `message`'s time and text, atomically.
 
@@ -103,13 +102,22 @@ def move_group_item(client: DynamoDBClient, table: str, current: dict | None, me
             return "current"
         moved = {**current, "sk": message["sk"], "message": message["message"]}
         if ATTRIBUTE in current:  # counted (migration 1): add the messages between the old time and the new
-            moved[ATTRIBUTE] = current[ATTRIBUTE] + count_messages(client, table, group, after=current["sk"], through=message["sk"])
+            moved[ATTRIBUTE] = current[ATTRIBUTE] + count_messages(
+                client, table, group, after=current["sk"], through=message["sk"]
+            )
         try:
-            client.transact_write_items(TransactItems=[
-                {"Delete": {"TableName": table, "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),
-                            "ConditionExpression": "attribute_exists(pk)"}},
-                {"Put": {"TableName": table, "Item": to_typed(moved), "ConditionExpression": "attribute_not_exists(pk)"}},
-            ])
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": table,
+                            "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": table, "Item": to_typed(moved), "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
+            )
             return "moved"
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
@@ -121,7 +129,7 @@ def move_group_item(client: DynamoDBClient, table: str, current: dict | None, me
 
 def apply_message(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> None:
     """Move both group items of the message's conversation to it."""
-    group = message["pk"][len(MESSAGE_PREFIX):]
+    group = message["pk"][len(MESSAGE_PREFIX) :]
     found = group_items.in_conversation(client, table, group).items  # via the GSI: may lag; a move re-reads on conflict
     newest: dict[str, dict] = {}
     for item in found:

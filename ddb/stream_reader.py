@@ -34,7 +34,13 @@ class StreamBatch:
         return checkpoint
 
 
-def read_stream(client: DynamoDBClient, streams_client: DynamoDBStreamsClient, table: str, checkpoint_file: str | Path | None = None, max_records: int = 10000) -> StreamBatch:
+def read_stream(
+    client: DynamoDBClient,
+    streams_client: DynamoDBStreamsClient,
+    table: str,
+    checkpoint_file: str | Path | None = None,
+    max_records: int = 10000,
+) -> StreamBatch:
     """Read the table's stream from the last checkpoint (or its start).
 
     The checkpoint (a JSON file of shard id -> last sequence number) lets repeated runs
@@ -53,11 +59,15 @@ def read_stream(client: DynamoDBClient, streams_client: DynamoDBStreamsClient, t
             shard_id = shard["ShardId"]
             if shard_id in checkpoint:
                 iterator = streams_client.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                    SequenceNumber=checkpoint[shard_id])["ShardIterator"]
+                    StreamArn=arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=checkpoint[shard_id],
+                )["ShardIterator"]
             else:
-                iterator = streams_client.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                iterator = streams_client.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")[
+                    "ShardIterator"
+                ]
             while iterator and len(records) < max_records:
                 page = streams_client.get_records(ShardIterator=iterator, Limit=1000)
                 if not page.get("Records"):
@@ -96,8 +106,13 @@ def save_dead_letters(path: str | Path, records: list, failures: list, table: st
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         for failure in failures:
-            entry = {"table": table, "sequence_number": failure.sequence_number, "identifier": failure.identifier,
-                     "reason": failure.reason, "record": records[failure.index]}
+            entry = {
+                "table": table,
+                "sequence_number": failure.sequence_number,
+                "identifier": failure.identifier,
+                "reason": failure.reason,
+                "record": records[failure.index],
+            }
             out.write(json.dumps(entry, default=_plain) + "\n")
 
 

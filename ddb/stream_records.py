@@ -15,8 +15,18 @@ from .errors import MalformedRecord
 from .items import MESSAGE_PREFIX
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
-_TYPE_NAMES = {"S": "a string", "N": "a number", "B": "binary", "BOOL": "a boolean", "NULL": "null", "M": "a map",
-               "L": "a list", "SS": "a string set", "NS": "a number set", "BS": "a binary set"}
+_TYPE_NAMES = {
+    "S": "a string",
+    "N": "a number",
+    "B": "binary",
+    "BOOL": "a boolean",
+    "NULL": "null",
+    "M": "a map",
+    "L": "a list",
+    "SS": "a string set",
+    "NS": "a number set",
+    "BS": "a binary set",
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,6 @@ class RecordFailure:
     identifier: str
     reason: str
     retryable: bool
-
 
 
 def sequence_number(record: object) -> str | None:
@@ -63,8 +72,7 @@ def _shapes() -> _Shapes:
     """What a message's pk, sk and text must look like, from the item contract."""
     item = contract.schema("item")["$defs"]
     properties = item["message_item"]["properties"]
-    return _Shapes(re.compile(properties["pk"]["pattern"]), re.compile(properties["sk"]["pattern"]),
-                   item["text"]["maxLength"])
+    return _Shapes(re.compile(properties["pk"]["pattern"]), re.compile(properties["sk"]["pattern"]), item["text"]["maxLength"])
 
 
 def _string(image: dict, name: str) -> str:
@@ -90,8 +98,11 @@ def parse_record(record: object) -> dict | None:
         raise MalformedRecord(f"the record is not an object (it is {type(record).__name__} {str(record)[:40]!r})")
     event = record.get("eventName")
     if event not in EVENT_NAMES:
-        raise MalformedRecord("the record has no eventName" if event is None
-                              else f"the record's eventName {str(event)[:40]!r} is none of {', '.join(EVENT_NAMES)}")
+        raise MalformedRecord(
+            "the record has no eventName"
+            if event is None
+            else f"the record's eventName {str(event)[:40]!r} is none of {', '.join(EVENT_NAMES)}"
+        )
     if event != "INSERT":
         return None
     details = record.get("dynamodb")

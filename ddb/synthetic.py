@@ -24,15 +24,120 @@ from .errors import DdbError
 
 MAX_MINUTES_AGO = 5_256_000  # the conversation schema's limit (ten years)
 
-_FIRST = ("Ada", "Bea", "Cal", "Dev", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jon", "Kit", "Lou", "Max", "Nia",
-          "Oto", "Pia", "Quin", "Rae", "Sol", "Tia", "Uma", "Vic", "Wes", "Xia", "Yul", "Zoe")
-_LAST = ("Abbot", "Brook", "Castell", "Dorn", "Ekwe", "Frost", "Gale", "Hart", "Iver", "Juno", "Kade", "Lund",
-         "Marsh", "Nolan", "Orr", "Pike", "Quill", "Reyes", "Stone", "Thorn", "Usher", "Vale", "Wren", "Yates")
-_WORDS = ("the", "a", "we", "you", "I", "it", "that", "this", "and", "but", "so", "if", "then", "maybe", "really",
-          "meeting", "coffee", "review", "deploy", "train", "bakery", "draft", "photos", "weekend", "plan",
-          "tomorrow", "tonight", "later", "soon", "again", "finally", "almost", "ready", "late", "early", "done",
-          "check", "send", "bring", "fix", "merge", "call", "read", "book", "lunch", "walk", "ticket", "sprint",
-          "garden", "recipe", "concert", "station", "table", "schema", "index", "page", "cursor", "stream")
+_FIRST = (
+    "Ada",
+    "Bea",
+    "Cal",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hal",
+    "Ivy",
+    "Jon",
+    "Kit",
+    "Lou",
+    "Max",
+    "Nia",
+    "Oto",
+    "Pia",
+    "Quin",
+    "Rae",
+    "Sol",
+    "Tia",
+    "Uma",
+    "Vic",
+    "Wes",
+    "Xia",
+    "Yul",
+    "Zoe",
+)
+_LAST = (
+    "Abbot",
+    "Brook",
+    "Castell",
+    "Dorn",
+    "Ekwe",
+    "Frost",
+    "Gale",
+    "Hart",
+    "Iver",
+    "Juno",
+    "Kade",
+    "Lund",
+    "Marsh",
+    "Nolan",
+    "Orr",
+    "Pike",
+    "Quill",
+    "Reyes",
+    "Stone",
+    "Thorn",
+    "Usher",
+    "Vale",
+    "Wren",
+    "Yates",
+)
+_WORDS = (
+    "the",
+    "a",
+    "we",
+    "you",
+    "I",
+    "it",
+    "that",
+    "this",
+    "and",
+    "but",
+    "so",
+    "if",
+    "then",
+    "maybe",
+    "really",
+    "meeting",
+    "coffee",
+    "review",
+    "deploy",
+    "train",
+    "bakery",
+    "draft",
+    "photos",
+    "weekend",
+    "plan",
+    "tomorrow",
+    "tonight",
+    "later",
+    "soon",
+    "again",
+    "finally",
+    "almost",
+    "ready",
+    "late",
+    "early",
+    "done",
+    "check",
+    "send",
+    "bring",
+    "fix",
+    "merge",
+    "call",
+    "read",
+    "book",
+    "lunch",
+    "walk",
+    "ticket",
+    "sprint",
+    "garden",
+    "recipe",
+    "concert",
+    "station",
+    "table",
+    "schema",
+    "index",
+    "page",
+    "cursor",
+    "stream",
+)
 _ENDINGS = (".", ".", ".", "!", "?", "...")
 
 
@@ -51,9 +156,13 @@ def _check(messages: int, conversations: int, users: int):
         raise DdbError(f"--users must be at least 2 (a conversation is between two users), not {users}")
     pairs = users * (users - 1) // 2
     if not 1 <= conversations <= pairs:
-        raise DdbError(f"--conversations must be from 1 to {pairs} ({users} users make {pairs} distinct pairs), not {conversations}")
+        raise DdbError(
+            f"--conversations must be from 1 to {pairs} ({users} users make {pairs} distinct pairs), not {conversations}"
+        )
     if messages < conversations:
-        raise DdbError(f"--messages must be at least --conversations ({conversations}): each conversation needs a message, not {messages}")
+        raise DdbError(
+            f"--messages must be at least --conversations ({conversations}): each conversation needs a message, not {messages}"
+        )
 
 
 _NAMESPACE = uuidlib.UUID("0b7c4be2-52f4-4a4e-9d0c-8f1d2a6f3e55")
@@ -105,8 +214,15 @@ def _clear(root: Path, force: bool):
         path.unlink()
 
 
-def generate(directory: str | Path, *, messages: int = 20_000, conversations: int = 200, users: int = 100, seed: int = 0,
-             force: bool = False) -> SyntheticSet:
+def generate(
+    directory: str | Path,
+    *,
+    messages: int = 20_000,
+    conversations: int = 200,
+    users: int = 100,
+    seed: int = 0,
+    force: bool = False,
+) -> SyntheticSet:
     """Write a fixture directory of `messages` messages across `conversations` between `users`.
 
     Refuses (DdbError) to overwrite fixture files already in `directory` unless `force`;
@@ -127,13 +243,21 @@ def _write(root: Path, messages: int, conversations: int, users: int, seed: int,
     _clear(root, force)
     (root / "conversations").mkdir(parents=True, exist_ok=True)
     width = len(str(users))
-    people = [{"uuid": _uuid(seed, f"user/{i}"), "handle": f"u{i:0{width}d}", "display_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"}
-              for i in range(1, users + 1)]
+    people = [
+        {
+            "uuid": _uuid(seed, f"user/{i}"),
+            "handle": f"u{i:0{width}d}",
+            "display_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        }
+        for i in range(1, users + 1)
+    ]
     (root / "users.json").write_text(json.dumps(people, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     per, extra = divmod(messages, conversations)
     cwidth = max(4, len(str(conversations)))
     for index, (i, j) in enumerate(_pairs(users, conversations)):
-        document = _conversation(rng, _uuid(seed, f"pair/{min(i, j)}/{max(i, j)}"), (people[i]["handle"], people[j]["handle"]), per + (index < extra))
+        document = _conversation(
+            rng, _uuid(seed, f"pair/{min(i, j)}/{max(i, j)}"), (people[i]["handle"], people[j]["handle"]), per + (index < extra)
+        )
         path = root / "conversations" / f"c{index:0{cwidth}d}.json"
         path.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     return SyntheticSet(root, users, conversations, messages)

@@ -31,8 +31,10 @@ def as_json(description: dict) -> dict:
 
 def _throughput(node: dict) -> dict:
     got = node.get("ProvisionedThroughput") or {}
-    return {"ReadCapacityUnits": max(1, int(got.get("ReadCapacityUnits") or 1)),
-            "WriteCapacityUnits": max(1, int(got.get("WriteCapacityUnits") or 1))}
+    return {
+        "ReadCapacityUnits": max(1, int(got.get("ReadCapacityUnits") or 1)),
+        "WriteCapacityUnits": max(1, int(got.get("WriteCapacityUnits") or 1)),
+    }
 
 
 def create_request(description: dict, table: str) -> dict:
@@ -40,8 +42,10 @@ def create_request(description: dict, table: str) -> dict:
     billing = (description.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
     request = {
         "TableName": table,
-        "AttributeDefinitions": [{"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
-                                 for a in description.get("AttributeDefinitions", [])],
+        "AttributeDefinitions": [
+            {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+            for a in description.get("AttributeDefinitions", [])
+        ],
         "KeySchema": [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in description["KeySchema"]],
         "BillingMode": billing,
     }

@@ -40,10 +40,16 @@ from .support import (
 # Property tests (hypothesis): "ci", the default, is derandomized (a fixed seed) and small
 # enough that all of them together take about 30 s at most; HYPOTHESIS_PROFILE=long tries
 # many more examples. They share one moto table per test function across examples.
-settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.register_profile("long", max_examples=2000, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -114,8 +120,14 @@ def dynamodb_local_server(tmp_path_factory):
     port = free_port()
     log_path = tmp_path_factory.mktemp("dynamodb-local") / "engine.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(dynamodb_local_command(java, local, port), stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=local.directory, preexec_fn=die_with_parent)
+        process = subprocess.Popen(
+            dynamodb_local_command(java, local, port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=local.directory,
+            preexec_fn=die_with_parent,
+        )
     try:
         deadline = time.monotonic() + 60
         while not answers("127.0.0.1", port, timeout=0.5):

@@ -22,7 +22,11 @@ WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWrit
 ALL = None  # operations=ALL: every request may be faulted, whatever its operation
 FAULTS = ("throttle", "throttling", "500", "503", "drop-before", "drop-after", "timeout")
 _ERROR_BODIES = {
-    "throttle": (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded."),
+    "throttle": (
+        400,
+        "ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded.",
+    ),
     "throttling": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
     "500": (500, "InternalServerError", "Internal server error"),
     "503": (503, "ServiceUnavailable", "Service unavailable"),
@@ -40,8 +44,20 @@ class FaultProxy:
     and never answer. The draws come from one generator seeded by `seed`.
     """
 
-    def __init__(self, upstream: str, *, fail_share=0.0, faults=FAULTS, shares=None, unprocessed_share=0.0,
-                 operations=WRITES, hang_all=False, always=None, timeout_seconds=2.5, seed=7):
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        fail_share=0.0,
+        faults=FAULTS,
+        shares=None,
+        unprocessed_share=0.0,
+        operations=WRITES,
+        hang_all=False,
+        always=None,
+        timeout_seconds=2.5,
+        seed=7,
+    ):
         self.upstream = urlparse(upstream)
         self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
         self.shares = dict(shares or {})
@@ -101,9 +117,9 @@ class FaultProxy:
             if self.random.random() >= self.unprocessed_share:
                 return body, {}
             self.injected["unprocessed"] += 1
-        (table, requests), = body["RequestItems"].items()
+        ((table, requests),) = body["RequestItems"].items()
         half = len(requests) // 2  # a batch of one is kept whole: "half" of one item is none
-        keep, rest = requests[: len(requests) - half], requests[len(requests) - half:]
+        keep, rest = requests[: len(requests) - half], requests[len(requests) - half :]
         return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
 
     def _forward(self, handler, raw: bytes):
@@ -159,7 +175,9 @@ class FaultProxy:
                 if operation == "BatchWriteItem" and proxy.unprocessed_share:
                     body, unprocessed = proxy._split(json.loads(raw))
                     if body is None:
-                        return self._send(200, "application/x-amz-json-1.0", json.dumps({"UnprocessedItems": unprocessed}).encode())
+                        return self._send(
+                            200, "application/x-amz-json-1.0", json.dumps({"UnprocessedItems": unprocessed}).encode()
+                        )
                     raw = json.dumps(body).encode()
                 status, content_type, payload = proxy._forward(self, raw)
                 if fault == "drop-after":

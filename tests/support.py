@@ -33,8 +33,17 @@ DYNAMODB_LOCAL_DIR = ROOT / (os.environ.get("INVOKE_DDB_DYNAMODB_LOCAL_DIR") or 
 # milliseconds instead of up to 5 s (a test that measures the backoff sets its own).
 QUICK_BACKOFF = {"INVOKE_DDB_RETRY_BASE_DELAY": "0.01", "INVOKE_DDB_RETRY_MAX_DELAY": "0.2"}
 
-AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
-                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_REGION",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
 
 
 def fake_aws_environment(base=None) -> dict:
@@ -75,8 +84,9 @@ def free_port() -> int:
 
 def local_client(endpoint):
     """A DynamoDB client for a local engine, with the tasks' dummy credentials."""
-    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
-                        aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.client(
+        "dynamodb", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local"
+    )
 
 
 def dynamodb_local_or_skip():
@@ -92,8 +102,9 @@ def dynamodb_local_or_skip():
     except EngineError as exc:
         pytest.skip(f"DynamoDB Local cannot run here: {exc}")
     if local is None:
-        pytest.skip(f"DynamoDB Local is not installed in {DYNAMODB_LOCAL_DIR}: "
-                    "run `python -m invoke local.install` (.ci/run does)")
+        pytest.skip(
+            f"DynamoDB Local is not installed in {DYNAMODB_LOCAL_DIR}: run `python -m invoke local.install` (.ci/run does)"
+        )
     return java, local
 
 
@@ -148,9 +159,13 @@ def task_environment(endpoint, state_dir, engine_port, env=None, base=None) -> d
     """
     full_env = fake_aws_environment(base)
     # local.start never lands on the default port 8000: it gets engine_port unless told otherwise.
-    full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir),
-                    INVOKE_DDB_ENGINE_PORT=str(engine_port), INVOKE_DDB_DYNAMODB_LOCAL_DIR=str(DYNAMODB_LOCAL_DIR),
-                    **QUICK_BACKOFF)
+    full_env.update(
+        INVOKE_DDB_ENDPOINT_URL=endpoint,
+        INVOKE_DDB_STATE_DIR=str(state_dir),
+        INVOKE_DDB_ENGINE_PORT=str(engine_port),
+        INVOKE_DDB_DYNAMODB_LOCAL_DIR=str(DYNAMODB_LOCAL_DIR),
+        **QUICK_BACKOFF,
+    )
     full_env.update(env or {})
     for name in [n for n, value in full_env.items() if value is None]:
         del full_env[name]
@@ -159,8 +174,15 @@ def task_environment(endpoint, state_dir, engine_port, env=None, base=None) -> d
 
 def run_task_process(args, env, timeout=120) -> TaskRun:
     """`python -m invoke ARGS` in the project folder, in a process of its own, stdin closed."""
-    completed = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=timeout)
+    completed = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return TaskRun(completed.returncode, completed.stdout, completed.stderr)
 
 
@@ -187,7 +209,8 @@ def run_task_in_process(args, env) -> TaskRun:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 Program(name="Invoke", binary="inv[oke]", binary_names=["invoke", "inv"], version=__version__).run(
-                    ["invoke", *args], exit=True)
+                    ["invoke", *args], exit=True
+                )
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:

@@ -23,13 +23,18 @@ class Flaky:
     def batch_write_item(self, RequestItems, **kw):
         self.calls += 1
         if self.throttle_every and self.calls % self.throttle_every == 0:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
-        (table, requests), = RequestItems.items()
+            raise ClientError(
+                {
+                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "BatchWriteItem",
+            )
+        ((table, requests),) = RequestItems.items()
         keep = requests if self.forever else requests[: (len(requests) + 1) // 2]
         if not self.forever:
             self.client.batch_write_item(RequestItems={table: keep}, **kw)
-        left = requests[len(keep):] if not self.forever else requests
+        left = requests[len(keep) :] if not self.forever else requests
         return {"UnprocessedItems": {table: left} if left else {}}
 
 
@@ -53,11 +58,19 @@ def test_items_still_unprocessed_after_every_attempt_are_reported_by_key(client,
     flaky = Flaky(client, throttle_every=0, unprocessed_forever=True)
     items = _items(30)
     with pytest.raises(WriteIncomplete) as caught:
-        batch.write(flaky, TABLE, [batch.put_request(i) for i in items], writers=1,
-                    policy=batch.RetryPolicy(max_attempts=3), sleep=lambda s: None)
+        batch.write(
+            flaky,
+            TABLE,
+            [batch.put_request(i) for i in items],
+            writers=1,
+            policy=batch.RetryPolicy(max_attempts=3),
+            sleep=lambda s: None,
+        )
     assert len(caught.value.failed_keys) == 30
     assert caught.value.failed_keys[0] == {"pk": "MSG#g0", "sk": "2026-11-25T16:20:00.000000+00:00"}
-    assert str(caught.value).startswith("30 item(s) not written after 3 attempts without progress: MSG#g0/2026-11-25T16:20:00.000000+00:00,")
+    assert str(caught.value).startswith(
+        "30 item(s) not written after 3 attempts without progress: MSG#g0/2026-11-25T16:20:00.000000+00:00,"
+    )
     assert str(caught.value).endswith("and 25 more; run the command again to finish")
 
 

@@ -33,8 +33,13 @@ def test_a_multi_item_query_sums_sizes_then_rounds_up_to_4_kb():
 
 def test_pattern_a_estimate_matches_the_items_it_read(client, seeded):
     page = patterns.list_messages(client, TABLE, "3364f717-0448-48d9-b8ed-f5dc3fb166c3", limit=40)
-    stored = client.query(TableName=TABLE, KeyConditionExpression="pk = :pk", ScanIndexForward=False, Limit=41,
-                          ExpressionAttributeValues={":pk": {"S": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3"}})["Items"]
+    stored = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ScanIndexForward=False,
+        Limit=41,
+        ExpressionAttributeValues={":pk": {"S": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3"}},
+    )["Items"]
     from ddb.items import from_typed
 
     total = sum(capacity.item_size(from_typed(i)) for i in stored)  # the 41 items read (limit + 1)

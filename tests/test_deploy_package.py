@@ -55,22 +55,26 @@ def _stream_event(message: dict, stream_arn: str, sequence: str) -> dict:
     """One INSERT record shaped as Lambda hands a DynamoDB stream batch to the function."""
     from ddb import items
 
-    return {"Records": [{
-        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1795710000,
-            "Keys": items.to_typed(items.key_of(message)),
-            "NewImage": items.to_typed(message),
-            "SequenceNumber": sequence,
-            "SizeBytes": 321,
-            "StreamViewType": "NEW_IMAGE",
-        },
-        "eventSourceARN": stream_arn,
-    }]}
+    return {
+        "Records": [
+            {
+                "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1795710000,
+                    "Keys": items.to_typed(items.key_of(message)),
+                    "NewImage": items.to_typed(message),
+                    "SequenceNumber": sequence,
+                    "SizeBytes": 321,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": stream_arn,
+            }
+        ]
+    }
 
 
 def test_the_package_built_twice_is_byte_identical_whatever_the_files_times_and_modes(tmp_path):
@@ -98,12 +102,19 @@ def test_the_package_holds_the_ddb_package_with_its_data_and_nothing_else():
     infos = archive.infolist()
     names = [info.filename for info in infos]
     assert names == sorted(names)
-    assert {"ddb/stream.py", "ddb/__init__.py", "ddb/py.typed", "ddb/schemas/item.schema.json",
-            "ddb/schemas/users.schema.json", "ddb/schemas/conversation.schema.json"} <= set(names)
+    assert {
+        "ddb/stream.py",
+        "ddb/__init__.py",
+        "ddb/py.typed",
+        "ddb/schemas/item.schema.json",
+        "ddb/schemas/users.schema.json",
+        "ddb/schemas/conversation.schema.json",
+    } <= set(names)
     assert all(name.startswith("ddb/") for name in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", "/"))]
-    sources = {f"ddb/{p.relative_to(ROOT / 'ddb').as_posix()}"
-               for p in (ROOT / "ddb").rglob("*.py") if "__pycache__" not in p.parts}
+    sources = {
+        f"ddb/{p.relative_to(ROOT / 'ddb').as_posix()}" for p in (ROOT / "ddb").rglob("*.py") if "__pycache__" not in p.parts
+    }
     assert {n for n in names if n.endswith(".py")} == sources
     assert {(i.date_time, i.external_attr >> 16, i.create_system) for i in infos} == {((1980, 1, 1, 0, 0, 0), 0o100644, 3)}
     # The package data are the ones the wheel ships (pyproject.toml), so the zip and the wheel hold the same files.
@@ -115,8 +126,14 @@ def test_deploy_package_run_twice_prints_path_size_and_sha256_of_byte_identical_
     env = fake_aws_environment()
     runs = []
     for name in ("first.zip", "second.zip"):
-        done = subprocess.run([sys.executable, "-m", "invoke", "deploy.package", "--out", str(tmp_path / name)], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "invoke", "deploy.package", "--out", str(tmp_path / name)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         runs.append(done.stdout.splitlines())
     data = (tmp_path / "first.zip").read_bytes()
@@ -145,8 +162,15 @@ def test_the_unzipped_package_applies_a_stream_event_with_only_boto3_beside_it(t
     env = {k: v for k, v in fake_aws_environment().items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(TABLE_NAME=table, AWS_ENDPOINT_URL=moto_server)
     event = _stream_event(reply, stream_arn, "13021600000000001596893679")
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", HANDLER, str(unzipped), str(boto3_only)], cwd=tmp_path, env=env,
-                          input=json.dumps(event), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", HANDLER, str(unzipped), str(boto3_only)],
+        cwd=tmp_path,
+        env=env,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["ddb_file"] == str(unzipped / "ddb" / "__init__.py")

@@ -100,14 +100,22 @@ def aws(moto_server):
 
 
 def _client(service, endpoint):
-    return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def _deploy_task(endpoint, *args, env=None):
     full_env = {**fake_aws_environment(), "AWS_ENDPOINT_URL": endpoint, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "invoke", "deploy.stack", "--prod", *args], cwd=ROOT, env=full_env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "deploy.stack", "--prod", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _pending_change_sets(cfn) -> list[str]:
@@ -127,10 +135,17 @@ def test_deploy_stack_creates_the_stack_and_a_second_run_shows_a_billing_change_
     header, *adds = first.stdout.splitlines()
     assert header.endswith(f" (CREATE) for stack {STACK!r}; code s3://{BUCKET}/{key} (uploaded):")
     assert sorted(line.split() for line in adds) == [
-        ["Add", name, kind] for name, kind in sorted([
-            ("StreamEventSourceMapping", "AWS::Lambda::EventSourceMapping"), ("StreamFailureQueue", "AWS::SQS::Queue"),
-            ("StreamFunction", "AWS::Lambda::Function"), ("StreamFunctionRole", "AWS::IAM::Role"),
-            ("Table", "AWS::DynamoDB::Table")])]
+        ["Add", name, kind]
+        for name, kind in sorted(
+            [
+                ("StreamEventSourceMapping", "AWS::Lambda::EventSourceMapping"),
+                ("StreamFailureQueue", "AWS::SQS::Queue"),
+                ("StreamFunction", "AWS::Lambda::Function"),
+                ("StreamFunctionRole", "AWS::IAM::Role"),
+                ("Table", "AWS::DynamoDB::Table"),
+            ]
+        )
+    ]
     assert first.stderr.splitlines()[0] == _target_line(aws)
     assert first.stderr.splitlines()[-1].startswith(f"stack {STACK!r}: CREATE_COMPLETE (change set deploy-")
 
@@ -141,7 +156,10 @@ def test_deploy_stack_creates_the_stack_and_a_second_run_shows_a_billing_change_
     lam = _client("lambda", aws)
     (function,) = lam.list_functions()["Functions"]
     assert (function["Handler"], function["Runtime"], function["Environment"]["Variables"]) == (
-        "ddb.stream.lambda_handler", "python3.12", {"TABLE_NAME": TABLE})
+        "ddb.stream.lambda_handler",
+        "python3.12",
+        {"TABLE_NAME": TABLE},
+    )
     (mapping,) = lam.list_event_source_mappings()["EventSourceMappings"]
     assert mapping["EventSourceArn"] == table["LatestStreamArn"]
     assert {k: mapping[k] for k in cfn_template.EVENT_SOURCE_SETTINGS} == cfn_template.EVENT_SOURCE_SETTINGS
@@ -168,7 +186,8 @@ def test_a_new_table_name_that_would_replace_the_table_is_refused_in_one_line_wi
     assert run.stderr.splitlines() == [
         _target_line(proxy.endpoint, "renamed-messages"),
         f"error: refusing to deploy stack {STACK!r}: it would replace table 'cruddur-messages' with a new, empty one "
-        "(its TableName changes from cruddur-messages to renamed-messages); nothing was changed"]
+        "(its TableName changes from cruddur-messages to renamed-messages); nothing was changed",
+    ]
     assert proxy.seen == Counter({"DescribeStacks": 1, "GetTemplate": 1})
     assert _pending_change_sets(_client("cloudformation", aws)) == []
 
@@ -177,9 +196,13 @@ def test_without_a_terminal_or_yes_deploy_stack_refuses_before_any_request(aws):
     with CountingProxy(aws) as proxy:
         run = _deploy_task(proxy.endpoint, "--bucket", BUCKET)
     shown = f"prod table 'cruddur-messages' in us-east-1 at {proxy.endpoint}"
-    assert (run.returncode, run.stderr.splitlines()) == (1, [
-        _target_line(proxy.endpoint),
-        f"error: refusing to deploy stack {STACK!r} on {shown}: no terminal to confirm on; pass --yes to confirm"])
+    assert (run.returncode, run.stderr.splitlines()) == (
+        1,
+        [
+            _target_line(proxy.endpoint),
+            f"error: refusing to deploy stack {STACK!r} on {shown}: no terminal to confirm on; pass --yes to confirm",
+        ],
+    )
     assert proxy.seen == Counter()
 
 
@@ -220,8 +243,10 @@ def test_a_key_schema_change_is_refused_after_two_reads_and_nothing_else(clients
     changed = _request(tmp_path, spec=_with_key_schema([{"AttributeName": "pk", "KeyType": "HASH"}]), key="code/two.zip")
     with pytest.raises(Refused) as refused:
         _deploy(cfn, s3, changed)
-    assert str(refused.value) == (f"refusing to deploy stack {STACK!r}: it would replace table 'cruddur-messages' with a new, "
-                                  "empty one (its KeySchema changes from pk HASH, sk RANGE to pk HASH); nothing was changed")
+    assert str(refused.value) == (
+        f"refusing to deploy stack {STACK!r}: it would replace table 'cruddur-messages' with a new, "
+        "empty one (its KeySchema changes from pk HASH, sk RANGE to pk HASH); nothing was changed"
+    )
     assert sent == ["DescribeStacks", "GetTemplate"]
     assert cfn.get_template(StackName=STACK)["TemplateBody"] == deployed
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1  # code/two.zip was never uploaded
@@ -233,16 +258,27 @@ def test_a_change_set_that_cloudformation_says_replaces_the_table_is_deleted_une
     deployed = cfn.get_template(StackName=STACK)["TemplateBody"]
 
     def replacing_table(parsed, model, **_):  # what CloudFormation says of a table it must replace
-        parsed.setdefault("Changes", []).append({"Type": "Resource", "ResourceChange": {
-            "Action": "Modify", "LogicalResourceId": "Table", "PhysicalResourceId": TABLE,
-            "ResourceType": "AWS::DynamoDB::Table", "Replacement": "Conditional"}})
+        parsed.setdefault("Changes", []).append(
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "Table",
+                    "PhysicalResourceId": TABLE,
+                    "ResourceType": "AWS::DynamoDB::Table",
+                    "Replacement": "Conditional",
+                },
+            }
+        )
 
     cfn.meta.events.register("after-call.cloudformation.DescribeChangeSet", replacing_table)
     sent.clear()
     with pytest.raises(Refused) as refused:
         _deploy(cfn, s3, _request(tmp_path, key="code/two.zip"))  # new code: a change set to make
-    assert str(refused.value) == (f"refusing to deploy stack {STACK!r}: CloudFormation's change set replaces table "
-                                  "'cruddur-messages' (Replacement: Conditional); the change set is deleted, nothing was changed")
+    assert str(refused.value) == (
+        f"refusing to deploy stack {STACK!r}: CloudFormation's change set replaces table "
+        "'cruddur-messages' (Replacement: Conditional); the change set is deleted, nothing was changed"
+    )
     assert "ExecuteChangeSet" not in sent and sent[-1] == "DeleteChangeSet"
     assert _pending_change_sets(cfn) == []
     assert cfn.get_template(StackName=STACK)["TemplateBody"] == deployed
@@ -286,9 +322,13 @@ def _gsi_changed():
 
 def _with_lsi():
     spec = schema.table_spec(TABLE)
-    spec["LocalSecondaryIndexes"] = [{"IndexName": "by-user", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                                                             {"AttributeName": "user_uuid", "KeyType": "RANGE"}],
-                                      "Projection": {"ProjectionType": "KEYS_ONLY"}}]
+    spec["LocalSecondaryIndexes"] = [
+        {
+            "IndexName": "by-user",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "user_uuid", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ]
     spec["AttributeDefinitions"].append({"AttributeName": "user_uuid", "AttributeType": "S"})
     return _stack_template(spec=spec)
 
@@ -305,18 +345,28 @@ def _table_renamed_in_template():
     return template
 
 
-@pytest.mark.parametrize("new, parameters, threat", [
-    (lambda: _stack_template(billing=schema.ON_DEMAND), {}, None),
-    (_gsi_changed, {}, None),
-    (lambda: _stack_template(spec={**schema.table_spec(TABLE, capacity=20)}), {}, None),
-    (_stack_template, {"CodeS3Key": "code/other.zip"}, None),
-    (_stack_template, {"TableName": "renamed"}, "its TableName changes from cruddur-messages to renamed"),
-    (lambda: _stack_template(spec=_with_key_schema([{"AttributeName": "pk", "KeyType": "HASH"}])), {}, "its KeySchema changes"),
-    (_with_lsi, {}, "its LocalSecondaryIndexes changes from none to"),
-    (_key_type_changed, {}, "its key attribute types change from {'pk': 'S', 'sk': 'S'} to {'pk': 'B', 'sk': 'S'}"),
-    (_table_renamed_in_template, {},
-     "it would remove table 'cruddur-messages' from the stack (resource Table leaves the template)"),
-])
+@pytest.mark.parametrize(
+    "new, parameters, threat",
+    [
+        (lambda: _stack_template(billing=schema.ON_DEMAND), {}, None),
+        (_gsi_changed, {}, None),
+        (lambda: _stack_template(spec={**schema.table_spec(TABLE, capacity=20)}), {}, None),
+        (_stack_template, {"CodeS3Key": "code/other.zip"}, None),
+        (_stack_template, {"TableName": "renamed"}, "its TableName changes from cruddur-messages to renamed"),
+        (
+            lambda: _stack_template(spec=_with_key_schema([{"AttributeName": "pk", "KeyType": "HASH"}])),
+            {},
+            "its KeySchema changes",
+        ),
+        (_with_lsi, {}, "its LocalSecondaryIndexes changes from none to"),
+        (_key_type_changed, {}, "its key attribute types change from {'pk': 'S', 'sk': 'S'} to {'pk': 'B', 'sk': 'S'}"),
+        (
+            _table_renamed_in_template,
+            {},
+            "it would remove table 'cruddur-messages' from the stack (resource Table leaves the template)",
+        ),
+    ],
+)
 def test_table_threats_name_replacements_and_removals_and_let_updates_through(new, parameters, threat):
     threats = stack_guard.table_threats(_stack_template(), {"TableName": TABLE}, new(), parameters)
     if threat is None:
@@ -325,12 +375,21 @@ def test_table_threats_name_replacements_and_removals_and_let_updates_through(ne
         assert len(threats) == 1 and threat in threats[0], threats
 
 
-@pytest.mark.parametrize("args, line", [
-    (["--bucket", "Not_A_Bucket"], "bucket name 'Not_A_Bucket' is not valid: 3-63 of a-z 0-9 . -, starting and ending with a "
-                                   "letter or digit (set it with --bucket or ddb.deploy_bucket)"),
-    (["--bucket", BUCKET, "--stack", "9lives"], "stack name '9lives' is not valid: a letter, then up to 127 of a-z A-Z 0-9 -"),
-    ([], "no S3 bucket for the Lambda's zip: pass --bucket B or set ddb.deploy_bucket"),
-])
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["--bucket", "Not_A_Bucket"],
+            "bucket name 'Not_A_Bucket' is not valid: 3-63 of a-z 0-9 . -, starting and ending with a "
+            "letter or digit (set it with --bucket or ddb.deploy_bucket)",
+        ),
+        (
+            ["--bucket", BUCKET, "--stack", "9lives"],
+            "stack name '9lives' is not valid: a letter, then up to 127 of a-z A-Z 0-9 -",
+        ),
+        ([], "no S3 bucket for the Lambda's zip: pass --bucket B or set ddb.deploy_bucket"),
+    ],
+)
 def test_a_bad_name_is_one_line_before_any_request(args, line, moto_server):
     with CountingProxy(moto_server) as proxy:
         run = _deploy_task(proxy.endpoint, "--yes", *args)
@@ -339,7 +398,16 @@ def test_a_bad_name_is_one_line_before_any_request(args, line, moto_server):
 
 
 def test_deploy_stack_without_prod_says_it_deploys_to_aws():
-    run = subprocess.run([sys.executable, "-m", "invoke", "deploy.stack", "--bucket", BUCKET], cwd=ROOT,
-                         env=fake_aws_environment(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert (run.returncode, run.stderr) == (1, "error: deploy.stack deploys to AWS: pass --prod "
-                                               "(to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "invoke", "deploy.stack", "--bucket", BUCKET],
+        cwd=ROOT,
+        env=fake_aws_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (
+        1,
+        "error: deploy.stack deploys to AWS: pass --prod (to rehearse on a local stand-in, set AWS_ENDPOINT_URL to it)\n",
+    )

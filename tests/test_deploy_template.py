@@ -83,6 +83,7 @@ def test_the_role_carries_exactly_the_iam_policy_with_its_arns_as_references_to_
     role = _template()["Resources"][cfn_template.ROLE]["Properties"]
     (inline,) = role["Policies"]
     document = inline["PolicyDocument"]
+
     def back(resource):
         return [_arn_in_file(r) for r in resource] if isinstance(resource, list) else _arn_in_file(resource)
 
@@ -95,11 +96,13 @@ def test_the_role_carries_exactly_the_iam_policy_with_its_arns_as_references_to_
     logs = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     assert role["ManagedPolicyArns"] == [{"Fn::Sub": logs}]
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
 
 
-@pytest.mark.parametrize("resource", ["arn:aws:dynamodb:*:*:table/other-table", "arn:aws:s3:::a-bucket/*",
-                                      "arn:aws:sqs:*:*:some-other-queue"])
+@pytest.mark.parametrize(
+    "resource", ["arn:aws:dynamodb:*:*:table/other-table", "arn:aws:s3:::a-bucket/*", "arn:aws:sqs:*:*:some-other-queue"]
+)
 def test_a_policy_that_names_something_the_stack_does_not_own_is_one_line(resource):
     policy = json.loads(json.dumps(POLICY))
     policy["Statement"][0]["Resource"].append(resource)
@@ -107,8 +110,10 @@ def test_a_policy_that_names_something_the_stack_does_not_own_is_one_line(resour
         cfn_template.stack_template(policy, TABLE)
     message = str(refused.value)
     assert "\n" not in message
-    assert (message.startswith(f"the Lambda's policy names {resource!r}, which is not table 'cruddur-messages'")
-            or message == "the Lambda's policy must name exactly one table, not ['cruddur-messages', 'other-table']")
+    assert (
+        message.startswith(f"the Lambda's policy names {resource!r}, which is not table 'cruddur-messages'")
+        or message == "the Lambda's policy must name exactly one table, not ['cruddur-messages', 'other-table']"
+    )
 
 
 def _readme_mapping_settings() -> dict:
@@ -124,8 +129,10 @@ def test_the_event_source_mapping_has_exactly_the_settings_the_readme_explains()
     mapping = _template()["Resources"][cfn_template.MAPPING]["Properties"]
     documented = _readme_mapping_settings()
     destination = documented.pop("DestinationConfig.OnFailure")
-    settings = {name: json.loads(value.strip("`")) if value.strip("`")[:1] in "[t0123456789" else value.strip("`")
-                for name, value in documented.items()}
+    settings = {
+        name: json.loads(value.strip("`")) if value.strip("`")[:1] in "[t0123456789" else value.strip("`")
+        for name, value in documented.items()
+    }
     assert {k: v for k, v in mapping.items() if k not in ("EventSourceArn", "FunctionName", "DestinationConfig")} == settings
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     assert mapping["FunctionName"] == {"Ref": cfn_template.FUNCTION}
@@ -160,11 +167,18 @@ def test_the_replacing_properties_cover_the_ones_cloudformation_cannot_update():
 def test_deploy_template_writes_the_generated_template_to_a_file_or_stdout(tmp_path):
     out = tmp_path / "stack.json"
     env = fake_aws_environment()
-    written = subprocess.run([sys.executable, "-m", "invoke", "deploy.template", "--out", str(out), "--on-demand"], cwd=ROOT,
-                             env=env, capture_output=True, text=True, timeout=60)
+    written = subprocess.run(
+        [sys.executable, "-m", "invoke", "deploy.template", "--out", str(out), "--on-demand"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (written.returncode, written.stdout) == (0, ""), written.stderr
     assert written.stderr == f"wrote the template to {out}; deploy it with `invoke deploy.stack --prod`\n"
     assert json.loads(out.read_text()) == _template(schema.ON_DEMAND)
-    printed = subprocess.run([sys.executable, "-m", "invoke", "deploy.template"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, "-m", "invoke", "deploy.template"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert printed.returncode == 0 and json.loads(printed.stdout) == _template(schema.PROVISIONED)

@@ -61,8 +61,13 @@ def test_export_writes_the_aws_layout_and_its_manifests_match_their_files(client
     summary = json.loads((folder / "manifest-summary.json").read_text())
     fields = ("version", "outputFormat", "exportType", "itemCount", "manifestFilesS3Key", "s3Bucket")
     assert {k: summary[k] for k in fields} == {
-        "version": "2020-06-30", "outputFormat": "DYNAMODB_JSON", "exportType": "FULL_EXPORT", "itemCount": 112,
-        "manifestFilesS3Key": f"AWSDynamoDB/{result.export_id}/manifest-files.json", "s3Bucket": None}
+        "version": "2020-06-30",
+        "outputFormat": "DYNAMODB_JSON",
+        "exportType": "FULL_EXPORT",
+        "itemCount": 112,
+        "manifestFilesS3Key": f"AWSDynamoDB/{result.export_id}/manifest-files.json",
+        "s3Bucket": None,
+    }
     assert summary["tableArn"].endswith(f":table/{TABLE}")
     assert summary["exportArn"] == f"{summary['tableArn']}/export/{result.export_id}"
     assert summary["startTime"] <= summary["endTime"] and summary["startTime"].endswith("Z")
@@ -134,17 +139,24 @@ def test_a_data_file_that_does_not_match_its_md5_is_refused_in_one_line_naming_i
     with pytest.raises(ExportFormatError) as refused:
         import_source.validate(source)
     actual = base64.b64encode(hashlib.md5(path.read_bytes()).digest()).decode()
-    assert str(refused.value) == (f"{path}: MD5 is {actual}, manifest-files.json says {result.files[0].md5_checksum}: "
-                                  "the file is damaged or not the one exported")
+    assert str(refused.value) == (
+        f"{path}: MD5 is {actual}, manifest-files.json says {result.files[0].md5_checksum}: "
+        "the file is damaged or not the one exported"
+    )
     assert sent == []
 
 
-@pytest.mark.parametrize(("edit", "problem"), [
-    (lambda item: item.update(user_handle={"S": "Not A Handle"}),
-     "user_handle: \"Not A Handle\" is not a handle (1-32 of a-z, 0-9, _)"),
-    (lambda item: item.update(message={"S": "   "}), "message: \"   \" is blank"),
-    (lambda item: item.pop("message_uuid"), "message_uuid: is required but missing"),
-])
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda item: item.update(user_handle={"S": "Not A Handle"}),
+            'user_handle: "Not A Handle" is not a handle (1-32 of a-z, 0-9, _)',
+        ),
+        (lambda item: item.update(message={"S": "   "}), 'message: "   " is blank'),
+        (lambda item: item.pop("message_uuid"), "message_uuid: is required but missing"),
+    ],
+)
 def test_an_item_that_breaks_the_contract_is_refused_naming_file_and_line(client, seeded, tmp_path, edit, problem):
     result = exporting.export_table(client, TABLE, tmp_path)
     lines = _lines(_data_files(result)[0])
@@ -180,8 +192,10 @@ def test_items_that_would_overwrite_different_ones_are_reported_and_nothing_is_w
     assert len(found.identical) == 111 and found.conflicts == [(changed["pk"], changed["sk"])]
     with pytest.raises(importing.ImportConflict) as refused:
         importing.run(client, TABLE, source, found)
-    assert str(refused.value) == (f"1 item(s) of the export would overwrite different items in table '{TABLE}': "
-                                  f"{changed['pk']}/{changed['sk']}; nothing was written (pass --replace to overwrite them)")
+    assert str(refused.value) == (
+        f"1 item(s) of the export would overwrite different items in table '{TABLE}': "
+        f"{changed['pk']}/{changed['sk']}; nothing was written (pass --replace to overwrite them)"
+    )
     assert "BatchWriteItem" not in sent and _raw_items(client) == before
     replaced = importing.run(client, TABLE, source, importing.plan(client, TABLE, source, replace=True))
     assert replaced.written.put == 112 and replaced.stored == 112
@@ -196,24 +210,41 @@ def _aws_style_export(root: Path, items: list[dict]) -> Path:
     (folder / "_started").touch()
     half = len(items) // 2
     first, second = ("".join(json.dumps({"Item": i}) + "\n" for i in part).encode() for part in (items[:half], items[half:]))
-    contents = {"aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": gzip.compress(first),
-                "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": second,
-                "cccccccccccccccccccccccccc.json.gz": gzip.compress(b"")}
-    counts = {"aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": half, "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": len(items) - half,
-              "cccccccccccccccccccccccccc.json.gz": 0}
+    contents = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": gzip.compress(first),
+        "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": second,
+        "cccccccccccccccccccccccccc.json.gz": gzip.compress(b""),
+    }
+    counts = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaa.json.gz": half,
+        "bbbbbbbbbbbbbbbbbbbbbbbbbb.json.gz": len(items) - half,
+        "cccccccccccccccccccccccccc.json.gz": 0,
+    }
     lines = []
     for name, content in contents.items():
         (folder / "data" / name).write_bytes(content)
         digest = hashlib.md5(content).digest()
-        lines.append({"itemCount": counts[name], "md5Checksum": base64.b64encode(digest).decode(),
-                      "etag": "af83d6f217c19b8b0fff8023d8ca4716-1",  # multipart: not checkable, not checked
-                      "dataFileS3Key": f"backups/AWSDynamoDB/{export_id}/data/{name}"})
+        lines.append(
+            {
+                "itemCount": counts[name],
+                "md5Checksum": base64.b64encode(digest).decode(),
+                "etag": "af83d6f217c19b8b0fff8023d8ca4716-1",  # multipart: not checkable, not checked
+                "dataFileS3Key": f"backups/AWSDynamoDB/{export_id}/data/{name}",
+            }
+        )
     (folder / "manifest-files.json").write_text("".join(json.dumps(line) + "\n" for line in lines))
-    (folder / "manifest-summary.json").write_text(json.dumps({
-        "version": "2020-06-30",
-        "exportArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/cruddur-messages/export/{export_id}",
-        "itemCount": len(items), "outputFormat": "DYNAMODB_JSON", "s3Prefix": "backups",
-        "manifestFilesS3Key": f"backups/AWSDynamoDB/{export_id}/manifest-files.json"}))
+    (folder / "manifest-summary.json").write_text(
+        json.dumps(
+            {
+                "version": "2020-06-30",
+                "exportArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/cruddur-messages/export/{export_id}",
+                "itemCount": len(items),
+                "outputFormat": "DYNAMODB_JSON",
+                "s3Prefix": "backups",
+                "manifestFilesS3Key": f"backups/AWSDynamoDB/{export_id}/manifest-files.json",
+            }
+        )
+    )
     return folder
 
 
@@ -239,8 +270,9 @@ def test_a_dynamodump_folder_restores(client, seeded, tmp_path):
     assert result.created == "saved description" and _raw_items(client, COPY) == items
 
 
-def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_works_on_it(client, seeded, repo_fixtures,
-                                                                                          tmp_path):
+def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_works_on_it(
+    client, seeded, repo_fixtures, tmp_path
+):
     result = exporting.export_table(client, TABLE, tmp_path, anonymizer=Anonymizer("test-salt"))
     exported = b"".join(gzip.decompress(p.read_bytes()) for p in _data_files(result)).decode()
     users = json.loads((FIXTURES / "users.json").read_text())

@@ -11,8 +11,12 @@ import pytest
 from .faultproxy import ALL, FaultProxy
 from .support import all_items, local_client
 
-FAST = {"INVOKE_DDB_READ_TIMEOUT": "1", "INVOKE_DDB_CONNECT_TIMEOUT": "1",
-        "INVOKE_DDB_RETRY_BASE_DELAY": "0.01", "INVOKE_DDB_RETRY_MAX_DELAY": "0.2"}
+FAST = {
+    "INVOKE_DDB_READ_TIMEOUT": "1",
+    "INVOKE_DDB_CONNECT_TIMEOUT": "1",
+    "INVOKE_DDB_RETRY_BASE_DELAY": "0.01",
+    "INVOKE_DDB_RETRY_MAX_DELAY": "0.2",
+}
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 
 
@@ -37,8 +41,12 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
     assert invoke("setup").code == 0
     started = invoke("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?")
     assert started.code == 0, started
-    assert invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "tomas",
-                  "--message", "Line one\n\tand two").code == 0
+    assert (
+        invoke(
+            "patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "tomas", "--message", "Line one\n\tand two"
+        ).code
+        == 0
+    )
     before = _typed_scan(engine)
     out = tmp_path / "backup"
     exported = invoke("export", "--out", str(out), "--segments", "2")
@@ -55,9 +63,14 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
     assert invoke("drop").code == 0
     imported = invoke("import", str(out))
     assert imported.code == 0, imported
-    assert imported.err.strip().splitlines()[-1].startswith(
-        f"imported {len(before)} items into local table 'cruddur-messages' at {engine} (created from the saved description): "
-        "0 already there, ")
+    assert (
+        imported.err.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"imported {len(before)} items into local table 'cruddur-messages' at {engine} (created from the saved description): "
+            "0 already there, "
+        )
+    )
     assert imported.err.strip().endswith(f"all {len(before)} read back from the table")
     assert _typed_scan(engine) == before
     again = invoke("import", str(out))
@@ -83,7 +96,8 @@ def test_a_damaged_export_is_one_line_exit_1_and_nothing_is_written(invoke, engi
         assert sum(proxy.seen.values()) == 0
     assert refused.code == 1 and refused.err.strip() == (
         f"error: {tmp_path}: no manifest-summary.json here or in AWSDynamoDB/<export id>/, "
-        "and no dynamodump schema.json: not an export")
+        "and no dynamodump schema.json: not an export"
+    )
     assert prod.code == 1 and prod.err.strip().splitlines()[-1].startswith("error: ")
 
 

@@ -57,14 +57,33 @@ def test_seed_stores_every_item_once_with_30_percent_faults_and_half_of_every_ba
 def test_write_patterns_and_stream_finish_under_faults_with_nothing_twice(invoke, engine):
     schema.load(local_client(engine), TABLE)  # an empty table: the stream then holds only what this test writes
     with FaultProxy(engine, fail_share=0.35, seed=11) as proxy:
-        started = invoke("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "first",
-                         "--json", endpoint=proxy.endpoint, env=FAST)
+        started = invoke(
+            "patterns.create-conversation",
+            "--handle",
+            "ravi",
+            "--with",
+            "lena",
+            "--message",
+            "first",
+            "--json",
+            endpoint=proxy.endpoint,
+            env=FAST,
+        )
         assert started.code == 0, started
         group = json.loads(started.out)["message_group_uuid"]
         for n in range(6):
             sender = ("lena", "ravi")[n % 2]
-            sent = invoke("patterns.create-message", "--message-group-uuid", group, "--handle", sender,
-                          "--message", f"reply {n}", endpoint=proxy.endpoint, env=FAST)
+            sent = invoke(
+                "patterns.create-message",
+                "--message-group-uuid",
+                group,
+                "--handle",
+                sender,
+                "--message",
+                f"reply {n}",
+                endpoint=proxy.endpoint,
+                env=FAST,
+            )
             assert sent.code == 0, sent
         processed = invoke("stream.process", endpoint=proxy.endpoint, env=FAST)
         assert processed.code == 0, processed
@@ -121,8 +140,17 @@ def test_setup_messages_stream_and_scan_finish_when_a_third_of_every_kind_of_req
         assert set_up.code == 0, set_up
         assert invoke("stream.process").code == 0  # the seed's records, straight from the engine
         for n in range(3):
-            sent = invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "tomas",
-                          "--message", f"late reply {n}", endpoint=proxy.endpoint, env=env)
+            sent = invoke(
+                "patterns.create-message",
+                "--message-group-uuid",
+                MIRA_TOMAS,
+                "--handle",
+                "tomas",
+                "--message",
+                f"late reply {n}",
+                endpoint=proxy.endpoint,
+                env=env,
+            )
             assert sent.code == 0, sent
         processed = invoke("stream.process", endpoint=proxy.endpoint, env=env)
         assert processed.code == 0, processed
@@ -157,8 +185,9 @@ def test_wrong_credentials_on_prod_are_one_line_and_never_echo_the_secret(invoke
     with FaultProxy(engine, always="auth") as proxy:
         run = invoke("list-tables", "--prod", env=_prod(proxy.endpoint, AWS_SECRET_ACCESS_KEY=secret))
     assert run.code == 1
-    assert run.err.strip() == ("error: AWS refused the credentials (UnrecognizedClientException): "
-                               "The security token included in the request is invalid.")
+    assert run.err.strip() == (
+        "error: AWS refused the credentials (UnrecognizedClientException): The security token included in the request is invalid."
+    )
     assert secret not in run.err + run.out
 
 
@@ -179,12 +208,18 @@ def test_local_dummy_credentials_are_never_used_for_prod(invoke, engine):
     assert run.code == 1 and run.err.strip().startswith("error: no AWS credentials found")
 
 
-@pytest.mark.parametrize("args", [
-    ["setup"], ["seed"], ["drop"], ["schema-load"],
-    ["patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--message", "x"],
-    ["patterns.create-conversation", "--with", "lena", "--message", "x"],
-    ["stream.process"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["setup"],
+        ["seed"],
+        ["drop"],
+        ["schema-load"],
+        ["patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--message", "x"],
+        ["patterns.create-conversation", "--with", "lena", "--message", "x"],
+        ["stream.process"],
+    ],
+)
 def test_prod_refusal_sends_no_request_at_all(invoke, engine, args):
     with FaultProxy(engine) as proxy:
         run = invoke(*args, "--prod", env=_prod(proxy.endpoint))
@@ -192,8 +227,9 @@ def test_prod_refusal_sends_no_request_at_all(invoke, engine, args):
     assert run.code == 1
     refusal = run.err.strip().splitlines()[-1]
     assert refusal.startswith("error: refusing to ")
-    assert refusal.endswith(f"on prod table 'cruddur-messages' in us-east-1 at {proxy.endpoint}: "
-                            "no terminal to confirm on; pass --yes to confirm")
+    assert refusal.endswith(
+        f"on prod table 'cruddur-messages' in us-east-1 at {proxy.endpoint}: no terminal to confirm on; pass --yes to confirm"
+    )
 
 
 @pytest.mark.parametrize("task", ["seed", "drop"])
@@ -210,8 +246,15 @@ def test_dry_run_sends_no_write(invoke, engine, task):
 def _at_a_terminal(args, answer, env, end="\n"):
     """Run invoke with a pseudo-terminal as stdin, type `answer` + `end`, return (code, output)."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=terminal,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     os.close(terminal)
     os.write(controller, (answer + end).encode())
     out, _ = process.communicate(timeout=60)
@@ -245,8 +288,10 @@ def test_at_a_terminal_ctrl_d_refuses_in_one_line_and_changes_nothing(invoke, en
     seed_table(local_client(engine))
     code, out = _at_a_terminal(["drop", "--prod"], "\x04", _env(engine), end="")  # Ctrl-D: end of input
     assert code == 1, out
-    assert out.splitlines()[-2:] == ["Type the table name to go on: ",
-                                     "error: not confirmed (no answer): did not DELETE the table and all its items; nothing was changed"]
+    assert out.splitlines()[-2:] == [
+        "Type the table name to go on: ",
+        "error: not confirmed (no answer): did not DELETE the table and all its items; nothing was changed",
+    ]
     assert json.loads(invoke("list-tables", "--json").out) == ["cruddur-messages"]
 
 
@@ -255,8 +300,18 @@ def test_two_seeds_started_at_once_end_as_one_seed(invoke, engine, tmp_path):
     """Two processes, as two people at two terminals: the lock, not the process, must serialise them."""
     assert invoke("schema-load").code == 0
     env = task_environment(engine, tmp_path, invoke.port)
-    runs = [subprocess.Popen([sys.executable, "-m", "invoke", "seed"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "invoke", "seed"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outcomes = [(r.wait(timeout=120), r.communicate()[1]) for r in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     _assert_exactly_the_fixtures(_scan(invoke))

@@ -42,8 +42,16 @@ def big_set(tmp_path_factory):
 def _start(endpoint, state_dir, *args, env=None):
     full_env = fake_aws_environment()
     full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir), **(env or {}))
-    return subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
 
 
 def _default_sigint():
@@ -56,8 +64,9 @@ def _wait_for_writes(client, loaded, process, timeout=60):
     """Return once the seed's first items are in the table (its plan is done, its writers busy)."""
     first = loaded.conversations[0].message_group_uuid
     deadline = time.monotonic() + timeout
-    while not client.query(TableName=TABLE, KeyConditionExpression="pk = :pk", Limit=1,
-                           ExpressionAttributeValues={":pk": {"S": f"MSG#{first}"}})["Items"]:
+    while not client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", Limit=1, ExpressionAttributeValues={":pk": {"S": f"MSG#{first}"}}
+    )["Items"]:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the seed wrote nothing"
         time.sleep(0.05)
@@ -93,7 +102,9 @@ def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finish
     assert rerun.returncode == 0, err
     # Every item the first run wrote but its claims (their keys hold no time) has another time now,
     # so the re-run deletes exactly those.
-    assert f"seeded 6 conversations, 6000 messages, 12 group items, 6 group claims: 6018 put, {landed - claims} stale deleted" in err
+    assert (
+        f"seeded 6 conversations, 6000 messages, 12 group items, 6 group claims: 6018 put, {landed - claims} stale deleted" in err
+    )
     stored = list(scan_items(client, TABLE))
     wanted = [item for conversation in loaded.conversations for item in conversation_items(loaded, conversation, NOW)]
     wanted += [group_claim(c.message_group_uuid, *(loaded.user(h).uuid for h in c.between)) for c in loaded.conversations]
@@ -118,9 +129,12 @@ def test_a_seed_killed_mid_run_frees_its_lock_within_the_lease_and_the_next_seed
     reader.join(timeout=10)
     line, after = first_line[0]
     assert after < 4  # two of them to start Python and load the fixtures, two to report
-    assert line.startswith(f"waiting for the seed lock on table 'cruddur-messages', held by pid {victim.pid} on "
-                           f"{socket.gethostname()} since "), line
-    assert re.search(r"until that seed ends or its lease runs out \(in [0-3] s, unless renewed\), at most 60\d s more$", line), line
+    assert line.startswith(
+        f"waiting for the seed lock on table 'cruddur-messages', held by pid {victim.pid} on {socket.gethostname()} since "
+    ), line
+    assert re.search(r"until that seed ends or its lease runs out \(in [0-3] s, unless renewed\), at most 60\d s more$", line), (
+        line
+    )
     _, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
     assert "seeded 4 conversations, 100 messages, 8 group items, 4 group claims: 112 put" in err
@@ -137,8 +151,9 @@ def scannable(empty_table, tmp_path):
     return endpoint
 
 
-@pytest.mark.parametrize("args", [["scan", "--json"], ["scan"], ["scan", "--segments", "2"], ["scan", "--json", "--segments", "4"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "args", [["scan", "--json"], ["scan"], ["scan", "--segments", "2"], ["scan", "--json", "--segments", "4"]], ids=" ".join
+)
 def test_a_reader_that_closes_the_pipe_early_ends_the_task_quietly(scannable, tmp_path, args):
     scan = _start(scannable, tmp_path, *args)
     first = scan.stdout.readline()

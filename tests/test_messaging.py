@@ -110,7 +110,9 @@ def test_d_is_all_or_nothing_when_the_engine_fails_mid_request(client, seeded, m
 
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
-TAKEN = f"message group uuid {MIRA_TOMAS} is already used by another conversation: leave it out to get a new one; nothing was written"
+TAKEN = (
+    f"message group uuid {MIRA_TOMAS} is already used by another conversation: leave it out to get a new one; nothing was written"
+)
 
 
 def test_d_refuses_the_group_uuid_of_another_pairs_conversation_and_writes_nothing(client, seeded):
@@ -129,8 +131,9 @@ def test_d_refuses_a_group_uuid_that_is_claimed_even_before_its_items_are_visibl
     monkeypatch.setattr(claims, "group_in_use", lambda *args: False)  # as if the claim landed after the lookup
     before = all_items(client)
     with pytest.raises(InvalidInput) as caught:
-        messaging.create_conversation(client, TABLE, seeded.users["june"], seeded.users["ravi"], "Let me in",
-                                      message_group_uuid=MIRA_TOMAS)
+        messaging.create_conversation(
+            client, TABLE, seeded.users["june"], seeded.users["ravi"], "Let me in", message_group_uuid=MIRA_TOMAS
+        )
     assert str(caught.value) == TAKEN
     assert all_items(client) == before
 
@@ -176,19 +179,33 @@ LONG_GROUP = "g" * 3000
 NOT = " is not a lower-case canonical UUID"
 
 
-@pytest.mark.parametrize("group, shown", [
-    (None, "expected a string, found None"), (7, "expected a string, found 7"), ("x#y", f"'x#y'{NOT}"),
-    (MIRA_TOMAS.upper(), f"{MIRA_TOMAS.upper()!r}{NOT}"), (LONG_GROUP, f"{'g' * 40!r}…{NOT}"),
-], ids=["None", "int", "hash", "upper-case", "3000-characters"])
+@pytest.mark.parametrize(
+    "group, shown",
+    [
+        (None, "expected a string, found None"),
+        (7, "expected a string, found 7"),
+        ("x#y", f"'x#y'{NOT}"),
+        (MIRA_TOMAS.upper(), f"{MIRA_TOMAS.upper()!r}{NOT}"),
+        (LONG_GROUP, f"{'g' * 40!r}…{NOT}"),
+    ],
+    ids=["None", "int", "hash", "upper-case", "3000-characters"],
+)
 def test_c_refuses_a_group_uuid_that_is_not_a_canonical_uuid_in_one_bounded_line(repo_fixtures, group, shown):
     with pytest.raises(InvalidInput) as caught:
         messaging.create_message(None, TABLE, group, repo_fixtures.users["mira"], "hi")  # no client: no request is made
     assert str(caught.value) == f"message_group_uuid: {shown}"
 
 
-@pytest.mark.parametrize("group, shown", [
-    (7, "expected a string, found 7"), ("", f"''{NOT}"), ("x#y", f"'x#y'{NOT}"), (LONG_GROUP, f"{'g' * 40!r}…{NOT}"),
-], ids=["int", "empty", "hash", "3000-characters"])
+@pytest.mark.parametrize(
+    "group, shown",
+    [
+        (7, "expected a string, found 7"),
+        ("", f"''{NOT}"),
+        ("x#y", f"'x#y'{NOT}"),
+        (LONG_GROUP, f"{'g' * 40!r}…{NOT}"),
+    ],
+    ids=["int", "empty", "hash", "3000-characters"],
+)
 def test_d_refuses_a_group_uuid_that_is_not_a_canonical_uuid_in_one_bounded_line(repo_fixtures, group, shown):
     users = repo_fixtures.users
     with pytest.raises(InvalidInput) as caught:

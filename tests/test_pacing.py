@@ -11,8 +11,13 @@ from .support import NOW, TABLE, all_keys
 
 
 def _throttled():
-    return ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "rate exceeded"},
-                        "ResponseMetadata": {"HTTPStatusCode": 400}}, "BatchWriteItem")
+    return ClientError(
+        {
+            "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "rate exceeded"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "BatchWriteItem",
+    )
 
 
 class ProvisionedTable:
@@ -37,10 +42,10 @@ class ProvisionedTable:
                     self.refused += 1
                 raise _throttled()
             time.sleep(0.003)  # the call takes a moment, so concurrency shows
-            (table, requests), = RequestItems.items()
+            ((table, requests),) = RequestItems.items()
             kept = requests[: len(requests) // 3 or 1] if call % 3 == 0 else requests
             response = self.client.batch_write_item(RequestItems={table: kept}, **kw)
-            left = requests[len(kept):]
+            left = requests[len(kept) :]
             return {**response, "UnprocessedItems": {table: left} if left else {}}
         finally:
             with self.lock:
@@ -72,13 +77,19 @@ def test_a_batch_that_keeps_making_progress_is_not_given_up(client, table):
             self.client, self.meta = client, client.meta
 
         def batch_write_item(self, RequestItems, **kw):
-            (name, requests), = RequestItems.items()
+            ((name, requests),) = RequestItems.items()
             self.client.batch_write_item(RequestItems={name: requests[:1]}, **kw)
             return {"UnprocessedItems": {name: requests[1:]} if requests[1:] else {}}
 
     items = [{"pk": "MSG#g", "sk": f"2026-11-25T16:20:00.{i:06}+00:00", "message": f"m{i}"} for i in range(25)]
-    result = batch.write(Trickle(client), TABLE, [batch.put_request(i) for i in items], writers=1,
-                         policy=batch.RetryPolicy(max_attempts=3), sleep=lambda s: None)
+    result = batch.write(
+        Trickle(client),
+        TABLE,
+        [batch.put_request(i) for i in items],
+        writers=1,
+        policy=batch.RetryPolicy(max_attempts=3),
+        sleep=lambda s: None,
+    )
     assert result.put == 25 and result.throttled == 24
     assert len(all_keys(client)) == 25
 

@@ -71,8 +71,24 @@ def _build_wheel(into: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "ddb", source / "ddb", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-w", str(into / "dist"), str(source)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(into / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = (into / "dist").glob("cruddur_ddb-*.whl")
     return wheel
 
@@ -81,8 +97,12 @@ def _clean_environment(where: Path, wheel: Path) -> Path:
     """A venv with the wheel installed and boto3's closure linked in; its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where / "venv")], check=True, timeout=120)
     python = where / "venv" / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     linked = where / "boto3-only"
     linked.mkdir()
     for name in BOTO3_CLOSURE:
@@ -112,8 +132,14 @@ def test_the_installed_wheel_lists_sends_and_streams_with_boto3_alone_from_any_f
     elsewhere = tmp_path / "app"
     elsewhere.mkdir()
     env = {k: v for k, v in fake_aws_environment().items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    done = subprocess.run([str(python), "-c", APP, moto_server, "packaged-messages"], cwd=elsewhere, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(python), "-c", APP, moto_server, "packaged-messages"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["ddb_file"].startswith(str(tmp_path / "venv")), result["ddb_file"]

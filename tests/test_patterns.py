@@ -113,14 +113,27 @@ LONG = "x" * 3000
 NOT = " is not a lower-case canonical UUID"
 
 
-@pytest.mark.parametrize("cursor, shown", [
-    (0, "0"), (5, "5"), (2.5, "2.5"), (True, "True"), ({}, "{}"), ([], "[]"), (b"abc", "b'abc'"),
-    ({"pk": "MSG#" + "a" * 3000}, repr({"pk": "MSG#" + "a" * 3000})[:40] + "…"),
-    ("!" * 3000, repr("!" * 40)), ("line\nbreak", repr("line\nbreak")),
-], ids=["zero", "int", "float", "bool", "empty-dict", "empty-list", "bytes", "huge-dict", "3000-characters", "newline"])
+@pytest.mark.parametrize(
+    "cursor, shown",
+    [
+        (0, "0"),
+        (5, "5"),
+        (2.5, "2.5"),
+        (True, "True"),
+        ({}, "{}"),
+        ([], "[]"),
+        (b"abc", "b'abc'"),
+        ({"pk": "MSG#" + "a" * 3000}, repr({"pk": "MSG#" + "a" * 3000})[:40] + "…"),
+        ("!" * 3000, repr("!" * 40)),
+        ("line\nbreak", repr("line\nbreak")),
+    ],
+    ids=["zero", "int", "float", "bool", "empty-dict", "empty-list", "bytes", "huge-dict", "3000-characters", "newline"],
+)
 def test_a_cursor_that_is_not_one_of_ours_is_one_bounded_line(client, seeded, cursor, shown):
-    for read in (lambda: patterns.list_messages(client, TABLE, MIRA_TOMAS, cursor=cursor),
-                 lambda: patterns.list_conversations(client, TABLE, seeded.users["mira"].uuid, cursor=cursor)):
+    for read in (
+        lambda: patterns.list_messages(client, TABLE, MIRA_TOMAS, cursor=cursor),
+        lambda: patterns.list_conversations(client, TABLE, seeded.users["mira"].uuid, cursor=cursor),
+    ):
         with pytest.raises(BadCursor) as caught:
             read()
         assert str(caught.value) == f"malformed cursor {shown}: pass the next_cursor value of a previous page unchanged"
@@ -133,11 +146,20 @@ def test_a_cursor_whose_sort_key_dynamodb_cannot_take_is_refused_before_any_requ
     assert str(caught.value) == f"malformed cursor {cursor[:40]!r}: pass the next_cursor value of a previous page unchanged"
 
 
-@pytest.mark.parametrize("group, shown", [
-    (None, "expected a string, found None"), (42, "expected a string, found 42"), (["a"], "expected a string, found ['a']"),
-    ("", f"''{NOT}"), ("mira-tomas", f"'mira-tomas'{NOT}"), (MIRA_TOMAS.upper(), f"{MIRA_TOMAS.upper()!r}{NOT}"),
-    (MIRA_TOMAS + "\n", f"{MIRA_TOMAS + chr(10)!r}{NOT}"), (LONG, f"{'x' * 40!r}…{NOT}"),
-], ids=["None", "int", "list", "empty", "name", "upper-case", "newline", "3000-characters"])
+@pytest.mark.parametrize(
+    "group, shown",
+    [
+        (None, "expected a string, found None"),
+        (42, "expected a string, found 42"),
+        (["a"], "expected a string, found ['a']"),
+        ("", f"''{NOT}"),
+        ("mira-tomas", f"'mira-tomas'{NOT}"),
+        (MIRA_TOMAS.upper(), f"{MIRA_TOMAS.upper()!r}{NOT}"),
+        (MIRA_TOMAS + "\n", f"{MIRA_TOMAS + chr(10)!r}{NOT}"),
+        (LONG, f"{'x' * 40!r}…{NOT}"),
+    ],
+    ids=["None", "int", "list", "empty", "name", "upper-case", "newline", "3000-characters"],
+)
 def test_a_group_uuid_that_is_not_a_canonical_uuid_is_one_bounded_line_before_any_request(group, shown):
     with pytest.raises(InvalidInput) as caught:
         patterns.list_messages(None, TABLE, group)

@@ -28,8 +28,28 @@ def test_the_repository_fixtures_are_plainly_valid(name, document):
     assert plainly_valid(contract.schema(name), document)
 
 
-_ODD_VALUES: list[object] = [None, True, 1, 1.0, -1, 5256001, "", " ", "\n", "X", "a" * 4097, "UPPER", "0" * 8 + "-0000-0000-0000-" + "0" * 12,
-               "C8D570CE-751B-4D03-85A6-4C0F876CA3CA", "mira\n", [], {}, ["a", "a"], ["a", "b"], ["a", "b", "c"]]
+_ODD_VALUES: list[object] = [
+    None,
+    True,
+    1,
+    1.0,
+    -1,
+    5256001,
+    "",
+    " ",
+    "\n",
+    "X",
+    "a" * 4097,
+    "UPPER",
+    "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+    "C8D570CE-751B-4D03-85A6-4C0F876CA3CA",
+    "mira\n",
+    [],
+    {},
+    ["a", "a"],
+    ["a", "b"],
+    ["a", "b", "c"],
+]
 
 
 def _mutations(document, rng, count):

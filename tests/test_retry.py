@@ -40,8 +40,12 @@ class Throttle:
         self.seen += 1
         if self.seen > self.times:
             return None
-        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                           "message": "The level of configured provisioned throughput for the table was exceeded."})
+        body = json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "The level of configured provisioned throughput for the table was exceeded.",
+            }
+        )
         return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Body(body.encode()))
 
 
@@ -108,8 +112,13 @@ class CreateAnswerLost:
 
     def create_table(self, **spec):
         self.client.create_table(**spec)
-        raise ClientError({"Error": {"Code": "ResourceInUseException", "Message": f"Table already exists: {spec['TableName']}"},
-                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateTable")
+        raise ClientError(
+            {
+                "Error": {"Code": "ResourceInUseException", "Message": f"Table already exists: {spec['TableName']}"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "CreateTable",
+        )
 
     def __getattr__(self, name):
         return getattr(self.client, name)

@@ -42,7 +42,10 @@ def test_synth_refuses_to_overwrite_and_bad_segments_are_one_line(invoke, tmp_pa
     out = tmp_path / "synthetic"
     assert invoke("synth", "--out", str(out), "--messages", "10", "--conversations", "2", "--users", "3").code == 0
     again = invoke("synth", "--out", str(out), "--messages", "10", "--conversations", "2", "--users", "3")
-    assert (again.code, again.err.strip()) == (1, f"error: {out}: already holds fixture files: pass --force to replace them, or choose another directory")
+    assert (again.code, again.err.strip()) == (
+        1,
+        f"error: {out}: already holds fixture files: pass --force to replace them, or choose another directory",
+    )
     assert invoke("schema-load").code == 0
     bad = invoke("scan", "--segments", "0")
     assert (bad.code, bad.err.strip()) == (1, "error: --segments must be a whole number from 1 to 1000, not '0'")
@@ -50,12 +53,15 @@ def test_synth_refuses_to_overwrite_and_bad_segments_are_one_line(invoke, tmp_pa
     assert (bad.code, bad.err.strip()) == (1, "error: --segments must be a whole number from 1 to 1000, not 'two'")
 
 
-@pytest.mark.parametrize("flag, value, expected", [
-    ("--messages", "abc", "--messages must be a whole number of at least 1, not 'abc'"),
-    ("--conversations", "2.5", "--conversations must be a whole number of at least 1, not '2.5'"),
-    ("--users", "-3", "--users must be a whole number of at least 1, not '-3'"),
-    ("--seed", "x", "--seed must be a whole number of at least 0, not 'x'"),
-])
+@pytest.mark.parametrize(
+    "flag, value, expected",
+    [
+        ("--messages", "abc", "--messages must be a whole number of at least 1, not 'abc'"),
+        ("--conversations", "2.5", "--conversations must be a whole number of at least 1, not '2.5'"),
+        ("--users", "-3", "--users must be a whole number of at least 1, not '-3'"),
+        ("--seed", "x", "--seed must be a whole number of at least 0, not 'x'"),
+    ],
+)
 def test_synth_refuses_a_size_or_seed_that_is_not_a_whole_number_in_one_line(invoke_alone, tmp_path, flag, value, expected):
     out = tmp_path / "synthetic"
     run = invoke_alone("synth", "--out", str(out), flag, value)
@@ -75,16 +81,25 @@ def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke_process, en
 
 
 def test_tasks_import_no_moto():
-    code = "import tasks, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'jsonschema', 'rich', 'boto3')))"
+    code = (
+        "import tasks, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'jsonschema', 'rich', 'boto3')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=fake_aws_environment())
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
 def test_the_plain_inbox_says_what_the_styled_one_shows():
-    items = [{"message_group_uuid": "3364f717-0448-48d9-b8ed-f5dc3fb166c3", "user_uuid": "af471036-78d5-4a38-bcf5-7d663ff84e8a",
-              "user_handle": "tomas", "user_display_name": "Tomás Lindqvist", "message": "See you at 5:30.\nTwo coffees.",
-              "last_message_at": "2026-11-25T16:20:00.000000+00:00"}]
+    items = [
+        {
+            "message_group_uuid": "3364f717-0448-48d9-b8ed-f5dc3fb166c3",
+            "user_uuid": "af471036-78d5-4a38-bcf5-7d663ff84e8a",
+            "user_handle": "tomas",
+            "user_display_name": "Tomás Lindqvist",
+            "message": "See you at 5:30.\nTwo coffees.",
+            "last_message_at": "2026-11-25T16:20:00.000000+00:00",
+        }
+    ]
     for page in (Page(items, None), Page([], None)):
         view = views.conversations_view(page, "mira")
         styled = io.StringIO()

@@ -17,8 +17,13 @@ from .support import TABLE, all_keys
 
 def _typed(n: int) -> dict:
     text = f"message {n} " + "lorem ipsum dolor sit amet " * 8
-    return {"pk": {"S": f"MSG#{n // 100:08d}"}, "sk": {"S": f"2026-11-25T16:20:00.{n:06d}+00:00"}, "message": {"S": text},
-            "user_handle": {"S": "mira"}, "count": {"N": str(n)}}
+    return {
+        "pk": {"S": f"MSG#{n // 100:08d}"},
+        "sk": {"S": f"2026-11-25T16:20:00.{n:06d}+00:00"},
+        "message": {"S": text},
+        "user_handle": {"S": "mira"},
+        "count": {"N": str(n)},
+    }
 
 
 class PagedTable:
@@ -86,7 +91,10 @@ def test_a_parallel_scan_yields_every_item_once_while_holding_a_few_pages():
 
 
 def test_segments_against_the_engine_return_what_a_single_scan_returns(client, table):
-    requests = [batch.put_request({"pk": f"MSG#g{n % 37}", "sk": f"2026-11-25T16:20:00.{n:06d}+00:00", "message": f"m{n}"}) for n in range(1500)]
+    requests = [
+        batch.put_request({"pk": f"MSG#g{n % 37}", "sk": f"2026-11-25T16:20:00.{n:06d}+00:00", "message": f"m{n}"})
+        for n in range(1500)
+    ]
     batch.write(client, TABLE, requests, writers=4)
     single = sorted((i["pk"], i["sk"]) for i in scan_items(client, TABLE, page_size=100))
     parallel = sorted((i["pk"], i["sk"]) for i in scan_items(client, TABLE, page_size=100, segments=3))

@@ -82,8 +82,12 @@ def test_drop_deletes_and_a_missing_table_is_a_no_op(client, table):
 
 def test_list_tables_follows_pagination(client):
     for n in range(105):
-        client.create_table(TableName=f"t-{n:03}", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        client.create_table(
+            TableName=f"t-{n:03}",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
     assert len(schema.list_tables(client)) == 105
 
 

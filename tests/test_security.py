@@ -30,8 +30,15 @@ def _operations_called_in_source() -> set[str]:
     for service in ("dynamodb", "dynamodbstreams"):
         model = boto3.client(service, region_name="us-east-1").meta.service_model
         names.update({xform_name(op): op for op in model.operation_names})
-    source = "\n".join(p.read_text() for p in [ROOT / "tasks.py", *sorted((ROOT / "commands").glob("*.py")), *sorted((ROOT / "ddb").glob("*.py")),
-                                                *sorted((ROOT / "migrations").glob("*.py"))])
+    source = "\n".join(
+        p.read_text()
+        for p in [
+            ROOT / "tasks.py",
+            *sorted((ROOT / "commands").glob("*.py")),
+            *sorted((ROOT / "ddb").glob("*.py")),
+            *sorted((ROOT / "migrations").glob("*.py")),
+        ]
+    )
     called = {names[m] for m in re.findall(r"\.(\w+)\(", source) if m in names}
     called |= {names[m] for m in re.findall(r'get_paginator\("(\w+)"\)', source)}
     called |= {_WAITERS[m] for m in re.findall(r'get_waiter\("(\w+)"\)', source)}
@@ -52,8 +59,13 @@ def test_lambda_policy_allows_what_the_handler_calls_and_what_the_stream_poller_
     called = set()
     client.meta.events.register("before-call.dynamodb.*", lambda model, **kw: called.add(model.name))
     monkeypatch.setattr(stream, "_CLIENTS", {"dynamodb": client})
-    message = items.message_item("248665fc-a3a4-41bd-b3b4-81b49c46262b", "5b7c3a52-46f4-4a5e-9b0e-8f3f3b1c2d10",
-                                 seeded.users["june"], "hi", items.iso_time(NOW + timedelta(hours=1)))
+    message = items.message_item(
+        "248665fc-a3a4-41bd-b3b4-81b49c46262b",
+        "5b7c3a52-46f4-4a5e-9b0e-8f3f3b1c2d10",
+        seeded.users["june"],
+        "hi",
+        items.iso_time(NOW + timedelta(hours=1)),
+    )
     record = {"eventName": "INSERT", "dynamodb": {"NewImage": items.to_typed(message), "SequenceNumber": "1"}}
     assert stream.lambda_handler({"Records": [record]}) == {"batchItemFailures": []}
     policy = json.loads((ROOT / "iam" / "stream-lambda-policy.json").read_text())
@@ -69,8 +81,11 @@ def test_policies_name_only_the_messages_table():
         for statement in policy["Statement"]:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for resource in resources:
-                assert ((resource == "*" and statement["Action"] == ["dynamodb:ListTables"]) or f"table/{TABLE}" in resource
-                        or (resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"]))
+                assert (
+                    (resource == "*" and statement["Action"] == ["dynamodb:ListTables"])
+                    or f"table/{TABLE}" in resource
+                    or (resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"])
+                )
 
 
 def test_no_credentials_in_the_repository():

@@ -27,9 +27,15 @@ def test_every_seeded_item_keeps_the_item_contract(client, seeded):
 
 
 def test_item_contract_catches_a_message_item_with_a_group_uuid():
-    item = {"pk": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3", "sk": "2026-11-25T16:20:00.000000+00:00",
-            "message_uuid": "4e840c41-3cf1-5f32-abfc-47ad725b94ba", "message": "hi",
-            "user_uuid": "c8d570ce-751b-4d03-85a6-4c0f876ca3ca", "user_display_name": "Mira", "user_handle": "mira"}
+    item = {
+        "pk": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3",
+        "sk": "2026-11-25T16:20:00.000000+00:00",
+        "message_uuid": "4e840c41-3cf1-5f32-abfc-47ad725b94ba",
+        "message": "hi",
+        "user_uuid": "c8d570ce-751b-4d03-85a6-4c0f876ca3ca",
+        "user_display_name": "Mira",
+        "user_handle": "mira",
+    }
     assert contract.item_problems(item) == []
     assert contract.item_problems({**item, "message_group_uuid": "3364f717-0448-48d9-b8ed-f5dc3fb166c3"})
     assert contract.item_problems({**item, "sk": "2026-11-25T17:20:00.000000+01:00"})
@@ -55,14 +61,19 @@ def test_group_items_carry_the_other_participant_and_the_last_message(client, se
     last = conversation.messages[-1]
     for item in by_pk.values():
         assert item["message"] == last.text
-        assert item["sk"] == items.iso_time(NOW - timedelta(minutes=last.minutes_ago) + timedelta(microseconds=len(conversation.messages) - 1))
+        assert item["sk"] == items.iso_time(
+            NOW - timedelta(minutes=last.minutes_ago) + timedelta(microseconds=len(conversation.messages) - 1)
+        )
 
 
 def test_the_gsi_holds_group_items_only(client, seeded):
     conversation = seeded.conversations[0]
-    response = client.query(TableName=TABLE, IndexName="message-group-sk-index",
-                            KeyConditionExpression="message_group_uuid = :g",
-                            ExpressionAttributeValues={":g": {"S": conversation.message_group_uuid}})
+    response = client.query(
+        TableName=TABLE,
+        IndexName="message-group-sk-index",
+        KeyConditionExpression="message_group_uuid = :g",
+        ExpressionAttributeValues={":g": {"S": conversation.message_group_uuid}},
+    )
     assert [i["pk"]["S"][:4] for i in response["Items"]] == ["GRP#", "GRP#"]
 
 
@@ -82,9 +93,15 @@ def test_reseed_later_replaces_items_without_leftovers(client, seeded):
 
 
 def test_reseed_touches_nothing_outside_the_fixtures(client, seeded):
-    stranger = {"pk": "GRP#00000000-0000-4000-8000-000000000000", "sk": "2026-01-01T00:00:00.000000+00:00",
-                "message_group_uuid": "11111111-1111-4111-8111-111111111111", "message": "keep me",
-                "user_uuid": "22222222-2222-4222-8222-222222222222", "user_display_name": "X", "user_handle": "x"}
+    stranger = {
+        "pk": "GRP#00000000-0000-4000-8000-000000000000",
+        "sk": "2026-01-01T00:00:00.000000+00:00",
+        "message_group_uuid": "11111111-1111-4111-8111-111111111111",
+        "message": "keep me",
+        "user_uuid": "22222222-2222-4222-8222-222222222222",
+        "user_display_name": "X",
+        "user_handle": "x",
+    }
     client.put_item(TableName=TABLE, Item=items.to_typed(stranger))
     _seed(client, seeded, NOW + timedelta(minutes=1))
     assert ("GRP#00000000-0000-4000-8000-000000000000", "2026-01-01T00:00:00.000000+00:00") in all_keys(client)

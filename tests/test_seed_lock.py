@@ -24,8 +24,17 @@ def _lock_item(client):
 
 def _plant_lock(client, expires_in, owner="a-killed-seed", host="build-7", pid=4242, since="2026-11-25T16:20:00+00:00"):
     """The lock item a seed leaves when it is killed (SIGKILL) mid-run."""
-    client.put_item(TableName=TABLE, Item={**LOCK, "owner": {"S": owner}, "host": {"S": host}, "pid": {"N": str(pid)},
-                                           "acquired_at": {"S": since}, "expires_at": {"N": f"{time.time() + expires_in:.3f}"}})
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            **LOCK,
+            "owner": {"S": owner},
+            "host": {"S": host},
+            "pid": {"N": str(pid)},
+            "acquired_at": {"S": since},
+            "expires_at": {"N": f"{time.time() + expires_in:.3f}"},
+        },
+    )
 
 
 def test_the_lock_item_names_its_holder_and_since_when(client, table):
@@ -40,8 +49,10 @@ def test_the_lock_item_names_its_holder_and_since_when(client, table):
 def test_a_seed_that_runs_longer_than_its_lease_keeps_the_lock(client, table):
     with seed_lock.exclusive(client, TABLE, **SHORT) as lock:
         time.sleep(1.5)  # two and a half leases
-        with pytest.raises(Busy, match="is still held by pid"), \
-                seed_lock.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1):
+        with (
+            pytest.raises(Busy, match="is still held by pid"),
+            seed_lock.exclusive(client, TABLE, lease_seconds=0.6, wait_seconds=0.4, poll_seconds=0.1),
+        ):
             pass
         assert not lock.stop.is_set()
         assert seed_lock.LockHolder.from_item(_lock_item(client)).expires_at > time.time()
@@ -53,14 +64,24 @@ def test_a_lock_left_by_a_killed_seed_is_taken_over_when_its_lease_runs_out_and_
     _plant_lock(client, expires_in=1.5)
     reports = []
     started = time.monotonic()
-    with seed_lock.exclusive(client, TABLE, **SHORT, report_every=0.5, poll_seconds=0.1,
-                           on_wait=lambda wait: reports.append((time.monotonic() - started, wait))):
+    with seed_lock.exclusive(
+        client,
+        TABLE,
+        **SHORT,
+        report_every=0.5,
+        poll_seconds=0.1,
+        on_wait=lambda wait: reports.append((time.monotonic() - started, wait)),
+    ):
         took = time.monotonic() - started
         assert seed_lock.LockHolder.from_item(_lock_item(client)).pid == os.getpid()
     assert 1.0 < took < 3.0
     first_at, first = reports[0]
     assert first_at < 2.0
-    assert (first.table, first.holder.describe(), first.holder.acquired_at) == (TABLE, "pid 4242 on build-7", "2026-11-25T16:20:00+00:00")
+    assert (first.table, first.holder.describe(), first.holder.acquired_at) == (
+        TABLE,
+        "pid 4242 on build-7",
+        "2026-11-25T16:20:00+00:00",
+    )
     assert 0.5 < first.lease_left <= 1.5 and 599 < first.wait_left <= 600
     assert len(reports) >= 2 and reports[-1][1].lease_left < first.lease_left  # the wait stays visible
 
@@ -69,8 +90,10 @@ def test_a_seed_gives_up_waiting_with_one_line_naming_the_holder(client, table):
     _plant_lock(client, expires_in=60)
     with pytest.raises(Busy) as caught, seed_lock.exclusive(client, TABLE, wait_seconds=0.3, poll_seconds=0.1):
         pass
-    assert str(caught.value) == ("the seed lock on table 'cruddur-messages' is still held by pid 4242 on build-7 since "
-                                 "2026-11-25T16:20:00+00:00 after 0.3 s of waiting; try again when it is done")
+    assert str(caught.value) == (
+        "the seed lock on table 'cruddur-messages' is still held by pid 4242 on build-7 since "
+        "2026-11-25T16:20:00+00:00 after 0.3 s of waiting; try again when it is done"
+    )
 
 
 def test_a_seed_whose_lock_is_taken_over_stops_writing_and_says_so(client, table, repo_fixtures):
@@ -79,14 +102,17 @@ def test_a_seed_whose_lock_is_taken_over_stops_writing_and_says_so(client, table
         _plant_lock(client, expires_in=60, owner="another-seed", host="build-9", pid=99)
         assert lock.stop.wait(1.0)
         seeding.run(client, TABLE, plan, lock=lock)
-    assert str(caught.value) == ("the seed lock on table 'cruddur-messages' was taken over by pid 99 on build-9; "
-                                 "run the seed again when the other is done")
+    assert str(caught.value) == (
+        "the seed lock on table 'cruddur-messages' was taken over by pid 99 on build-9; run the seed again when the other is done"
+    )
     assert all_keys(client) == {("LOCK#seed", "seed")}  # nothing written, and the other seed's lock left alone
 
 
 def _requests(n):
-    return [batch.put_request({"pk": f"MSG#g{i % 7}", "sk": f"2026-11-25T16:20:00.{i:06}+00:00", "message": f"m{i}"})
-            for i in range(n)]
+    return [
+        batch.put_request({"pk": f"MSG#g{i % 7}", "sk": f"2026-11-25T16:20:00.{i:06}+00:00", "message": f"m{i}"})
+        for i in range(n)
+    ]
 
 
 def test_setting_stop_ends_a_batch_write_after_the_calls_in_flight(client, table):
@@ -122,5 +148,4 @@ def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client
     with seed_lock.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
         seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
     assert all_keys(client) == {(i["pk"], i["sk"]) for i in plan.puts}
-    assert sorted(map(items.to_typed, plan.puts), key=str) == sorted(
-        (i for i in client.scan(TableName=TABLE)["Items"]), key=str)
+    assert sorted(map(items.to_typed, plan.puts), key=str) == sorted((i for i in client.scan(TableName=TABLE)["Items"]), key=str)

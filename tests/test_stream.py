@@ -60,11 +60,11 @@ def test_only_new_messages_act_in_a_mixed_batch(client, seeded):
     group_item = _groups(client)[0]
     moved_group = {**group_item, "sk": items.iso_time(NOW + timedelta(hours=9)), "message": "not a message"}
     batch = [
-        _record(moved_group, "INSERT", "1"),          # a GRP insert (what a move itself produces)
-        _record(group_item, "MODIFY", "2"),           # a change
-        _record(message, "REMOVE", "3"),              # a delete
-        _record(message, "MODIFY", "4"),              # an edit of a message
-        _record(message, "INSERT", "5"),              # the only one that acts
+        _record(moved_group, "INSERT", "1"),  # a GRP insert (what a move itself produces)
+        _record(group_item, "MODIFY", "2"),  # a change
+        _record(message, "REMOVE", "3"),  # a delete
+        _record(message, "MODIFY", "4"),  # an edit of a message
+        _record(message, "INSERT", "5"),  # the only one that acts
     ]
     result = stream.handle_records(client, TABLE, batch)
     assert (result.records, result.messages, result.ignored, result.moved) == (5, 1, 4, 2)
@@ -156,7 +156,9 @@ def _insert(image, seq):
 
 
 def _tomas_message(seeded, text, when):
-    return items.message_item(MIRA_TOMAS, "0e5b7c3a-46f4-4a5e-9b0e-8f3f3b1c2d10", seeded.users["tomas"], text, items.iso_time(when))
+    return items.message_item(
+        MIRA_TOMAS, "0e5b7c3a-46f4-4a5e-9b0e-8f3f3b1c2d10", seeded.users["tomas"], text, items.iso_time(when)
+    )
 
 
 def _groups_of(client, group):
@@ -177,13 +179,23 @@ def test_stream_applies_good_records_and_reports_each_malformed_one_by_sequence_
         (_insert(without("message"), "103"), "103", "the new item has no message"),
         (_insert({**typed, "pk": {"S": "MSG#"}}, "104"), "104", "the pk 'MSG#' names no conversation uuid (expected MSG#<uuid>)"),
         (_insert({**typed, "message": {"L": []}}, "105"), "105", "the new item's message is a list, not a string"),
-        (_insert({**typed, "sk": {"S": "yesterday"}}, "106"), "106",
-         "the sk 'yesterday' is not a time like 2026-11-25T16:20:00.000000+00:00"),
+        (
+            _insert({**typed, "sk": {"S": "yesterday"}}, "106"),
+            "106",
+            "the sk 'yesterday' is not a time like 2026-11-25T16:20:00.000000+00:00",
+        ),
         (_insert({**typed, "message": {"S": "  "}}, "107"), "107", "the message is blank"),
         (_insert({**typed, "pk": {"N": "5"}}, "108"), "108", "the new item's pk is a number, not a string"),
-        (_insert({**typed, "message": "plain, not typed"}, "109"), "109", "the new item's message is not a DynamoDB attribute value, not a string"),
-        ({"eventID": "e110", "eventName": "INSERT", "dynamodb": {"Keys": typed, "SequenceNumber": "110"}}, "110",
-         "the INSERT record has no NewImage (the stream's view type must be NEW_IMAGE)"),
+        (
+            _insert({**typed, "message": "plain, not typed"}, "109"),
+            "109",
+            "the new item's message is not a DynamoDB attribute value, not a string",
+        ),
+        (
+            {"eventID": "e110", "eventName": "INSERT", "dynamodb": {"Keys": typed, "SequenceNumber": "110"}},
+            "110",
+            "the INSERT record has no NewImage (the stream's view type must be NEW_IMAGE)",
+        ),
         ({"eventID": "e111", "eventName": "INSERT"}, "e111", "the INSERT record has no dynamodb object"),
         ({"eventID": "e112", "dynamodb": {"NewImage": typed, "SequenceNumber": "112"}}, "112", "the record has no eventName"),
         ("not a record", "#13", "the record is not an object (it is str 'not a record')"),
@@ -214,14 +226,20 @@ def test_a_message_the_engine_refuses_to_apply_is_malformed_not_retried(client, 
     from botocore.exceptions import ClientError
 
     def too_large(**kwargs):
-        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"},
-                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "TransactWriteItems")
+        raise ClientError(
+            {
+                "Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "TransactWriteItems",
+        )
 
     client.meta.events.register("before-call.dynamodb.TransactWriteItems", too_large)
     message = _message(seeded, "june", "x" * 4000, NOW + timedelta(hours=1))
     result = stream.handle_records(client, TABLE, [_record(message, seq="7")], stop_on_retryable=True)
     assert [(f.identifier, f.reason, f.retryable) for f in result.failed] == [
-        ("7", "DynamoDB refuses to apply it: Item size has exceeded the maximum allowed size", False)]
+        ("7", "DynamoDB refuses to apply it: Item size has exceeded the maximum allowed size", False)
+    ]
     assert result.stopped_at is None
 
 
@@ -274,7 +292,9 @@ def test_lambda_handler_retries_the_whole_batch_for_a_failed_record_it_cannot_na
     nameless = {"eventName": "INSERT", "dynamodb": {"NewImage": {**items.to_typed(good), "sk": {"N": "1"}}}}
     response = stream.lambda_handler({"Records": [_record(good, seq="400"), _record(good, seq="401"), nameless]})
     assert response == {"batchItemFailures": [{"itemIdentifier": "400"}]}
-    assert stream.lambda_handler({"Records": [nameless, "junk"]}) == {"batchItemFailures": [{"itemIdentifier": "#0"}, {"itemIdentifier": "#1"}]}
+    assert stream.lambda_handler({"Records": [nameless, "junk"]}) == {
+        "batchItemFailures": [{"itemIdentifier": "#0"}, {"itemIdentifier": "#1"}]
+    }
 
 
 def test_lambda_handler_with_records_null_or_missing_has_nothing_to_do(client, monkeypatch):
@@ -302,15 +322,19 @@ def test_stream_process_dead_letters_a_malformed_record_once_and_applies_the_res
     when = items.iso_time(NOW)
     engine_client.put_item(TableName=TABLE, Item=items.to_typed({"pk": "MSG#", "sk": when, "message": "no conversation"}))
     engine_client.put_item(TableName=TABLE, Item=items.to_typed({"pk": f"MSG#{MIRA_TOMAS}", "sk": when, "user_handle": "mira"}))
-    sent = invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "mira", "--message", "after the poison")
+    sent = invoke(
+        "patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "mira", "--message", "after the poison"
+    )
     assert sent.code == 0, sent
 
     run = invoke("stream.process")
     assert run.code == 0, run
     dead = tmp_path / "state" / DEAD_LETTER
     entries = [json.loads(line) for line in dead.read_text().splitlines()]
-    assert [e["reason"] for e in entries] == ["the pk 'MSG#' names no conversation uuid (expected MSG#<uuid>)",
-                                              "the new item has no message"]
+    assert [e["reason"] for e in entries] == [
+        "the pk 'MSG#' names no conversation uuid (expected MSG#<uuid>)",
+        "the new item has no message",
+    ]
     assert entries[0]["record"]["dynamodb"]["NewImage"]["pk"] == {"S": "MSG#"}
     assert all(e["sequence_number"] == e["record"]["dynamodb"]["SequenceNumber"] for e in entries)
     told = [line for line in run.err.splitlines() if "can never apply" in line]

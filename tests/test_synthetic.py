@@ -44,8 +44,12 @@ def test_the_same_seed_writes_the_same_files_and_another_seed_does_not(tmp_path)
 
 
 def test_sets_of_one_seed_agree_on_user_uuids(tmp_path):
-    small = json.loads(synthetic.generate(tmp_path / "s", messages=10, conversations=2, users=3).directory.joinpath("users.json").read_text())
-    large = json.loads(synthetic.generate(tmp_path / "l", messages=10, conversations=2, users=30).directory.joinpath("users.json").read_text())
+    small = json.loads(
+        synthetic.generate(tmp_path / "s", messages=10, conversations=2, users=3).directory.joinpath("users.json").read_text()
+    )
+    large = json.loads(
+        synthetic.generate(tmp_path / "l", messages=10, conversations=2, users=30).directory.joinpath("users.json").read_text()
+    )
     assert [u["uuid"] for u in small] == [u["uuid"] for u in large[:3]]
 
 
@@ -61,12 +65,15 @@ def test_existing_fixture_files_are_kept_unless_forced(tmp_path):
     assert len(fixtures.load(target).users) == 3
 
 
-@pytest.mark.parametrize("messages, conversations, users, problem", [
-    (10, 4, 1, "--users must be at least 2"),
-    (10, 4, 2, "--conversations must be from 1 to 1"),
-    (3, 4, 5, "--messages must be at least --conversations (4)"),
-    (10, 0, 5, "--conversations must be from 1 to 10"),
-])
+@pytest.mark.parametrize(
+    "messages, conversations, users, problem",
+    [
+        (10, 4, 1, "--users must be at least 2"),
+        (10, 4, 2, "--conversations must be from 1 to 1"),
+        (3, 4, 5, "--messages must be at least --conversations (4)"),
+        (10, 0, 5, "--conversations must be from 1 to 10"),
+    ],
+)
 def test_impossible_sizes_are_refused_with_one_line(tmp_path, messages, conversations, users, problem):
     with pytest.raises(DdbError) as caught:
         synthetic.generate(tmp_path / "fx", messages=messages, conversations=conversations, users=users)

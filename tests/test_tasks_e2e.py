@@ -52,7 +52,14 @@ def test_list_conversations_json_shape(ready):
     page = json.loads(run.out)
     assert set(page) == {"items", "next_cursor", "consumed_capacity"}
     assert [i["user_handle"] for i in page["items"]] == ["tomas", "june"]
-    assert set(page["items"][0]) == {"message_group_uuid", "user_uuid", "user_handle", "user_display_name", "message", "last_message_at"}
+    assert set(page["items"][0]) == {
+        "message_group_uuid",
+        "user_uuid",
+        "user_handle",
+        "user_display_name",
+        "message",
+        "last_message_at",
+    }
     rest = json.loads(ready("patterns.list-conversations", "--limit", "2", "--cursor", page["next_cursor"], "--json").out)
     assert [i["user_handle"] for i in rest["items"]] == ["ravi"] and rest["next_cursor"] is None
 
@@ -117,7 +124,10 @@ def test_seed_of_a_bad_fixture_is_one_line_and_writes_nothing(invoke, tmp_path):
     assert invoke("schema-load").code == 0
     run = invoke("seed", "--fixtures", str(copy))
     assert run.code == 1
-    assert run.err.strip() == f"error: {copy}/conversations/zz-broken.json: line 1 column 2: invalid JSON: Expecting property name enclosed in double quotes"
+    assert (
+        run.err.strip()
+        == f"error: {copy}/conversations/zz-broken.json: line 1 column 2: invalid JSON: Expecting property name enclosed in double quotes"
+    )
     assert _scan(invoke) == []
 
 
@@ -144,8 +154,10 @@ def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(
     run = invoke_alone(*task)
     elapsed = time.monotonic() - started
     assert run.code == 1
-    assert run.err.strip() == (f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
-                               "`invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)")
+    assert run.err.strip() == (
+        f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
+        "`invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
+    )
     assert elapsed < 5
 
 
@@ -162,10 +174,22 @@ def test_prod_setup_with_yes_then_list_conversations(invoke, engine):
 
 
 def test_invoke_list_shows_every_task_with_one_line():
-    out = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=ROOT, capture_output=True, text=True,
-                         env=fake_aws_environment()).stdout
-    for name in ["schema-load", "list-tables", "drop", "seed", "scan", "setup", "local.start", "local.status",
-                 "local.stop", "patterns.list-conversations", "patterns.get-conversation"]:
+    out = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list"], cwd=ROOT, capture_output=True, text=True, env=fake_aws_environment()
+    ).stdout
+    for name in [
+        "schema-load",
+        "list-tables",
+        "drop",
+        "seed",
+        "scan",
+        "setup",
+        "local.start",
+        "local.status",
+        "local.stop",
+        "patterns.list-conversations",
+        "patterns.get-conversation",
+    ]:
         line = next((row for row in out.splitlines() if row.strip().startswith(name + " ")), None)
         assert line and len(line.split(None, 1)) == 2, (name, out)
 
@@ -197,7 +221,7 @@ def _listening_addresses(port: int) -> set[str]:
                 if len(raw) == 4:
                     found.add(str(ipaddress.IPv4Address(raw[::-1])))
                 else:
-                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                     found.add(str(ipaddress.IPv6Address(words)))
     return found
 
@@ -207,13 +231,21 @@ def test_local_start_status_stop(invoke_alone_process, engine_name):
     invoke, endpoint = invoke_alone_process, invoke_alone_process.endpoint
     if engine_name == "dynamodb-local":
         dynamodb_local_or_skip()
-        flags, label, version = ["--engine", "auto"], "DynamoDB Local", "3.3.1"  # auto picks DynamoDB Local: Java and the jar are there
+        flags, label, version = (
+            ["--engine", "auto"],
+            "DynamoDB Local",
+            "3.3.1",
+        )  # auto picks DynamoDB Local: Java and the jar are there
     else:
         flags, label, version = ["--engine", "moto"], "moto", importlib.metadata.version("moto")
     run = invoke("local.start", *flags)
     try:
         assert run.code == 0, run
-        assert run.err.startswith(f"{label} {version} answers at {endpoint} (pid ") and f"answers at {endpoint}" in run.err and "forgets everything on stop" in run.err
+        assert (
+            run.err.startswith(f"{label} {version} answers at {endpoint} (pid ")
+            and f"answers at {endpoint}" in run.err
+            and "forgets everything on stop" in run.err
+        )
         status = json.loads(invoke("local.status", "--json").out)
         assert status["running"] and status["answering"] and status["engine"] == engine_name
         if engine_name == "moto":
@@ -234,7 +266,9 @@ def test_local_start_status_stop(invoke_alone_process, engine_name):
 
 @pytest.mark.each_engine
 def test_create_conversation_message_stream_then_both_inboxes_show_it_on_top(ready):
-    started = ready("patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?", "--json")
+    started = ready(
+        "patterns.create-conversation", "--handle", "ravi", "--with", "lena", "--message", "Book club Thursday?", "--json"
+    )
     assert started.code == 0, started
     created = json.loads(started.out)
     group = created["message_group_uuid"]
@@ -250,7 +284,10 @@ def test_create_conversation_message_stream_then_both_inboxes_show_it_on_top(rea
         assert (top["message_group_uuid"], top["message"]) == (group, "Count me in.")
         assert sum(i["message_group_uuid"] == group for i in page["items"]) == 1
     chat = json.loads(ready("patterns.get-conversation", "--message-group-uuid", group, "--json").out)
-    assert [(i["user_handle"], i["message"]) for i in chat["items"]] == [("ravi", "Book club Thursday?"), ("lena", "Count me in.")]
+    assert [(i["user_handle"], i["message"]) for i in chat["items"]] == [
+        ("ravi", "Book club Thursday?"),
+        ("lena", "Count me in."),
+    ]
     again = json.loads(ready("stream.process", "--json").out)
     assert again["messages"] == 0  # the checkpoint remembers what was applied
 

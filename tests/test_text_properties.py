@@ -59,17 +59,50 @@ def fresh_table(client):
 
 ANY_CHARACTER = st.characters(codec=None, exclude_categories=())  # surrogates and controls too
 ANY_TEXT = st.text(ANY_CHARACTER, max_size=40)
-NASTY = st.sampled_from(["", " ", "\n", "eve\n", "hi \ud800", "caf\udce9", "\x1b]0;title\x07", "\x1b[2J", "a\x85b", "\x7f",
-                         "tab\there", "line\nbreak", "\u2028", "\ufeff", "\U0010ffff", "👩‍👩‍👧", "ＭＩＲＡ", "x#y"])
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "\n",
+        "eve\n",
+        "hi \ud800",
+        "caf\udce9",
+        "\x1b]0;title\x07",
+        "\x1b[2J",
+        "a\x85b",
+        "\x7f",
+        "tab\there",
+        "line\nbreak",
+        "\u2028",
+        "\ufeff",
+        "\U0010ffff",
+        "👩‍👩‍👧",
+        "ＭＩＲＡ",
+        "x#y",
+    ]
+)
 TEXTS = st.one_of(
-    ANY_TEXT, NASTY, st.text(max_size=40),
+    ANY_TEXT,
+    NASTY,
+    st.text(max_size=40),
     st.builds(lambda character, count: character * count, ANY_CHARACTER, st.integers(4090, 4100)),
 )
-HANDLES = st.one_of(st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True), st.from_regex(r"[a-z0-9_]{1,32}\n", fullmatch=True),
-                    st.text(max_size=40), ANY_TEXT, NASTY)
+HANDLES = st.one_of(
+    st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True),
+    st.from_regex(r"[a-z0-9_]{1,32}\n", fullmatch=True),
+    st.text(max_size=40),
+    ANY_TEXT,
+    NASTY,
+)
 # "fresh" stands for a valid uuid unused so far; the rest are uuids as a caller might misspell them.
-UUIDS = st.one_of(st.just("fresh"), st.uuids().map(lambda u: str(u).upper()), st.uuids().map(lambda u: f"{u}\n"),
-                  st.uuids().map(lambda u: u.hex), ANY_TEXT, NASTY)
+UUIDS = st.one_of(
+    st.just("fresh"),
+    st.uuids().map(lambda u: str(u).upper()),
+    st.uuids().map(lambda u: f"{u}\n"),
+    st.uuids().map(lambda u: u.hex),
+    ANY_TEXT,
+    NASTY,
+)
 NAMES = st.one_of(st.text(max_size=40), st.text(min_size=126, max_size=130), ANY_TEXT, NASTY)
 
 
@@ -77,14 +110,21 @@ NAMES = st.one_of(st.text(max_size=40), st.text(min_size=126, max_size=130), ANY
 GOOD_HANDLES = st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True)
 NO_CONTROLS: tuple[Literal["Cc"]] = ("Cc",)
 GOOD_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=NO_CONTROLS), min_size=1, max_size=128)
-GOOD_TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=NO_CONTROLS, include_characters="\n\t"), min_size=1, max_size=300)
+GOOD_TEXTS = st.text(
+    st.characters(codec="utf-8", exclude_categories=NO_CONTROLS, include_characters="\n\t"), min_size=1, max_size=300
+)
 
 
 @st.composite
 def conversation_fields(draw) -> dict:
     """uuid, handle, display_name of a new user, the text they send and the group uuid, one of them maybe spoiled."""
-    fields = {"uuid": "fresh", "handle": draw(GOOD_HANDLES), "display_name": draw(GOOD_NAMES), "text": draw(GOOD_TEXTS),
-              "group": "fresh"}
+    fields = {
+        "uuid": "fresh",
+        "handle": draw(GOOD_HANDLES),
+        "display_name": draw(GOOD_NAMES),
+        "text": draw(GOOD_TEXTS),
+        "group": "fresh",
+    }
     arbitrary = {"uuid": UUIDS, "handle": HANDLES, "display_name": NAMES, "text": TEXTS, "group": UUIDS}
     spoiled = draw(st.sampled_from([None, *arbitrary]))
     if spoiled:
@@ -130,7 +170,11 @@ def test_create_conversation_refuses_before_any_request_or_stores_both_users_exa
         mine = patterns.list_conversations(client, table, user.uuid, limit=1).items[0]
         theirs = patterns.list_conversations(client, table, lena.uuid, limit=1).items[0]
     assert (message["message"], message["user_uuid"], message["user_handle"], message["user_display_name"]) == (
-        text, user.uuid, handle, display_name)
+        text,
+        user.uuid,
+        handle,
+        display_name,
+    )
     assert (mine["message_group_uuid"], mine["user_handle"], mine["message"]) == (written.message_group_uuid, "lena", text)
     assert (theirs["user_uuid"], theirs["user_handle"], theirs["user_display_name"]) == (user.uuid, handle, display_name)
 
@@ -142,10 +186,15 @@ def test_seeding_a_fixture_folder_refuses_before_any_request_or_stores_it_exactl
     root = tmp_path / "fx"
     shutil.rmtree(root, ignore_errors=True)
     (root / "conversations").mkdir(parents=True)
-    users = [{"uuid": uuid, "handle": handle, "display_name": display_name},
-             {"uuid": lena.uuid, "handle": lena.handle, "display_name": lena.display_name}]
-    conversation = {"message_group_uuid": group, "between": [handle, "lena"],
-                    "messages": [{"from": handle, "minutes_ago": 1, "message": text}, {"from": "lena", "minutes_ago": 0, "message": "ok"}]}
+    users = [
+        {"uuid": uuid, "handle": handle, "display_name": display_name},
+        {"uuid": lena.uuid, "handle": lena.handle, "display_name": lena.display_name},
+    ]
+    conversation = {
+        "message_group_uuid": group,
+        "between": [handle, "lena"],
+        "messages": [{"from": handle, "minutes_ago": 1, "message": text}, {"from": "lena", "minutes_ago": 0, "message": "ok"}],
+    }
     # ASCII with \u escapes: the only way a file can carry a lone surrogate to the loader
     (root / "users.json").write_text(json.dumps(users), encoding="ascii")
     (root / "conversations" / "one.json").write_text(json.dumps(conversation), encoding="ascii")
@@ -159,4 +208,6 @@ def test_seeding_a_fixture_folder_refuses_before_any_request_or_stores_it_exactl
         event("stored")
         stored = patterns.list_messages(client, table, group, limit=10).items
     assert [(m["message"], m["user_handle"], m["user_display_name"], m["user_uuid"]) for m in stored] == [
-        (text, handle, display_name, uuid), ("ok", "lena", lena.display_name, lena.uuid)]
+        (text, handle, display_name, uuid),
+        ("ok", "lena", lena.display_name, lena.uuid),
+    ]

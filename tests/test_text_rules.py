@@ -34,24 +34,51 @@ UUID_RULE = "is not a lower-case canonical UUID"
 # ------------------------------------------------------------------ users
 
 
-@pytest.mark.parametrize("uuid, handle, display_name, expected", [
-    (MIRA, "Mira Smith!\n", "Mira", f"handle: 'Mira Smith!\\n' {HANDLE_RULE}"),
-    (MIRA, "mira\n", "Mira", f"handle: 'mira\\n' {HANDLE_RULE}"),
-    (MIRA, "", "Mira", f"handle: '' {HANDLE_RULE}"),
-    (MIRA, "mira", "", "display_name: is empty"),
-    (MIRA, "mira", " \t", "display_name: ' \\t' holds the control character '\\t' at position 1"),
-    (MIRA, "mira", "   ", "display_name: '   ' is blank"),
-    (MIRA, "mira", "Mira\x1b]0;title\x07", "display_name: 'Mira\\x1b]0;title\\x07' holds the control character '\\x1b' at position 4"),
-    (MIRA, "mira", "Mira \ud800", "display_name: 'Mira \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored"),
-    (MIRA, "mira", "M" * 129, "display_name: is 129 characters long, more than the limit of 128"),
-    ("x#y", "mira", "Mira", f"uuid: 'x#y' {UUID_RULE}"),
-    (MIRA.upper(), "mira", "Mira", f"uuid: '{MIRA.upper()}' {UUID_RULE}"),
-    (MIRA + "\n", "mira", "Mira", f"uuid: '{MIRA}\\n' {UUID_RULE}"),
-    (None, "mira", "Mira", "uuid: expected a string, found None"),
-    (MIRA, "m" * 3000, "Mira", f"handle: '{'m' * 40}'… {HANDLE_RULE}"),
-], ids=["handle-with-space-and-newline", "handle-with-trailing-newline", "empty-handle", "empty-display-name", "display-name-with-tab",
-        "blank-display-name", "display-name-with-title-escape", "display-name-with-surrogate", "long-display-name", "uuid-x#y",
-        "upper-case-uuid", "uuid-with-trailing-newline", "uuid-none", "handle-of-3000-characters"])
+@pytest.mark.parametrize(
+    "uuid, handle, display_name, expected",
+    [
+        (MIRA, "Mira Smith!\n", "Mira", f"handle: 'Mira Smith!\\n' {HANDLE_RULE}"),
+        (MIRA, "mira\n", "Mira", f"handle: 'mira\\n' {HANDLE_RULE}"),
+        (MIRA, "", "Mira", f"handle: '' {HANDLE_RULE}"),
+        (MIRA, "mira", "", "display_name: is empty"),
+        (MIRA, "mira", " \t", "display_name: ' \\t' holds the control character '\\t' at position 1"),
+        (MIRA, "mira", "   ", "display_name: '   ' is blank"),
+        (
+            MIRA,
+            "mira",
+            "Mira\x1b]0;title\x07",
+            "display_name: 'Mira\\x1b]0;title\\x07' holds the control character '\\x1b' at position 4",
+        ),
+        (
+            MIRA,
+            "mira",
+            "Mira \ud800",
+            "display_name: 'Mira \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored",
+        ),
+        (MIRA, "mira", "M" * 129, "display_name: is 129 characters long, more than the limit of 128"),
+        ("x#y", "mira", "Mira", f"uuid: 'x#y' {UUID_RULE}"),
+        (MIRA.upper(), "mira", "Mira", f"uuid: '{MIRA.upper()}' {UUID_RULE}"),
+        (MIRA + "\n", "mira", "Mira", f"uuid: '{MIRA}\\n' {UUID_RULE}"),
+        (None, "mira", "Mira", "uuid: expected a string, found None"),
+        (MIRA, "m" * 3000, "Mira", f"handle: '{'m' * 40}'… {HANDLE_RULE}"),
+    ],
+    ids=[
+        "handle-with-space-and-newline",
+        "handle-with-trailing-newline",
+        "empty-handle",
+        "empty-display-name",
+        "display-name-with-tab",
+        "blank-display-name",
+        "display-name-with-title-escape",
+        "display-name-with-surrogate",
+        "long-display-name",
+        "uuid-x#y",
+        "upper-case-uuid",
+        "uuid-with-trailing-newline",
+        "uuid-none",
+        "handle-of-3000-characters",
+    ],
+)
 def test_a_user_that_breaks_the_contract_cannot_be_made(uuid, handle, display_name, expected):
     with pytest.raises(InvalidInput) as caught:
         User(uuid, handle, display_name)
@@ -67,8 +94,20 @@ def test_the_schema_patterns_are_the_library_patterns_anchored_at_the_very_end()
         definitions = contract.schema(name)["$defs"]
         assert definitions["handle"]["pattern"] == f"^{validate.HANDLE.pattern}(?![\\s\\S])"
         assert definitions["uuid"]["pattern"] == f"^{validate.UUID.pattern}(?![\\s\\S])"
-    assert contract.item_problems({"pk": f"GRP#{MIRA}\n", "sk": "2026-11-25T16:20:00.000000+00:00\n", "message_group_uuid": MIRA,
-                                   "message": "hi", "user_uuid": MIRA, "user_display_name": "Mira", "user_handle": "eve\n"}) != []
+    assert (
+        contract.item_problems(
+            {
+                "pk": f"GRP#{MIRA}\n",
+                "sk": "2026-11-25T16:20:00.000000+00:00\n",
+                "message_group_uuid": MIRA,
+                "message": "hi",
+                "user_uuid": MIRA,
+                "user_display_name": "Mira",
+                "user_handle": "eve\n",
+            }
+        )
+        != []
+    )
 
 
 # ------------------------------------------------------------------ write patterns
@@ -79,23 +118,44 @@ def bad_user(**fields):
     return SimpleNamespace(**{"uuid": MIRA, "handle": "mira", "display_name": "Mira Okafor", **fields})
 
 
-@pytest.mark.parametrize("group, sender, text, expected", [
-    (MIRA_JUNE, None, json.loads('"hi \\ud800"'),
-     "message: 'hi \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored"),
-    (MIRA_JUNE, None, "caf\udce9", "message: 'caf\\udce9' holds the byte 0xe9, which is not UTF-8: give UTF-8 text"),
-    (MIRA_JUNE, None, "\x1b[2J", "message: '\\x1b[2J' holds the control character '\\x1b' at position 0"),
-    (MIRA_JUNE, None, "ok\x7f", "message: 'ok\\x7f' holds the control character '\\x7f' at position 2"),
-    (MIRA_JUNE, None, "a" * 100 + "\x00", f"message: '{'a' * 40}'… holds the control character '\\x00' at position 100"),
-    (MIRA_JUNE, None, "x" * 5000, "message: is 5000 characters long, more than the limit of 4096"),
-    (MIRA_JUNE, None, " \n ", "message: ' \\n ' is blank"),
-    (MIRA_JUNE, None, None, "message: expected a string, found None"),
-    (MIRA_JUNE + "\n", None, "hi", f"message_group_uuid: '{MIRA_JUNE}\\n' {UUID_RULE}"),
-    (MIRA_JUNE.upper(), None, "hi", f"message_group_uuid: '{MIRA_JUNE.upper()}' {UUID_RULE}"),
-    (MIRA_JUNE, bad_user(handle="Mira Smith!\n"), "hi", f"sender.handle: 'Mira Smith!\\n' {HANDLE_RULE}"),
-    (MIRA_JUNE, bad_user(display_name=""), "hi", "sender.display_name: is empty"),
-    (MIRA_JUNE, bad_user(uuid="x#y"), "hi", f"sender.uuid: 'x#y' {UUID_RULE}"),
-], ids=["lone-surrogate", "byte-not-utf8", "clear-screen", "delete", "nul-after-100-characters", "too-long", "blank", "none",
-        "group-with-trailing-newline", "upper-case-group", "sender-handle", "sender-display-name", "sender-uuid"])
+@pytest.mark.parametrize(
+    "group, sender, text, expected",
+    [
+        (
+            MIRA_JUNE,
+            None,
+            json.loads('"hi \\ud800"'),
+            "message: 'hi \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored",
+        ),
+        (MIRA_JUNE, None, "caf\udce9", "message: 'caf\\udce9' holds the byte 0xe9, which is not UTF-8: give UTF-8 text"),
+        (MIRA_JUNE, None, "\x1b[2J", "message: '\\x1b[2J' holds the control character '\\x1b' at position 0"),
+        (MIRA_JUNE, None, "ok\x7f", "message: 'ok\\x7f' holds the control character '\\x7f' at position 2"),
+        (MIRA_JUNE, None, "a" * 100 + "\x00", f"message: '{'a' * 40}'… holds the control character '\\x00' at position 100"),
+        (MIRA_JUNE, None, "x" * 5000, "message: is 5000 characters long, more than the limit of 4096"),
+        (MIRA_JUNE, None, " \n ", "message: ' \\n ' is blank"),
+        (MIRA_JUNE, None, None, "message: expected a string, found None"),
+        (MIRA_JUNE + "\n", None, "hi", f"message_group_uuid: '{MIRA_JUNE}\\n' {UUID_RULE}"),
+        (MIRA_JUNE.upper(), None, "hi", f"message_group_uuid: '{MIRA_JUNE.upper()}' {UUID_RULE}"),
+        (MIRA_JUNE, bad_user(handle="Mira Smith!\n"), "hi", f"sender.handle: 'Mira Smith!\\n' {HANDLE_RULE}"),
+        (MIRA_JUNE, bad_user(display_name=""), "hi", "sender.display_name: is empty"),
+        (MIRA_JUNE, bad_user(uuid="x#y"), "hi", f"sender.uuid: 'x#y' {UUID_RULE}"),
+    ],
+    ids=[
+        "lone-surrogate",
+        "byte-not-utf8",
+        "clear-screen",
+        "delete",
+        "nul-after-100-characters",
+        "too-long",
+        "blank",
+        "none",
+        "group-with-trailing-newline",
+        "upper-case-group",
+        "sender-handle",
+        "sender-display-name",
+        "sender-uuid",
+    ],
+)
 def test_create_message_refuses_bad_text_before_any_request(client, table, repo_fixtures, sent, group, sender, text, expected):
     sent.clear()
     with pytest.raises(InvalidInput) as caught:
@@ -104,18 +164,36 @@ def test_create_message_refuses_bad_text_before_any_request(client, table, repo_
     assert sent == []
 
 
-@pytest.mark.parametrize("other, text, group, expected", [
-    (bad_user(uuid=MIRA.upper(), handle="mira2"), "hello me", None, f"other.uuid: '{MIRA.upper()}' {UUID_RULE}"),
-    (bad_user(uuid="b" * 8 + MIRA[8:], handle="Eve\n"), "hi", None, f"other.handle: 'Eve\\n' {HANDLE_RULE}"),
-    (None, json.loads('"hi \\ud800"'), None, "message: 'hi \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored"),
-    (None, "\x1b]0;title\x07", None, "message: '\\x1b]0;title\\x07' holds the control character '\\x1b' at position 0"),
-    (None, "hi", "x#y", f"message_group_uuid: 'x#y' {UUID_RULE}"),
-], ids=["upper-cased-copy-of-own-uuid", "other-handle", "lone-surrogate", "terminal-title", "group-x#y"])
-def test_create_conversation_refuses_bad_text_before_any_request(client, table, repo_fixtures, sent, other, text, group, expected):
+@pytest.mark.parametrize(
+    "other, text, group, expected",
+    [
+        (bad_user(uuid=MIRA.upper(), handle="mira2"), "hello me", None, f"other.uuid: '{MIRA.upper()}' {UUID_RULE}"),
+        (bad_user(uuid="b" * 8 + MIRA[8:], handle="Eve\n"), "hi", None, f"other.handle: 'Eve\\n' {HANDLE_RULE}"),
+        (
+            None,
+            json.loads('"hi \\ud800"'),
+            None,
+            "message: 'hi \\ud800' holds a lone surrogate U+D800, which is not Unicode text and cannot be stored",
+        ),
+        (None, "\x1b]0;title\x07", None, "message: '\\x1b]0;title\\x07' holds the control character '\\x1b' at position 0"),
+        (None, "hi", "x#y", f"message_group_uuid: 'x#y' {UUID_RULE}"),
+    ],
+    ids=["upper-cased-copy-of-own-uuid", "other-handle", "lone-surrogate", "terminal-title", "group-x#y"],
+)
+def test_create_conversation_refuses_bad_text_before_any_request(
+    client, table, repo_fixtures, sent, other, text, group, expected
+):
     sent.clear()
     with pytest.raises(InvalidInput) as caught:
-        messaging.create_conversation(client, TABLE, repo_fixtures.users["mira"], other or repo_fixtures.users["lena"], text, now=NOW,
-                                      message_group_uuid=group)
+        messaging.create_conversation(
+            client,
+            TABLE,
+            repo_fixtures.users["mira"],
+            other or repo_fixtures.users["lena"],
+            text,
+            now=NOW,
+            message_group_uuid=group,
+        )
     assert str(caught.value) == expected
     assert sent == []
 
@@ -148,8 +226,10 @@ def test_a_bad_string_in_the_last_conversation_leaves_a_seeded_table_untouched(c
     with pytest.raises(FixtureError) as caught:
         seeding.run(client, TABLE, seeding.plan(client, TABLE, fixtures.load(root), NOW))
     index = len(document["messages"]) - 1
-    assert str(caught.value) == (f"{last}: messages[{index}].message: 'hi \\ud800' holds a lone surrogate U+D800, "
-                                 "which is not Unicode text and cannot be stored")
+    assert str(caught.value) == (
+        f"{last}: messages[{index}].message: 'hi \\ud800' holds a lone surrogate U+D800, "
+        "which is not Unicode text and cannot be stored"
+    )
     assert all_items(client) == before
 
 
@@ -205,8 +285,11 @@ def test_stored_terminal_escapes_never_reach_the_terminal_raw_and_json_stays_exa
     group, message, text = _stored_escapes()
     for item in (group, message):
         client.put_item(TableName=TABLE, Item=to_typed(item))
-    commands = [["patterns.get-conversation", "--message-group-uuid", GROUP], ["patterns.list-conversations", "--handle", "mira"],
-                ["scan"]]
+    commands = [
+        ["patterns.get-conversation", "--message-group-uuid", GROUP],
+        ["patterns.list-conversations", "--handle", "mira"],
+        ["scan"],
+    ]
     for args in commands:
         piped = invoke(*args)
         assert piped.code == 0, piped
@@ -221,8 +304,14 @@ def _run_at_a_terminal(endpoint, args) -> str:
     """What `invoke ARGS` writes to stdout when stdout is a terminal (a pseudo-terminal here)."""
     env = {**fake_aws_environment(), "INVOKE_DDB_ENDPOINT_URL": endpoint, "COLUMNS": "200"}
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=terminal, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+    )
     os.close(terminal)
     output = b""
     while True:

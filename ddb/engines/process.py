@@ -17,8 +17,9 @@ from ..errors import EngineError
 
 def run_captured(command: list[str], timeout: float, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run `command` to completion with no stdin, its output captured as text."""
-    return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=timeout, cwd=cwd
+    )
 
 
 def answers(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -52,8 +53,16 @@ def alive(pid: int | None) -> bool:
         return True
 
 
-def start_detached(command: list[str], label: str, host: str, port: int, log_path: Path, timeout: float = 60.0,
-                   env: dict | None = None, cwd: str | Path | None = None) -> int:
+def start_detached(
+    command: list[str],
+    label: str,
+    host: str,
+    port: int,
+    log_path: Path,
+    timeout: float = 60.0,
+    env: dict | None = None,
+    cwd: str | Path | None = None,
+) -> int:
     """Start `command` in its own session, its output appended to `log_path`; wait until it answers at host:port.
 
     Returns its pid. Raises EngineError (naming the engine by `label`) when it cannot be
@@ -64,8 +73,14 @@ def start_detached(command: list[str], label: str, host: str, port: int, log_pat
     with open(log_path, "ab") as log:
         try:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, env=env, cwd=cwd,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env=env,
+                cwd=cwd,
             )
         except OSError as exc:
             raise EngineError(f"{label} could not be started ({exc})") from None
@@ -74,8 +89,10 @@ def start_detached(command: list[str], label: str, host: str, port: int, log_pat
         while not answers(host, port, timeout=0.5):
             if process.poll() is not None:
                 if b"Address already in use" in _read_from(log_path, log_start):
-                    raise EngineError(f"port {port} is taken by another program ({label} could not listen on it): "
-                                      "stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)")
+                    raise EngineError(
+                        f"port {port} is taken by another program ({label} could not listen on it): "
+                        "stop that program or set ddb.engine_port (INVOKE_DDB_ENGINE_PORT)"
+                    )
                 raise EngineError(f"{label} exited with code {process.returncode} before answering: see {log_path}")
             if time.monotonic() > deadline:
                 raise EngineError(f"{label} did not answer at http://{host}:{port} within {timeout:.0f}s: see {log_path}")

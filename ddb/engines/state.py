@@ -48,8 +48,11 @@ def read_state(state_dir: Path) -> EngineState | None:
     """The state recorded in `state_dir` (running and answering unknown, so False); None if there is none."""
     try:
         data = json.loads((state_dir / STATE_FILE).read_text())
-        return EngineState(**{k: data[k] for k in ("pid", "engine", "version", "host", "port")},
-                           log=data.get("log", ""), db_path=data.get("db_path"))
+        return EngineState(
+            **{k: data[k] for k in ("pid", "engine", "version", "host", "port")},
+            log=data.get("log", ""),
+            db_path=data.get("db_path"),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
