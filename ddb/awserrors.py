@@ -21,6 +21,10 @@ _CREDENTIAL_CODES = {
     "InvalidClientTokenId",
     "MissingAuthenticationToken",
     "AccessDeniedException",
+    "ExpiredToken",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "InvalidAccessKeyId",
 }
 
 
@@ -83,3 +87,31 @@ def translated(client: AwsClient, table: str | None = None) -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from exc
+
+
+@contextmanager
+def stepwise(client: AwsClient, doing: str) -> Iterator[None]:
+    """Run requests of any AWS service; a foreseeable SDK error leaves as one DdbError line naming the service and the step."""
+    from botocore import exceptions as bx
+
+    service = client.meta.service_model.service_id
+    try:
+        yield
+    except DdbError:
+        raise
+    except bx.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        cls = CredentialsError if code in _CREDENTIAL_CODES else DdbError
+        raise cls(f"{service} refused to {doing} ({code}): {message}".rstrip(": ")) from None
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError, bx.ReadTimeoutError):
+        raise EngineUnreachable(
+            f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} to {doing}: check the network and the region"
+        ) from None
+    except bx.NoCredentialsError:
+        raise CredentialsError(
+            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, "
+            "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ) from None
+    except bx.BotoCoreError as exc:
+        raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None

@@ -18,29 +18,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clients import AwsClient, CloudFormationClient, S3Client
-from .errors import Busy, CredentialsError, DdbError, EngineUnreachable, Refused
+from .awserrors import stepwise
+from .clients import CloudFormationClient, S3Client
+from .errors import Busy, DdbError, Refused
 from .stack_guard import change_set_threats, table_threats
-from .target import masked
 
 STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-_CREDENTIAL_CODES = {
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "SignatureDoesNotMatch",
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnrecognizedClientException",
-    "InvalidAccessKeyId",
-}
 
 
 @dataclass(frozen=True)
@@ -83,34 +73,6 @@ class DeployResult:
     change_set: ChangeSet
 
 
-@contextmanager
-def _aws(client: AwsClient, doing: str):
-    """Run requests; a foreseeable SDK error leaves as one DdbError line naming the service and the step."""
-    from botocore import exceptions as bx
-
-    service = client.meta.service_model.service_id
-    try:
-        yield
-    except DdbError:
-        raise
-    except bx.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
-        cls = CredentialsError if code in _CREDENTIAL_CODES else DdbError
-        raise cls(f"{service} refused to {doing} ({code}): {message}".rstrip(": ")) from None
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError, bx.ReadTimeoutError):
-        raise EngineUnreachable(
-            f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} to {doing}: check the network and the region"
-        ) from None
-    except bx.NoCredentialsError:
-        raise CredentialsError(
-            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, "
-            "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        ) from None
-    except bx.BotoCoreError as exc:
-        raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None
-
-
 def check_names(stack: str, bucket: str) -> None:
     """Refuse names CloudFormation or S3 would refuse, before any request."""
     if not STACK_NAME.fullmatch(stack or ""):
@@ -126,7 +88,7 @@ def deployed_stack(cfn: CloudFormationClient, stack: str) -> tuple[str, dict, di
     """(status, parameters, template) of the deployed stack; None when there is none to update."""
     from botocore.exceptions import ClientError
 
-    with _aws(cfn, f"describe stack {stack!r}"):
+    with stepwise(cfn, f"describe stack {stack!r}"):
         try:
             (found,) = cfn.describe_stacks(StackName=stack)["Stacks"]
         except ClientError as exc:
@@ -144,7 +106,7 @@ def deployed_stack(cfn: CloudFormationClient, stack: str) -> tuple[str, dict, di
             f"(`aws cloudformation describe-stack-events --stack-name {stack}`), then delete or repair it"
         )
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in found.get("Parameters") or []}
-    with _aws(cfn, f"read the template of stack {stack!r}"):
+    with stepwise(cfn, f"read the template of stack {stack!r}"):
         body = cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
     return status, parameters, _template_dict(body, stack)
 
@@ -170,7 +132,7 @@ def upload(s3: S3Client, region: str | None, bucket: str, key: str, package: Pat
     """Put the zip at s3://bucket/key unless it is there already; True when it was uploaded."""
     from botocore.exceptions import ClientError
 
-    with _aws(s3, f"read bucket {bucket!r}"):
+    with stepwise(s3, f"read bucket {bucket!r}"):
         try:
             answer = s3.head_bucket(Bucket=bucket)
         except ClientError as exc:
@@ -191,7 +153,7 @@ def upload(s3: S3Client, region: str | None, bucket: str, key: str, package: Pat
         data = package.read_bytes()
     except OSError as exc:
         raise DdbError(f"cannot read the package {package}: {exc.strerror or exc}") from None
-    with _aws(s3, f"upload the package to s3://{bucket}/{key}"):
+    with stepwise(s3, f"upload the package to s3://{bucket}/{key}"):
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/zip")
     return True
 
@@ -214,7 +176,7 @@ def describe_change_set(
     found: dict = {}
 
     def poll():
-        with _aws(cfn, "describe the change set"):
+        with stepwise(cfn, "describe the change set"):
             found.update(cfn.describe_change_set(ChangeSetName=arn, StackName=stack))
         return found["Status"] if found["Status"] in ("CREATE_COMPLETE", "FAILED") else None
 
@@ -222,7 +184,7 @@ def describe_change_set(
     changes = list(found.get("Changes") or [])
     token = found.get("NextToken")
     while token:
-        with _aws(cfn, "describe the change set"):
+        with stepwise(cfn, "describe the change set"):
             page = cfn.describe_change_set(ChangeSetName=arn, StackName=stack, NextToken=token)
         changes += page.get("Changes") or []
         token = page.get("NextToken")
@@ -270,7 +232,7 @@ def deploy(
     plan = ChangeSet(request.stack, name, kind, f"s3://{request.bucket}/{request.key}", uploaded)
     from botocore.exceptions import ClientError
 
-    with _aws(cfn, f"create a change set for stack {request.stack!r}"):
+    with stepwise(cfn, f"create a change set for stack {request.stack!r}"):
         try:
             arn = cfn.create_change_set(
                 StackName=request.stack,
@@ -304,14 +266,14 @@ def deploy(
     except BaseException:
         _delete_change_set(cfn, request.stack, arn)
         raise
-    with _aws(cfn, f"execute change set {name}"):
+    with stepwise(cfn, f"execute change set {name}"):
         cfn.execute_change_set(ChangeSetName=arn, StackName=request.stack, ClientRequestToken=name)
     return DeployResult(request.stack, "applied", _wait_for_stack(cfn, request.stack, poll_seconds, timeout_seconds), plan)
 
 
 def _delete_change_set(cfn: CloudFormationClient, stack: str, arn: str) -> None:
     try:
-        with _aws(cfn, "delete the change set"):
+        with stepwise(cfn, "delete the change set"):
             cfn.delete_change_set(ChangeSetName=arn, StackName=stack)
     except DdbError:
         pass  # an unexecuted change set changes nothing; the refusal is what the user needs to see
@@ -321,7 +283,7 @@ def _wait_for_stack(cfn: CloudFormationClient, stack: str, poll_seconds: float, 
     found: dict = {}
 
     def poll():
-        with _aws(cfn, f"describe stack {stack!r}"):
+        with stepwise(cfn, f"describe stack {stack!r}"):
             (current,) = cfn.describe_stacks(StackName=stack)["Stacks"]
         found.update(current)
         return None if current["StackStatus"].endswith("_IN_PROGRESS") else current["StackStatus"]
