@@ -240,3 +240,22 @@ class TaskRunner:
         if self.in_process:
             return run_task_in_process(args, full_env)
         return run_task_process(args, full_env, timeout=timeout)
+
+
+# boto3 and what it needs at run time, as `pip show boto3 botocore s3transfer` lists them.
+BOTO3_CLOSURE = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"]
+
+
+def link_boto3_closure(folder: Path) -> Path:
+    """A new folder of links to boto3 and what it needs at run time, and nothing else: put it on a
+    path (or in a `.pth` file) to give a clean environment boto3 alone."""
+    import importlib.util
+
+    folder.mkdir()
+    for name in BOTO3_CLOSURE:
+        spec = importlib.util.find_spec(name)
+        assert spec and spec.origin, name
+        origin = Path(spec.origin)
+        path = origin.parent if origin.name == "__init__.py" else origin
+        (folder / path.name).symlink_to(path)
+    return folder

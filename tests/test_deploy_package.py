@@ -1,7 +1,6 @@
 """deploy.package: the stream Lambda's zip is the ddb package alone, reproducible, and runs
 the handler with nothing but boto3 beside it."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -9,15 +8,13 @@ import subprocess
 import sys
 import tomllib
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from ddb import lambda_package, messaging, patterns, schema
 from ddb.items import User
 
-from .support import ROOT, all_items, fake_aws_environment, local_client
-from .test_package import BOTO3_CLOSURE
+from .support import ROOT, all_items, fake_aws_environment, link_boto3_closure, local_client
 
 MIRA = User(uuid="c8d570ce-751b-4d03-85a6-4c0f876ca3ca", handle="mira", display_name="Mira Okafor")
 TOMAS = User(uuid="af471036-78d5-4a38-bcf5-7d663ff84e8a", handle="tomas", display_name="Tomas Lindqvist")
@@ -37,18 +34,6 @@ print(json.dumps({
     "answer": lambda_handler(event, None),
 }))
 """
-
-
-def _link_boto3_closure(folder: Path) -> Path:
-    """A folder of links to boto3 and what it needs at run time, and nothing else (as tests/test_package.py makes)."""
-    folder.mkdir()
-    for name in BOTO3_CLOSURE:
-        spec = importlib.util.find_spec(name)
-        assert spec and spec.origin, name
-        origin = Path(spec.origin)
-        path = origin.parent if origin.name == "__init__.py" else origin
-        (folder / path.name).symlink_to(path)
-    return folder
 
 
 def _stream_event(message: dict, stream_arn: str, sequence: str) -> dict:
@@ -158,7 +143,7 @@ def test_the_unzipped_package_applies_a_stream_event_with_only_boto3_beside_it(t
     unzipped = tmp_path / "unzipped"
     unzipped.mkdir()
     zipfile.ZipFile(lambda_package.build(tmp_path / "lambda.zip").path).extractall(unzipped)
-    boto3_only = _link_boto3_closure(tmp_path / "boto3-only")
+    boto3_only = link_boto3_closure(tmp_path / "boto3-only")
     env = {k: v for k, v in fake_aws_environment().items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(TABLE_NAME=table, AWS_ENDPOINT_URL=moto_server)
     event = _stream_event(reply, stream_arn, "13021600000000001596893679")

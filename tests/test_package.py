@@ -8,7 +8,6 @@ environment through a `.pth` file naming a folder that holds links to boto3 and 
 dependencies only.
 """
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -18,10 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import ROOT, fake_aws_environment
-
-# boto3 and what it needs at run time, as `pip show boto3 botocore s3transfer` lists them.
-BOTO3_CLOSURE = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"]
+from .support import ROOT, fake_aws_environment, link_boto3_closure
 
 # Runs inside the clean environment, from a folder outside the repository.
 APP = r"""
@@ -103,14 +99,7 @@ def _clean_environment(where: Path, wheel: Path) -> Path:
         capture_output=True,
         timeout=300,
     )
-    linked = where / "boto3-only"
-    linked.mkdir()
-    for name in BOTO3_CLOSURE:
-        spec = importlib.util.find_spec(name)
-        assert spec and spec.origin, name
-        origin = Path(spec.origin)
-        path = origin.parent if origin.name == "__init__.py" else origin
-        (linked / path.name).symlink_to(path)
+    linked = link_boto3_closure(where / "boto3-only")
     site = next((where / "venv" / "lib").glob("python3*/site-packages"))
     (site / "boto3-only.pth").write_text(f"{linked}\n")
     return python
