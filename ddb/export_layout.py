@@ -81,11 +81,9 @@ def md5_checksum(digest: bytes) -> str:
 
 
 def file_md5(path: Path) -> bytes:
-    md5 = hashlib.md5()
+    """The binary MD5 of the file at `path` (manifests carry it as base64 and as hex)."""
     with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            md5.update(block)
-    return md5.digest()
+        return hashlib.file_digest(file, "md5").digest()
 
 
 def write_atomically(path: Path, text: str) -> None:

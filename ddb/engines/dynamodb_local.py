@@ -97,11 +97,8 @@ class DynamoDBLocal:
 
 def file_sha256(path: Path) -> str:
     """The sha256 of the file at `path`, in hex."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def jar_version(java: Java, jar: Path) -> str:
