@@ -136,3 +136,26 @@ def test_the_installed_wheel_lists_sends_and_streams_with_boto3_alone_from_any_f
     assert result["failed"] == 0
     assert result["inbox"] == [["tomas", "Only if it does not rain."]]  # moved by the stream records
     assert result["chat"] == [["mira", "Hike on Saturday?"], ["tomas", "Only if it does not rain."]]
+
+
+def _modules(*folders: str) -> list[Path]:
+    return sorted(path for folder in folders for path in (ROOT / folder).rglob("*.py"))
+
+
+def test_the_library_imports_neither_invoke_nor_rich():
+    import ast
+
+    imported = {}
+    for path in _modules("ddb"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                if name.split(".")[0] in ("invoke", "rich"):
+                    imported[str(path.relative_to(ROOT))] = name
+    assert imported == {}
+
+
+def test_no_module_is_over_300_lines():
+    long = {str(p.relative_to(ROOT)): n for p in _modules("ddb", "commands") if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}
