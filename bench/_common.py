@@ -71,6 +71,17 @@ def client(endpoint: str):
     return make_client(local_target(TABLE, "us-east-1", endpoint))
 
 
+def seed_synthetic(env, scratch, messages: int, conversations: int, users: int) -> int:
+    """Create the table and seed a synthetic set into it with `invoke seed` (a process of its own); the item count."""
+    from ddb import synthetic
+
+    data = synthetic.generate(scratch / "fixtures", messages=messages, conversations=conversations, users=users)
+    invoke(env, "schema-load")
+    seeded = invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
+    print(seeded.err.strip().splitlines()[-1])
+    return messages + 3 * conversations  # two group items and a group claim each
+
+
 def fresh_table(client, table=TABLE):
     from ddb import schema
 

@@ -30,7 +30,7 @@ import time
 
 import _common as common
 
-from ddb import schema, synthetic
+from ddb import schema
 
 BARE_SCAN = """
 import sys
@@ -106,13 +106,7 @@ def main():
     args = parser.parse_args()
     print(f"machine: {common.machine()}")
     with common.engine(args.port) as (endpoint, env, scratch):
-        data = synthetic.generate(
-            scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
-        )
-        common.invoke(env, "schema-load")
-        seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
-        print(seeded.err.strip().splitlines()[-1])
-        total = args.messages + 3 * args.conversations
+        total = common.seed_synthetic(env, scratch, args.messages, args.conversations, args.users)
         client = common.client(endpoint)
         bare_script = scratch / "bare_scan.py"
         bare_script.write_text(BARE_SCAN.format(endpoint=endpoint, table=common.TABLE))

@@ -23,8 +23,6 @@ import time
 
 import _common as common
 
-from ddb import synthetic
-
 HOLD_ALL = """
 import json, sys
 sys.path.insert(0, {root!r})
@@ -66,13 +64,7 @@ def main():
     with common.engine(args.port) as (endpoint, env, scratch):
         # The data goes in through `invoke seed` in its own process: this process stays small,
         # and a child's ru_maxrss never shows less than its parent's size at the fork.
-        data = synthetic.generate(
-            scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
-        )
-        common.invoke(env, "schema-load")
-        seeded = common.invoke(env, "seed", "--fixtures", str(data.directory), "--writers", "4")
-        print(seeded.err.strip().splitlines()[-1])
-        total = args.messages + 3 * args.conversations  # two group items and a group claim each
+        total = common.seed_synthetic(env, scratch, args.messages, args.conversations, args.users)
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"table: {total} items; {args.repeat} runs each, medians; this process peaked at {own:.0f} MB "

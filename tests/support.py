@@ -259,3 +259,55 @@ def link_boto3_closure(folder: Path) -> Path:
         path = origin.parent if origin.name == "__init__.py" else origin
         (folder / path.name).symlink_to(path)
     return folder
+
+
+def typed_items(client, table=TABLE) -> list[dict]:
+    """Every item exactly as stored (typed, DynamoDB JSON), sorted by key."""
+    from ddb.scan import typed_pages
+
+    found = [item for page in typed_pages(client, table) for item in page]
+    return sorted(found, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def atomic_requests(worker, lock):
+    """Make each request of the client `worker` atomic against other threads' (holding `lock`), as DynamoDB's are.
+
+    moto applies a transaction without isolation from other threads (a failed one restores
+    a snapshot of the table taken before it began, undoing what another thread wrote in
+    between), so races on moto run at request granularity: the racers still interleave
+    between their reads and their conditional writes.
+    """
+    make_api_call = worker._make_api_call
+
+    def locked(*args, **kwargs):
+        with lock:
+            return make_api_call(*args, **kwargs)
+
+    worker._make_api_call = locked
+    return worker
+
+
+def start_task_process(args, env, **popen) -> subprocess.Popen:
+    """`python -m invoke ARGS` in the background, stdin closed, stdout and stderr piped (text).
+
+    Ctrl-C reaches it as at a terminal, even when the tests themselves run in the
+    background of a shell that ignores SIGINT (Python keeps an inherited SIG_IGN).
+    """
+    import signal
+
+    def default_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,
+        **options,
+    )
+
+
+# The fields of a pattern B item, as the app reads them.
+INBOX_FIELDS = {"message_group_uuid", "user_uuid", "user_handle", "user_display_name", "message", "last_message_at"}

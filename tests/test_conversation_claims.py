@@ -16,28 +16,10 @@ from ddb.errors import InvalidInput
 from ddb.items import from_typed, group_claim_key, group_pk, message_pk, pair_claim_key, to_typed
 from ddb.schema import GSI_NAME
 
-from .support import TABLE, local_client
+from .support import TABLE, atomic_requests, local_client
 
 # Races of conditional writes in transactions: what the engine does with them is the outcome.
 pytestmark = pytest.mark.each_engine
-
-
-def _atomic_requests(worker, lock):
-    """Make each request of `worker` atomic against the other thread's, as DynamoDB's are.
-
-    moto applies a transaction without isolation from other threads (a failed one restores
-    a snapshot of the table taken before it began, undoing what another thread wrote in
-    between), so on moto the race is run at request granularity: the two calls still
-    interleave between their lookups and their transactions.
-    """
-    make_api_call = worker._make_api_call
-
-    def locked(*args, **kwargs):
-        with lock:
-            return make_api_call(*args, **kwargs)
-
-    worker._make_api_call = locked
-    return worker
 
 
 @pytest.fixture
@@ -49,7 +31,7 @@ def race(engine, request, engine_client):
 
     def worker():
         client = local_client(engine)
-        return _atomic_requests(client, lock) if on_moto and not os.environ.get("RACE_MOTO_UNLOCKED") else client
+        return atomic_requests(client, lock) if on_moto and not os.environ.get("RACE_MOTO_UNLOCKED") else client
 
     return lambda calls: _race(worker, calls)
 

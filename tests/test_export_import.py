@@ -14,21 +14,10 @@ from ddb.anonymize import Anonymizer
 from ddb.export_layout import ExportFormatError
 from ddb.items import User
 
-from .support import FIXTURES, TABLE, all_items
+from .support import FIXTURES, TABLE, all_items, typed_items
 
 COPY = "cruddur-copy"
 BY_KEY = itemgetter("pk", "sk")
-
-
-def _raw_items(client, table=TABLE) -> list[dict]:
-    """Every item exactly as stored (typed), sorted by key."""
-    found, request = [], {"TableName": table}
-    while True:
-        page = client.scan(**request)
-        found.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(found, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _lines(path: Path) -> list[str]:
@@ -83,7 +72,7 @@ def test_export_writes_the_aws_layout_and_its_manifests_match_their_files(client
         lines = _lines(path)
         assert len(lines) == entry["itemCount"]
         typed.extend(json.loads(line)["Item"] for line in lines)
-    assert sorted(typed, key=lambda i: (i["pk"]["S"], i["sk"]["S"])) == _raw_items(client)
+    assert sorted(typed, key=lambda i: (i["pk"]["S"], i["sk"]["S"])) == typed_items(client)
     saved = json.loads((folder / "table-description.json").read_text())["Table"]
     assert saved["KeySchema"] == schema.table_spec(TABLE)["KeySchema"]
     assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob("*.tmp"))
@@ -95,7 +84,7 @@ def test_export_then_import_into_a_new_table_gives_back_every_item_and_the_table
     assert import_source.validate(source) == 112
     result = importing.run(client, COPY, source, importing.plan(client, COPY, source))
     assert (result.created, result.written.put, result.stored) == ("saved description", 112, 112)
-    assert _raw_items(client, COPY) == _raw_items(client, TABLE)
+    assert typed_items(client, COPY) == typed_items(client, TABLE)
     assert schema.differences(schema.describe(client, COPY) or {}, schema.table_spec(COPY)) == []
 
 
@@ -184,7 +173,7 @@ def test_items_that_would_overwrite_different_ones_are_reported_and_nothing_is_w
     exporting.export_table(client, TABLE, tmp_path)
     changed = next(i for i in all_items(client) if i["pk"].startswith("MSG#"))
     client.put_item(TableName=TABLE, Item={**{k: {"S": v} for k, v in changed.items()}, "message": {"S": "edited since"}})
-    before = _raw_items(client)
+    before = typed_items(client)
     source = import_source.open_source(tmp_path)
     import_source.validate(source)
     sent.clear()
@@ -196,7 +185,7 @@ def test_items_that_would_overwrite_different_ones_are_reported_and_nothing_is_w
         f"1 item(s) of the export would overwrite different items in table '{TABLE}': "
         f"{changed['pk']}/{changed['sk']}; nothing was written (pass --replace to overwrite them)"
     )
-    assert "BatchWriteItem" not in sent and _raw_items(client) == before
+    assert "BatchWriteItem" not in sent and typed_items(client) == before
     replaced = importing.run(client, TABLE, source, importing.plan(client, TABLE, source, replace=True))
     assert replaced.written.put == 112 and replaced.stored == 112
     assert next(i for i in all_items(client) if BY_KEY(i) == BY_KEY(changed))["message"] == changed["message"]
@@ -249,15 +238,15 @@ def _aws_style_export(root: Path, items: list[dict]) -> Path:
 
 
 def test_an_aws_export_with_several_files_plain_gzip_and_empty_restores_into_the_projects_table(client, seeded, tmp_path):
-    _aws_style_export(tmp_path, _raw_items(client))
+    _aws_style_export(tmp_path, typed_items(client))
     source = import_source.open_source(tmp_path)
     assert import_source.validate(source) == 112 and source.description is None
     result = importing.run(client, COPY, source, importing.plan(client, COPY, source))
-    assert result.created == "project schema" and _raw_items(client, COPY) == _raw_items(client)
+    assert result.created == "project schema" and typed_items(client, COPY) == typed_items(client)
 
 
 def test_a_dynamodump_folder_restores(client, seeded, tmp_path):
-    items = _raw_items(client)
+    items = typed_items(client)
     (tmp_path / "data").mkdir()
     (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
     for n, start in enumerate(range(0, len(items), 50), 1):
@@ -267,7 +256,7 @@ def test_a_dynamodump_folder_restores(client, seeded, tmp_path):
     source = import_source.open_source(tmp_path)
     assert source.kind == import_source.DYNAMODUMP and import_source.validate(source) == 112
     result = importing.run(client, COPY, source, importing.plan(client, COPY, source))
-    assert result.created == "saved description" and _raw_items(client, COPY) == items
+    assert result.created == "saved description" and typed_items(client, COPY) == items
 
 
 def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_works_on_it(

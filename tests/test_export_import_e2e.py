@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from .faultproxy import ALL, FaultProxy
-from .support import all_items, local_client
+from .support import all_items, local_client, typed_items
 
 FAST = {
     "INVOKE_DDB_READ_TIMEOUT": "1",
@@ -18,16 +18,6 @@ FAST = {
     "INVOKE_DDB_RETRY_MAX_DELAY": "0.2",
 }
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
-
-
-def _typed_scan(endpoint) -> list[dict]:
-    client, found, request = local_client(endpoint), [], {"TableName": "cruddur-messages", "ConsistentRead": True}
-    while True:
-        page = client.scan(**request)
-        found.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(found, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _export_dir(run, out: Path) -> Path:
@@ -47,7 +37,7 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
         ).code
         == 0
     )
-    before = _typed_scan(engine)
+    before = typed_items(local_client(engine))
     out = tmp_path / "backup"
     exported = invoke("export", "--out", str(out), "--segments", "2")
     assert exported.code == 0, exported
@@ -72,7 +62,7 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
         )
     )
     assert imported.err.strip().endswith(f"all {len(before)} read back from the table")
-    assert _typed_scan(engine) == before
+    assert typed_items(local_client(engine)) == before
     again = invoke("import", str(out))
     assert again.code == 0 and "imported 0 items" in again.err and f"{len(before)} already there" in again.err
 
@@ -103,7 +93,7 @@ def test_a_damaged_export_is_one_line_exit_1_and_nothing_is_written(invoke, engi
 
 def test_import_stores_every_item_once_when_a_third_of_every_request_fails(invoke, engine, tmp_path):
     assert invoke("setup").code == 0
-    before = _typed_scan(engine)
+    before = typed_items(local_client(engine))
     out = tmp_path / "backup"
     assert invoke("export", "--out", str(out)).code == 0
     assert invoke("drop").code == 0
@@ -112,7 +102,7 @@ def test_import_stores_every_item_once_when_a_third_of_every_request_fails(invok
         run = invoke("import", str(out), endpoint=proxy.endpoint, env=FAST)
         assert run.code == 0, run
         assert proxy.injected["unprocessed"] >= 2 and proxy.faulted["BatchWriteItem"] >= 1, proxy.injected
-    assert _typed_scan(engine) == before
+    assert typed_items(local_client(engine)) == before
     assert len(all_items(local_client(engine))) == len(before) == 112
 
 

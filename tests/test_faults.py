@@ -18,7 +18,7 @@ import pytest
 from ddb import schema
 
 from .faultproxy import ALL, FaultProxy
-from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, task_environment
+from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, start_task_process, task_environment
 
 # Short timeouts: the proxy's silent answers cost this long each (loopback engines answer in milliseconds).
 FAST = {"INVOKE_DDB_READ_TIMEOUT": "0.5", "INVOKE_DDB_CONNECT_TIMEOUT": "1"}
@@ -300,18 +300,7 @@ def test_two_seeds_started_at_once_end_as_one_seed(invoke, engine, tmp_path):
     """Two processes, as two people at two terminals: the lock, not the process, must serialise them."""
     assert invoke("schema-load").code == 0
     env = task_environment(engine, tmp_path, invoke.port)
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "invoke", "seed"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    runs = [start_task_process(["seed"], env) for _ in range(2)]
     outcomes = [(r.wait(timeout=120), r.communicate()[1]) for r in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     _assert_exactly_the_fixtures(_scan(invoke))

@@ -7,8 +7,6 @@ change how a process meets a signal or a closed pipe.
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,7 +17,7 @@ from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.scan import scan_items
 
-from .support import NOW, ROOT, TABLE, fake_aws_environment, local_client, reset_moto
+from .support import NOW, TABLE, fake_aws_environment, local_client, reset_moto, start_task_process
 
 LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
 
@@ -42,22 +40,7 @@ def big_set(tmp_path_factory):
 def _start(endpoint, state_dir, *args, env=None):
     full_env = fake_aws_environment()
     full_env.update(INVOKE_DDB_ENDPOINT_URL=endpoint, INVOKE_DDB_STATE_DIR=str(state_dir), **(env or {}))
-    return subprocess.Popen(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
-        env=full_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
-
-
-def _default_sigint():
-    """In the child: Ctrl-C acts as at a terminal, even when pytest itself runs in the background of a
-    shell that ignores SIGINT (Python keeps an inherited SIG_IGN instead of raising KeyboardInterrupt)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return start_task_process(args, full_env)
 
 
 def _wait_for_writes(client, loaded, process, timeout=60):

@@ -9,7 +9,7 @@ import pytest
 
 from ddb import items, messaging, patterns, stream, stream_reader
 
-from .support import NOW, TABLE, all_items, seed_table
+from .support import NOW, TABLE, all_items, atomic_requests, seed_table
 
 MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 
@@ -71,23 +71,6 @@ def test_only_new_messages_act_in_a_mixed_batch(client, seeded):
     assert [g["message"] for g in _groups(client)] == ["the real one"] * 2
 
 
-def _atomic_requests(worker, lock):
-    """Make each request of `worker` atomic against the others, as DynamoDB's are.
-
-    moto applies a transaction without isolation from other threads (it restores a
-    snapshot on failure), so the race is run at request granularity: handlers still
-    interleave between their reads and their conditional writes.
-    """
-    make_api_call = worker._make_api_call
-
-    def locked(*args, **kwargs):
-        with lock:
-            return make_api_call(*args, **kwargs)
-
-    worker._make_api_call = locked
-    return worker
-
-
 def test_two_handlers_racing_on_one_group_leave_one_item_per_participant(client, seeded):
     messages = [_message(seeded, "june", f"race {n}", NOW + timedelta(minutes=n)) for n in range(1, 9)]
     barrier = threading.Barrier(2)
@@ -95,7 +78,7 @@ def test_two_handlers_racing_on_one_group_leave_one_item_per_participant(client,
     errors = []
 
     def run(batch):
-        worker = _atomic_requests(boto3.client("dynamodb", region_name="us-east-1"), lock)
+        worker = atomic_requests(boto3.client("dynamodb", region_name="us-east-1"), lock)
         barrier.wait()
         try:
             stream.handle_records(worker, TABLE, [_record(m) for m in batch])

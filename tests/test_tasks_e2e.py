@@ -13,7 +13,7 @@ import pytest
 
 from ddb import contract
 
-from .support import ENGINES, FIXTURES, ROOT, TABLE, dynamodb_local_or_skip, fake_aws_environment, seed_table
+from .support import ENGINES, FIXTURES, INBOX_FIELDS, ROOT, TABLE, dynamodb_local_or_skip, fake_aws_environment, seed_table
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 
@@ -52,14 +52,7 @@ def test_list_conversations_json_shape(ready):
     page = json.loads(run.out)
     assert set(page) == {"items", "next_cursor", "consumed_capacity"}
     assert [i["user_handle"] for i in page["items"]] == ["tomas", "june"]
-    assert set(page["items"][0]) == {
-        "message_group_uuid",
-        "user_uuid",
-        "user_handle",
-        "user_display_name",
-        "message",
-        "last_message_at",
-    }
+    assert set(page["items"][0]) == INBOX_FIELDS
     rest = json.loads(ready("patterns.list-conversations", "--limit", "2", "--cursor", page["next_cursor"], "--json").out)
     assert [i["user_handle"] for i in rest["items"]] == ["ravi"] and rest["next_cursor"] is None
 
