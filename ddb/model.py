@@ -59,8 +59,8 @@ ITEM_TYPES = (
     ItemType("pair claim", "CLAIM#PAIR#<lower user uuid>#<higher user uuid>", "claim", {"group_uuid": "S"}, "pattern D", app=False),
     ItemType(
         "lock",
-        "LOCK#seed | LOCK#migrate",
-        "seed | migrate",
+        "LOCK#seed or LOCK#migrate",
+        "seed or migrate",
         {"owner": "S", "host": "S", "pid": "N", "acquired_at": "S", "expires_at": "N"},
         "seed, migrate.* (a lease, deleted at the end)",
         app=False,
@@ -126,7 +126,8 @@ class AccessPattern:
     """An access pattern: the task that runs it and the requests it sends, in order."""
 
     letter: str
-    name: str
+    name: str  # as the traffic file names it
+    task: str
     summary: str
     queries: tuple[Query, ...] = ()
     writes: tuple[Write, ...] = ()
@@ -144,6 +145,7 @@ PATTERNS = (
     AccessPattern(
         "A",
         "get-conversation",
+        "patterns.get-conversation",
         "the newest messages of a conversation, shown oldest first",
         (MESSAGES_NEWEST_FIRST,),
         page_size=20,
@@ -152,6 +154,7 @@ PATTERNS = (
     AccessPattern(
         "B",
         "list-conversations",
+        "patterns.list-conversations",
         "a user's conversations, most recent first",
         (GROUPS_NEWEST_FIRST,),
         page_size=20,
@@ -160,6 +163,7 @@ PATTERNS = (
     AccessPattern(
         "C",
         "create-message",
+        "patterns.create-message",
         "send a message into an existing conversation",
         (GROUPS_OF_CONVERSATION,),
         (Write("PutItem", ("message",)),),
@@ -168,6 +172,7 @@ PATTERNS = (
     AccessPattern(
         "D",
         "create-conversation",
+        "patterns.create-conversation",
         "start a conversation: two group items, the first message and two claims, all or nothing",
         (GROUPS_WITH_OTHER,),
         (Write("TransactWriteItems", ("group", "group", "message", "group claim", "pair claim")),),
@@ -176,7 +181,8 @@ PATTERNS = (
     AccessPattern(
         "E",
         "stream",
-        "keep both group items at the conversation's last message (from the table's stream)",
+        "stream.process",
+        "keep both group items at the conversation's last message, from the table's stream (locally; on AWS the Lambda)",
         (GROUPS_OF_CONVERSATION,),
         (Write("TransactWriteItems", ("group",), ("group",), "attribute_exists(pk) / attribute_not_exists(pk)", "group item"),),
         notes=("stream reads by Lambda are free; a group item already at or past the message is not written",),
