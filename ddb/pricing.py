@@ -229,7 +229,15 @@ def price(found: list[dict], traffic: Traffic, prices: Prices) -> dict:
     data = cost.Data.of(found)
     costs, runs = pattern_costs(data, traffic)
     return {
-        "patterns": [{**asdict(c), "read_units": c.read_units, "write_units": c.write_units} for c in costs],
+        "patterns": [
+            {
+                **asdict(c),
+                "read_units": c.read_units,
+                "write_units": c.write_units,
+                "on_demand": c.rate * HOURS_PER_MONTH * 3600 / 1e6 * (c.read_units * prices.read_request_million + c.write_units * prices.write_request_million),
+            }
+            for c in costs
+        ],
         "month": monthly(costs, traffic, prices, storage_gb(found)),
         "partitions": hot_partitions(runs, traffic),
         "peak_factor": traffic.peak_factor,
