@@ -53,7 +53,9 @@ def workbench(c, out):
 
     model = nosql_workbench.workbench_model(config(c).table, _fixture_items(c), config(c).billing)
     _write(out, json.dumps(model, indent=2, ensure_ascii=False) + "\n")
-    status_line(f"wrote {out}: {len(model['DataModel'][0]['TableData'])} items, {len(model['DataModel'][0]['TableFacets'])} facets")
+    status_line(
+        f"wrote {out}: {len(model['DataModel'][0]['TableData'])} items, {len(model['DataModel'][0]['TableFacets'])} facets"
+    )
 
 
 def _prices(c):
@@ -102,7 +104,10 @@ def cost(c, traffic, from_fixtures=False, chart=None, json_=False, prod=False, e
         found = list(scan_items(make_client(target), target.table))
     answer = pricing.price(found, wanted, prices)
     if chart:
-        _write(chart, cost_chart.svg(cost_chart.points(found, wanted, prices), f"cruddur-messages: a month at 0.25x to 10x {traffic}"))
+        _write(
+            chart,
+            cost_chart.svg(cost_chart.points(found, wanted, prices), f"cruddur-messages: a month at 0.25x to 10x {traffic}"),
+        )
     if json_:
         print_json(answer)
     else:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from . import capacity, items, model
 from .items import User
 
-
 # The time of the message pattern E applies in `runs`: after any item's, and as long as any time the table holds.
 LATER = "9999-12-31T23:59:59.999999+00:00"
 
@@ -180,9 +179,7 @@ def pattern_e(data: Data, group: str, message: dict) -> list[Request]:
             between = [m for m in data.partitions.get(message["pk"], []) if current["sk"] <= m["sk"] <= message["sk"]]
             sent.append(query("E", model.Query("message", "pk = :pk", consistent=True), between))
             moved["message_count"] = current["message_count"] + sum(1 for m in between if m["sk"] != current["sk"])
-        sent.append(
-            Request("E", declared.writes[0].operation, "", written=(_written(current, None), _written(None, moved)))
-        )
+        sent.append(Request("E", declared.writes[0].operation, "", written=(_written(current, None), _written(None, moved))))
     return sent
 
 

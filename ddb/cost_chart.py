@@ -42,10 +42,14 @@ def svg(series: list[dict], title: str) -> str:
         y = HEIGHT - MARGIN - inner_h * step / 4
         lines.append(f'<text x="{MARGIN - 6}" y="{y + 4:.1f}" text-anchor="end">${value:,.0f}</text>')
         scale = right * step / 4
-        lines.append(f'<text x="{MARGIN + inner_w * step / 4:.1f}" y="{HEIGHT - MARGIN + 18}" text-anchor="middle">{scale:g}x</text>')
+        lines.append(
+            f'<text x="{MARGIN + inner_w * step / 4:.1f}" y="{HEIGHT - MARGIN + 18}" text-anchor="middle">{scale:g}x</text>'
+        )
     for key, colour, label in (("on_demand", "#d62728", "on demand"), ("provisioned", "#1f77b4", "provisioned")):
         path = " ".join(at(p["scale"], p[key]) for p in series)
-        lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"><title>{label}</title></polyline>')
+        lines.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"><title>{label}</title></polyline>'
+        )
     lines += [
         f'<text x="{WIDTH / 2}" y="{HEIGHT - 16}" text-anchor="middle">traffic, as a multiple of the traffic file</text>',
         f'<text x="16" y="{HEIGHT / 2}" transform="rotate(-90 16 {HEIGHT / 2})" text-anchor="middle">USD per month</text>',

@@ -56,7 +56,9 @@ ITEM_TYPES = (
         "seed, patterns C and D",
     ),
     ItemType("group claim", "CLAIM#GROUP#<message_group_uuid>", "claim", {"user_uuids": "L"}, "seed, pattern D", app=False),
-    ItemType("pair claim", "CLAIM#PAIR#<lower user uuid>#<higher user uuid>", "claim", {"group_uuid": "S"}, "pattern D", app=False),
+    ItemType(
+        "pair claim", "CLAIM#PAIR#<lower user uuid>#<higher user uuid>", "claim", {"group_uuid": "S"}, "pattern D", app=False
+    ),
     ItemType(
         "lock",
         "LOCK#seed or LOCK#migrate",
@@ -69,7 +71,15 @@ ITEM_TYPES = (
         "migration",
         "MIGRATION",
         "<version, 4 digits>",
-        {"version": "N", "description": "S", "state": "S", "started_at": "S", "migrated": "N", "applied_at": "S", "checkpoint": "M"},
+        {
+            "version": "N",
+            "description": "S",
+            "state": "S",
+            "started_at": "S",
+            "migrated": "N",
+            "applied_at": "S",
+            "checkpoint": "M",
+        },
         "migrate.up / migrate.down",
         app=False,
     ),

@@ -99,10 +99,13 @@ def _pattern_section(fixture_set: Fixtures) -> list[str]:
         reads = [sum(r.read_units for r in run) for run in runs] or [0.0]
         writes = [sum(r.write_units for r in run) for run in runs] or [0]
         sent = [q for q in declared.queries]
-        requests = ", ".join(["Query" for _ in sent] + [w.operation + (f" per {w.per}" if w.per != "request" else "") for w in declared.writes])
+        requests = ", ".join(
+            ["Query" for _ in sent] + [w.operation + (f" per {w.per}" if w.per != "request" else "") for w in declared.writes]
+        )
         where, condition, order, consistency = _request_text(sent[0])
         puts = "; ".join(
-            f"{w.operation}: put {', '.join(w.puts)}" + (f", delete {', '.join(w.deletes)}" if w.deletes else "") for w in declared.writes
+            f"{w.operation}: put {', '.join(w.puts)}" + (f", delete {', '.join(w.deletes)}" if w.deletes else "")
+            for w in declared.writes
         )
         what = declared.summary + (f" ({puts})" if puts else "")
 
@@ -165,12 +168,12 @@ def render(fixture_set: Fixtures, table: str = "cruddur-messages") -> str:
     return "\n".join(lines)
 
 
-def check(path: Path, text: str) -> None:
-    """DdbError (one line naming the file) unless `path` holds exactly `text`."""
+def check(path: Path, text: str, shown: str | Path = DOC_PATH) -> None:
+    """DdbError (one line naming the file as `shown`) unless `path` holds exactly `text`."""
     try:
         current = path.read_text(encoding="utf-8")
     except OSError:
         current = None
     if current != text:
         state = "is missing" if current is None else "is stale"
-        raise DdbError(f"{path} {state}: the declarations in ddb/model.py changed; regenerate it with `invoke model.doc`")
+        raise DdbError(f"{shown} {state}: the declarations in ddb/model.py changed; regenerate it with `invoke model.doc`")

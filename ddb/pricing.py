@@ -56,7 +56,9 @@ class Traffic:
     storage_gb: float | None = None
 
     def scaled(self, factor: float) -> "Traffic":
-        return Traffic({k: v * factor for k, v in self.rates.items()}, self.page_sizes, self.peak_factor, self.hot_share, self.storage_gb)
+        return Traffic(
+            {k: v * factor for k, v in self.rates.items()}, self.page_sizes, self.peak_factor, self.hot_share, self.storage_gb
+        )
 
 
 def _number(value: object, where: str, low: float = 0.0, high: float = math.inf) -> float:
@@ -85,7 +87,9 @@ def read_traffic(path: str | Path) -> Traffic:
     known = {p.name: p.letter for p in model.PATTERNS}
     unknown = set(document) - {"patterns", "page_sizes", "peak_factor", "hot_share", "storage_gb"}
     if unknown:
-        raise InvalidInput(f"{shown}: unknown key {sorted(unknown)[0]!r}: the keys are patterns, page_sizes, peak_factor, hot_share, storage_gb")
+        raise InvalidInput(
+            f"{shown}: unknown key {sorted(unknown)[0]!r}: the keys are patterns, page_sizes, peak_factor, hot_share, storage_gb"
+        )
     rates: dict[str, float] = {}
     for name, rate in document["patterns"].items():
         if name not in known:
@@ -234,7 +238,11 @@ def price(found: list[dict], traffic: Traffic, prices: Prices) -> dict:
                 **asdict(c),
                 "read_units": c.read_units,
                 "write_units": c.write_units,
-                "on_demand": c.rate * HOURS_PER_MONTH * 3600 / 1e6 * (c.read_units * prices.read_request_million + c.write_units * prices.write_request_million),
+                "on_demand": c.rate
+                * HOURS_PER_MONTH
+                * 3600
+                / 1e6
+                * (c.read_units * prices.read_request_million + c.write_units * prices.write_request_million),
             }
             for c in costs
         ],

@@ -92,7 +92,9 @@ def test_every_patterns_units_per_request_are_what_dynamodb_local_reports(dynamo
             reads = data.partitions[message_pk(conversation.message_group_uuid)]
             _check(f"A {page}", [cost.query("A", cost.model.pattern("A").queries[0], reads, page + 1)], reports.take())
             checked["A"] += 1
-    for (run,), user in zip(cost.pattern_b(data, 20), sorted(fixture_set.users.values(), key=lambda u: "GRP#" + u.uuid)):
+    for (run,), user in zip(
+        cost.pattern_b(data, 20), sorted(fixture_set.users.values(), key=lambda u: "GRP#" + u.uuid), strict=True
+    ):
         patterns.list_conversations(client, TABLE, user.uuid)
         _check(f"B @{user.handle}", [run], reports.take())
         checked["B"] += 1
