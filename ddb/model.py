@@ -7,10 +7,13 @@ and the price (`ddb.cost`) describe the requests the code sends, not a drawing o
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import fixtures, items
+from . import items
 from .schema import GSI_NAME
+
+if TYPE_CHECKING:
+    from .fixtures import Fixtures
 
 # The fixed moment the sample items are stamped at, so the generated files never change by themselves.
 SAMPLE_NOW = datetime(2026, 11, 25, 16, 20, tzinfo=UTC)
@@ -205,8 +208,10 @@ def pattern(letter: str) -> AccessPattern:
     return next(p for p in PATTERNS if p.letter == letter)
 
 
-def sample_items(fixture_set: fixtures.Fixtures, now: datetime = SAMPLE_NOW) -> list[dict]:
+def sample_items(fixture_set: "Fixtures", now: datetime = SAMPLE_NOW) -> list[dict]:
     """The items a seed of `fixture_set` writes at `now`: each conversation's items, then its group claim."""
+    from . import fixtures
+
     found: list[dict] = []
     for conversation in fixture_set.conversations:
         first, second = (fixture_set.user(handle) for handle in conversation.between)
