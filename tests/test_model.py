@@ -10,7 +10,7 @@ from ddb import messaging, model, patterns, pricing, seeding
 from ddb.items import to_typed
 from ddb.model_doc import DOC_PATH
 
-from .support import ROOT, TABLE
+from .support import ROOT, TABLE, seed_table
 
 
 def _requests(client) -> list[dict]:
@@ -174,3 +174,14 @@ def test_a_bad_traffic_file_is_one_line_naming_it_and_the_place(invoke_alone, tm
     path.write_text(content)
     run = invoke_alone("model.cost", "--traffic", str(path), "--from-fixtures")
     assert (run.code, run.out, run.err) == (1, "", f"error: {path}: {line}\n")
+
+
+def test_model_cost_measures_the_tables_own_items_by_default(invoke, engine_client):
+    seed_table(engine_client)
+    run = invoke("model.cost", "--traffic", "docs/traffic.example.yaml", "--json")
+    assert run.code == 0, run
+    units = [(p["letter"], p["runs"], p["read_units"], p["write_units"]) for p in json.loads(run.out)["patterns"]]
+    assert units == [("A", 4, 0.625, 0.0), ("B", 5, 0.5, 0.0), ("C", 4, 0.5, 1.0), ("D", 4, 1.0, 12.0), ("E", 4, 0.5, 12.0)]
+    text = invoke("model.cost", "--traffic", "docs/traffic.example.yaml")
+    assert text.code == 0, text
+    assert "cheaper: " in text.out and text.out.startswith("prices: us-east-1, taken 2026-11-26:")
