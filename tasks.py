@@ -7,6 +7,7 @@ from commands import (
     export_tasks,
     local_tasks,
     migrate_tasks,
+    model_tasks,
     pattern_tasks,
     schema_tasks,
     stream_tasks,
@@ -23,3 +24,4 @@ ns.add_task(export_tasks.import_)
 ns.add_task(schema_tasks.schema_plan)
 ns.add_task(schema_tasks.schema_apply)
 ns.add_collection(Collection.from_module(migrate_tasks, name="migrate"))
+ns.add_collection(Collection.from_module(model_tasks, name="model"))

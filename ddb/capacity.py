@@ -90,6 +90,29 @@ def index_write_units(item: dict) -> int:
     return write_units(item) if "message_group_uuid" in item else 0
 
 
+GSI_KEYS = ("message_group_uuid", "sk")  # the key of the table's one GSI (projection ALL)
+
+
+def index_change_units(before: dict | None, after: dict | None, keys: tuple[str, ...] = GSI_KEYS) -> int:
+    """Write capacity a GSI with key `keys` (projection ALL) spends when an item goes from `before` to `after`.
+
+    DynamoDB's index rules: an item that enters the index is one put, one that leaves it
+    one delete, one whose index key changes a delete and a put; one that stays with the
+    same key is one write; an item outside the index before and after costs nothing.
+    None stands for no item (a put of a new item, a delete).
+    """
+    was = before is not None and all(k in before for k in keys)
+    now = after is not None and all(k in after for k in keys)
+    if was and now and before is not None and after is not None:
+        moved = any(before[k] != after[k] for k in keys)
+        return write_units(before) + write_units(after) if moved else write_units(after)
+    if was and before is not None:
+        return write_units(before)
+    if now and after is not None:
+        return write_units(after)
+    return 0
+
+
 def put_units(item: dict) -> int:
     """Write capacity of a plain PutItem of a new item, table and GSI."""
     return write_units(item) + index_write_units(item)

@@ -10,12 +10,10 @@ A conversation's group items are found two ways:
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from . import capacity
+from . import capacity, model
 from .clients import DynamoDBClient
 from .items import from_typed
-from .schema import GSI_NAME
 
 
 @dataclass
@@ -44,13 +42,7 @@ def in_conversation(
     client: DynamoDBClient, table: str, message_group_uuid: str, *, projection: str | None = None, limit: int | None = None
 ) -> GroupItems:
     """The conversation's group items, through the GSI (may lag a write), with the capacity read."""
-    request: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": GSI_NAME,
-        "KeyConditionExpression": "message_group_uuid = :g",
-        "ExpressionAttributeValues": {":g": {"S": message_group_uuid}},
-        "ReturnConsumedCapacity": "TOTAL",
-    }
+    request = {**model.GROUPS_OF_CONVERSATION.request(table, {":g": message_group_uuid}), "ReturnConsumedCapacity": "TOTAL"}
     if projection:
         request["ProjectionExpression"] = projection
     if limit is not None:
@@ -74,18 +66,13 @@ def of_owner(
     projection: str | None = None,
 ) -> Iterator[dict]:
     """The owner's group items (strongly consistent), lazily: of one conversation, or with one other user, if given."""
-    request: dict[str, Any] = {
-        "TableName": table,
-        "ConsistentRead": True,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": owner_pk}},
-    }
+    request = model.GROUPS_OF_OWNER.request(table, {":pk": owner_pk})
     filters = []
     if message_group_uuid is not None:
         filters.append("message_group_uuid = :g")
         request["ExpressionAttributeValues"][":g"] = {"S": message_group_uuid}
     if other_user_uuid is not None:
-        filters.append("user_uuid = :other")
+        filters.append(model.GROUPS_WITH_OTHER.filter or "")
         request["ExpressionAttributeValues"][":other"] = {"S": other_user_uuid}
     if filters:
         request["FilterExpression"] = " AND ".join(filters)

@@ -19,7 +19,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import capacity, claims, group_items, validate
+from . import capacity, claims, group_items, model, validate
 from .awserrors import error_code, translated
 from .clients import DynamoDBClient
 from .errors import ConditionFailed, InvalidInput, NotFound
@@ -57,7 +57,7 @@ def _put_message(client: DynamoDBClient, table: str, item: dict) -> tuple[dict, 
             response = client.put_item(
                 TableName=table,
                 Item=to_typed(item),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=model.pattern("C").writes[0].condition,
                 ReturnConsumedCapacity="TOTAL",
             )
             return item, capacity.consumed(response)
@@ -214,10 +214,12 @@ def _start(
         {**group_item(other, sender, group, text, created_at), "message_count": 1},
     ]
     claim_items = [group_claim(group, sender.uuid, other.uuid), pair_claim(sender.uuid, other.uuid, group)]
+    written = model.pattern("D").writes[0]
     puts = [
-        {"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        {"Put": {"TableName": table, "Item": to_typed(item), "ConditionExpression": written.condition}}
         for item in [*groups, message, *claim_items]
     ]
+    assert [model.type_of(item) for item in [*groups, message, *claim_items]] == list(written.puts), "pattern D as declared"
     if stale is not None:
         puts[-1]["Put"].update(
             ConditionExpression="attribute_not_exists(pk) OR group_uuid = :stale",

@@ -12,7 +12,7 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
-from . import validate
+from . import model, validate
 from .awserrors import translated
 from .capacity import consumed, read_units
 from .clients import DynamoDBClient
@@ -20,7 +20,7 @@ from .errors import BadCursor, Hint, InvalidInput, NotFound
 from .items import from_typed, group_pk, message_pk
 from .validate import shown
 
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT = model.pattern("A").page_size or 20  # A and B declare the same page size
 MAX_LIMIT = 1000
 MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
@@ -70,16 +70,10 @@ def _check_limit(limit: int):
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
 
 
-def _newest_first(client: DynamoDBClient, table: str, pk: str, limit: int, cursor: str | None):
-    """Up to `limit` items of partition `pk`, newest first, the next cursor, and capacity."""
+def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: str, limit: int, cursor: str | None):
+    """Up to `limit` items of partition `pk`, by the declared `query`, the next cursor, and capacity."""
     _check_limit(limit)
-    request = {
-        "TableName": table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
-        "ScanIndexForward": False,
-        "ReturnConsumedCapacity": "TOTAL",
-    }
+    request = {**query.request(table, {":pk": pk}), "ReturnConsumedCapacity": "TOTAL"}
     if cursor is not None and cursor != "":
         request["ExclusiveStartKey"] = decode_cursor(cursor, pk)
     found: list[dict] = []
@@ -110,7 +104,7 @@ def list_conversations(
     Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
     participant), message (the last one) and last_message_at.
     """
-    found, next_cursor, capacity = _newest_first(client, table, group_pk(user_uuid), limit, cursor)
+    found, next_cursor, capacity = _newest_first(client, table, model.pattern("B").queries[0], group_pk(user_uuid), limit, cursor)
     items = [
         {
             "message_group_uuid": i["message_group_uuid"],
@@ -135,7 +129,9 @@ def list_messages(
     `message_group_uuid` is not a lower-case canonical UUID.
     """
     validate.uuid(message_group_uuid, "message_group_uuid")
-    found, next_cursor, capacity = _newest_first(client, table, message_pk(message_group_uuid), limit, cursor)
+    found, next_cursor, capacity = _newest_first(
+        client, table, model.pattern("A").queries[0], message_pk(message_group_uuid), limit, cursor
+    )
     if not found and not cursor:
         raise NotFound(f"no conversation {message_group_uuid} in table {table!r}", hint=Hint.LIST_CONVERSATIONS)
     items = [

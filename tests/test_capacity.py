@@ -56,3 +56,17 @@ def test_pattern_d_estimate_counts_both_claims_as_transaction_writes(client, see
     # five small puts in one transaction (two group items, the message, two claims): 2 x 5 on the table,
     # plus one GSI write for each group item; the claims carry no message_group_uuid
     assert written.consumed_capacity["estimated"] == 2 * 5 + 2
+
+
+def test_the_gsi_is_written_by_the_index_rules():
+    group = {"pk": "GRP#u", "sk": "2026-11-25T16:20:00.000000+00:00", "message_group_uuid": "g", "message": "a" * 1500}
+    message = {"pk": "MSG#g", "sk": "2026-11-25T16:20:00.000000+00:00", "message": "hi"}
+    size = capacity.write_units(group)
+    assert size == 2
+    assert capacity.index_change_units(None, group) == 2  # enters the index: one put
+    assert capacity.index_change_units(group, None) == 2  # leaves it: one delete
+    assert capacity.index_change_units(group, {**group, "message": "short"}) == 1  # same key: one write of the new entry
+    assert (
+        capacity.index_change_units(group, {**group, "sk": "2026-11-26T00:00:00.000000+00:00"}) == 2 + 2
+    )  # key changed: delete + put
+    assert capacity.index_change_units(None, message) == capacity.index_change_units(message, None) == 0  # never in the index
