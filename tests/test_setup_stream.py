@@ -7,9 +7,12 @@ import json
 import boto3
 import pytest
 
+from commands import sentences
 from ddb import errors, schema, schema_plan, seeding, stream_reader
+from ddb.engines.state import EngineState
+from ddb.engines.stream_history import ClosedStreams, closed_streams
 
-from .support import FIXTURES, NOW, TABLE, local_client
+from .support import FIXTURES, NOW, TABLE, delete_all_tables, dynamodb_local_or_skip, local_client
 
 MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
 NEW_IMAGE = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
@@ -97,3 +100,71 @@ def test_setup_task_then_a_new_message_reaches_the_stream_handler_and_schema_pla
     for handle in ("mira", "tomas"):
         top = json.loads(invoke("patterns.list-conversations", "--handle", handle, "--json").out)["items"][0]
         assert (top["message_group_uuid"], top["message"]) == (MIRA_TOMAS, "after setup")
+
+
+# ------------------------------------------------------------------ DynamoDB Local's stream history
+
+
+def test_closed_streams_counts_the_records_a_dropped_table_left_on_dynamodb_local(dynamodb_local_server):
+    client = local_client(dynamodb_local_server)
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name="us-east-1",
+        endpoint_url=dynamodb_local_server,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    delete_all_tables(dynamodb_local_server)
+    before = closed_streams(streams)
+    schema.load(client, "stream-history")
+    for n in range(30):
+        client.put_item(TableName="stream-history", Item={"pk": {"S": f"MSG#{n}"}, "sk": {"S": "1"}})
+    assert closed_streams(streams) == before  # its stream is still on
+
+    schema.drop(client, "stream-history")
+    after = closed_streams(streams)
+    assert (after.streams - before.streams, after.records - before.records) == (1, 30)
+
+
+def test_local_status_tells_of_dynamodb_locals_closed_stream_records_and_how_to_clear_them():
+    in_memory = EngineState(41, "dynamodb-local", "3.3.1", "127.0.0.1", 8000, running=True, answering=True)
+    on_disk = EngineState(41, "dynamodb-local", "3.3.1", "127.0.0.1", 8000, running=True, answering=True, db_path="/t")
+    endpoint = "http://127.0.0.1:8000"
+    head = "DynamoDB Local 3.3.1 running (pid 41) at http://127.0.0.1:8000, answering; "
+    kept = "it keeps 27,000 stream records of 3 dropped table(s) or stream(s) turned off, and writes into a table with a stream slow down with them: "
+
+    assert sentences.engine_status(in_memory, endpoint, ClosedStreams(3, 27_000)) == (
+        head + "in memory; " + kept + "`invoke local.stop` then `local.start` clears them, and every table"
+    )
+    assert sentences.engine_status(on_disk, endpoint, ClosedStreams(3, 27_000)) == (
+        head + "tables kept in /t; " + kept + "they stay in /t across restarts"
+    )
+    assert sentences.engine_status(in_memory, endpoint, ClosedStreams(2, 0)) == head + "in memory"
+
+
+def test_local_status_counts_the_records_a_dropped_table_left_on_a_started_dynamodb_local(invoke_alone_process):
+    invoke = invoke_alone_process
+    dynamodb_local_or_skip()
+    assert invoke("local.start", "--engine", "dynamodb-local").code == 0
+    try:
+        assert invoke("setup").code == 0
+        fresh = json.loads(invoke("local.status", "--json").out)
+        sent = invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "mira", "--message", "kept")
+        assert sent.code == 0, sent
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name="us-east-1",
+            endpoint_url=invoke.endpoint,
+            aws_access_key_id="l",
+            aws_secret_access_key="l",
+        )
+        written = len(stream_reader.read_stream(local_client(invoke.endpoint), streams, TABLE).records)
+        assert invoke("setup").code == 0  # drops the table, its stream and records stay in the engine
+        status = json.loads(invoke("local.status", "--json").out)
+        human = invoke("local.status").err.strip()
+    finally:
+        assert invoke("local.stop").code == 0
+    assert fresh["closed_stream_records"] == 0 and written >= 1
+    assert status["closed_stream_records"] == written
+    assert f"it keeps {written:,} stream records of 1 dropped table(s)" in human
+    assert human.endswith("`invoke local.stop` then `local.start` clears them, and every table")
