@@ -103,7 +103,7 @@ def stream_history(state, closed) -> str:
     )
     return (
         f"; it keeps {closed.records:,} stream records of {closed.streams} dropped table(s) or stream(s) turned off, "
-        f"and writes into a table with a stream slow down with them: {clear}"
+        f"and writes into a table that has had a stream slow down with them: {clear}"
     )
 
 

@@ -131,7 +131,7 @@ def test_local_status_tells_of_dynamodb_locals_closed_stream_records_and_how_to_
     on_disk = EngineState(41, "dynamodb-local", "3.3.1", "127.0.0.1", 8000, running=True, answering=True, db_path="/t")
     endpoint = "http://127.0.0.1:8000"
     head = "DynamoDB Local 3.3.1 running (pid 41) at http://127.0.0.1:8000, answering; "
-    kept = "it keeps 27,000 stream records of 3 dropped table(s) or stream(s) turned off, and writes into a table with a stream slow down with them: "
+    kept = "it keeps 27,000 stream records of 3 dropped table(s) or stream(s) turned off, and writes into a table that has had a stream slow down with them: "
 
     assert sentences.engine_status(in_memory, endpoint, ClosedStreams(3, 27_000)) == (
         head + "in memory; " + kept + "`invoke local.stop` then `local.start` clears them, and every table"

@@ -1,8 +1,8 @@
 """The stream records a local engine still keeps for tables that are gone.
 
 DynamoDB Local keeps the stream of a dropped table (status DISABLED, its records for
-24 hours, as DynamoDB does), and every write into a stream-enabled table slows down with
-all the records the engine holds, whatever their table. `closed_streams` counts what the
+24 hours, as DynamoDB does), and every write into a table whose name has had a stream
+there slows down with all the records the engine holds, whatever their table. `closed_streams` counts what the
 dropped tables left, from ListStreams and DescribeStream alone, so `local.status` can say
 when the engine has grown slow and how to clear it. The count is only for DynamoDB Local,
 whose sequence numbers run one by one; on another engine it is an estimate at best.
