@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from commands import sentences
 from ddb import errors, schema, schema_plan, seeding, stream_reader
@@ -168,3 +169,36 @@ def test_local_status_counts_the_records_a_dropped_table_left_on_a_started_dynam
     assert status["closed_stream_records"] == written
     assert f"it keeps {written:,} stream records of 1 dropped table(s)" in human
     assert human.endswith("`invoke local.stop` then `local.start` clears them, and every table")
+
+
+class UpdateAnswerLost:
+    """Wraps a client: update_table turns the stream on, then fails as its retry would, the first answer lost."""
+
+    def __init__(self, client):
+        self.client, self.meta = client, client.meta
+
+    def update_table(self, **request):
+        self.client.update_table(**request)
+        raise ClientError(
+            {
+                "Error": {"Code": "ValidationException", "Message": "Table already has an enabled stream"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "UpdateTable",
+        )
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_enable_stream_whose_update_was_retried_after_a_lost_answer_returns_the_table_with_its_stream(client):
+    schema.load(client, TABLE, stream=False)
+
+    described = schema.enable_stream(UpdateAnswerLost(client), TABLE)
+
+    assert (described["TableStatus"], described["StreamSpecification"]) == ("ACTIVE", NEW_IMAGE)
+
+
+def test_enable_stream_on_a_missing_table_is_table_missing(client):
+    with pytest.raises(errors.TableMissing):
+        schema.enable_stream(client, TABLE)
