@@ -7,7 +7,7 @@ from ddb import errors
 from .exits import reports_errors, worded
 from .flags import JSON, whole_number
 from .output import print_json, status_line
-from .targeting import config, project_path
+from .targeting import config, make_client, project_path, resolve_target
 
 
 def _engine_args(c):
@@ -80,10 +80,25 @@ def status(c, json_=False):
 
     state = control.status(*_engine_args(c))
     endpoint = masked(state.endpoint)
+    closed = _closed_streams(c, state)
     if json_:
-        print_json({**asdict(state), "endpoint": endpoint})
+        print_json({**asdict(state), "endpoint": endpoint, "closed_stream_records": closed.records if closed else None})
     else:
-        status_line(engine_status(state, endpoint))
+        status_line(engine_status(state, endpoint, closed))
+
+
+def _closed_streams(c, state):
+    """The streams DynamoDB Local keeps of dropped tables, when ours runs and answers (else None)."""
+    from ddb.engines import DYNAMODB_LOCAL
+
+    if not (state.running and state.answering and state.engine == DYNAMODB_LOCAL):
+        return None
+    from ddb.engines.stream_history import closed_streams
+
+    try:
+        return closed_streams(make_client(resolve_target(c, endpoint_url=state.endpoint), "dynamodbstreams"))
+    except errors.DdbError:
+        return None  # the status line says what runs all the same
 
 
 @task

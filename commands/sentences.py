@@ -80,15 +80,31 @@ def engine_started(state, choice) -> str:
     )
 
 
-def engine_status(state, endpoint: str) -> str:
+def engine_status(state, endpoint: str, closed=None) -> str:
+    """What `local.status` says; `closed` is DynamoDB Local's `ClosedStreams`, if it was asked."""
     if state.running:
         return (
             f"{state.label} {state.version} running (pid {state.pid}) at {endpoint}, "
-            f"{'answering' if state.answering else 'NOT answering'}; {state.storage}"
+            f"{'answering' if state.answering else 'NOT answering'}; {state.storage}{stream_history(state, closed)}"
         )
     if state.answering:
         return f"no engine of ours runs, but something answers at {endpoint} (DynamoDB Local in docker?)"
     return f"not running; nothing answers at {endpoint}"
+
+
+def stream_history(state, closed) -> str:
+    """The clause on the stream records DynamoDB Local keeps of streams that are off (empty when none)."""
+    if not closed or not closed.records:
+        return ""
+    clear = (
+        f"they stay in {state.db_path} across restarts"
+        if state.db_path
+        else "`invoke local.stop` then `local.start` clears them, and every table"
+    )
+    return (
+        f"; it keeps {closed.records:,} stream records of {closed.streams} dropped table(s) or stream(s) turned off, "
+        f"and writes into a table that has had a stream slow down with them: {clear}"
+    )
 
 
 def engine_stopped(state) -> str:

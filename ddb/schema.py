@@ -2,6 +2,10 @@
 
 `table_spec()` is the single declaration; schema-load, the tests and every export read
 it. `load()` creates the table (or proves the live one matches), `drop()` deletes it.
+A bulk load into a brand-new table may create it without its stream (`load(stream=False)`)
+and turn the declared stream on once the data is in (`enable_stream()`): nobody reads the
+stream of a table that did not exist, and DynamoDB Local slows down with every stream
+record it has ever kept (see the README's "The local engines").
 """
 
 from dataclasses import dataclass
@@ -82,8 +86,11 @@ def describe(client: DynamoDBClient, table: str) -> dict | None:
             raise
 
 
-def differences(live: dict, spec: dict) -> list[str]:
-    """Human-readable ways the live table differs from the declaration (empty if none)."""
+def differences(live: dict, spec: dict, stream: bool = True) -> list[str]:
+    """Human-readable ways the live table differs from the declaration (empty if none).
+
+    `stream=False` leaves the stream out of the comparison.
+    """
     found = []
 
     def keys(schema: list[dict]) -> list[tuple[str, str]]:
@@ -118,23 +125,32 @@ def differences(live: dict, spec: dict) -> list[str]:
         for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
             if got.get(unit) != want[unit]:
                 found.append(f"table {unit} is {got.get(unit)}, declared {want[unit]}")
-    stream = live.get("StreamSpecification") or {"StreamEnabled": False}
-    want_stream = spec["StreamSpecification"]
-    if not stream.get("StreamEnabled"):
-        found.append("stream is disabled, declared NEW_IMAGE")
-    elif stream.get("StreamViewType") != want_stream["StreamViewType"]:
-        found.append(f"stream view type is {stream.get('StreamViewType')}, declared {want_stream['StreamViewType']}")
+    if stream:
+        found += _stream_differences(live, spec)
     return found
 
 
-def load(client: DynamoDBClient, table: str, billing: str = PROVISIONED) -> LoadResult:
+def _stream_differences(live: dict, spec: dict) -> list[str]:
+    stream = live.get("StreamSpecification") or {"StreamEnabled": False}
+    want_stream = spec["StreamSpecification"]
+    if not stream.get("StreamEnabled"):
+        return [f"stream is disabled, declared {want_stream['StreamViewType']}"]
+    if stream.get("StreamViewType") != want_stream["StreamViewType"]:
+        return [f"stream view type is {stream.get('StreamViewType')}, declared {want_stream['StreamViewType']}"]
+    return []
+
+
+def load(client: DynamoDBClient, table: str, billing: str = PROVISIONED, *, stream: bool = True) -> LoadResult:
     """Create the table and wait until it is ACTIVE; if it exists, check it matches.
 
     Raises SchemaDrift (naming each difference) when the live table is not the declared one.
+    `stream=False` creates the table without its stream, for a bulk load that turns it on
+    with `enable_stream()` afterwards; a table already there is checked in full all the same.
     """
     from botocore.exceptions import ClientError
 
     spec = table_spec(table, billing)
+    request = spec if stream else {k: v for k, v in spec.items() if k != "StreamSpecification"}
     live = describe(client, table)
     if live is not None:
         _check_declared(live, spec, table)
@@ -143,18 +159,43 @@ def load(client: DynamoDBClient, table: str, billing: str = PROVISIONED) -> Load
         return LoadResult(table, "up to date", _described(client, table))
     with translated(client, table):
         try:
-            client.create_table(**spec)
+            client.create_table(**request)
         except ClientError as exc:
             # The table is there now: a retried create whose first answer was lost, or another loader.
             if error_code(exc) != "ResourceInUseException":
                 raise
-            _check_declared(describe(client, table) or {}, spec, table)
+            _check_declared(describe(client, table) or {}, spec, table, stream=stream)
     _wait_active(client, table)
     return LoadResult(table, "created", _described(client, table))
 
 
-def _check_declared(live: dict, spec: dict, table: str):
-    drift = differences(live, spec)
+def enable_stream(client: DynamoDBClient, table: str) -> dict:
+    """Turn the declared stream on and wait until the table is ACTIVE again; its description.
+
+    A stream already on as declared is left as it is (so a retried call whose first answer
+    was lost is harmless); one on with another view type is SchemaDrift.
+    """
+    from botocore.exceptions import ClientError
+
+    want = table_spec(table)
+    if _stream_differences(describe(client, table) or {}, want):
+        with translated(client, table):
+            try:
+                client.update_table(TableName=table, StreamSpecification=want["StreamSpecification"])
+            except ClientError as exc:
+                # Already on (ValidationException) or still updating (ResourceInUseException): checked below.
+                if error_code(exc) not in ("ValidationException", "ResourceInUseException"):
+                    raise
+    _wait_active(client, table)
+    description = _described(client, table)
+    drift = _stream_differences(description, want)
+    if drift:
+        raise SchemaDrift(f"table {table!r}: {drift[0]} (drop it or fix it by hand)")
+    return description
+
+
+def _check_declared(live: dict, spec: dict, table: str, stream: bool = True):
+    drift = differences(live, spec, stream)
     if drift:
         raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
 

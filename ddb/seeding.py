@@ -188,14 +188,31 @@ def setup(
     The fixtures are validated and `confirm(fixtures)` asked before the drop: a bad file
     or a refusal leaves the table as it was. `on_dropped(dropped)` and `on_created(result)`
     report the first two steps as they end; `seed_options` go to `seed_fixtures`.
+
+    The new table is seeded before its stream is on, then the declared stream is turned
+    on (`schema.enable_stream`): the seed writes the group items itself, so its messages
+    need no stream records, and no consumer can read the stream of a table that did not
+    exist. The table ends as declared; should the seed fail, the stream is still turned on
+    if the engine lets it (else `schema-apply`, or a new `setup`, turns it on).
     """
+    from .errors import DdbError
+
     loaded = _loaded(source)
     if confirm:
         confirm(loaded)
     dropped = schema.drop(client, table)
     if on_dropped:
         on_dropped(dropped)
-    created = schema.load(client, table, billing)
+    created = schema.load(client, table, billing, stream=False)
     if on_created:
         on_created(created)
-    return SetupResult(dropped, created, seed_fixtures(client, table, loaded, **seed_options))
+    try:
+        seeded = seed_fixtures(client, table, loaded, **seed_options)
+    except BaseException:
+        try:
+            schema.enable_stream(client, table)
+        except DdbError:
+            pass  # the seed's own error is the one to report
+        raise
+    created.description = schema.enable_stream(client, table)
+    return SetupResult(dropped, created, seeded)

