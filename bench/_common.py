@@ -24,7 +24,10 @@ __all__ = ["ROOT", "TABLE"]
 
 def arguments(description: str, port: int) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--port", type=int, default=port, help=f"port of the embedded engine (default {port})")
+    parser.add_argument("--port", type=int, default=port, help=f"port of the engine (default {port})")
+    parser.add_argument(
+        "--engine", choices=("moto", "dynamodb-local"), default="moto", help="the local engine to measure on (default moto)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; medians are reported")
     return parser
 
@@ -50,14 +53,17 @@ def invoke(env, *args, check=True, timeout=None) -> TaskRun:
 
 
 @contextlib.contextmanager
-def engine(port: int):
-    """`invoke local.start` on `port` for the duration; yields (endpoint, env, scratch dir)."""
+def engine(port: int, kind: str = "moto"):
+    """`invoke local.start --engine KIND` on `port` for the duration; yields (endpoint, env, scratch dir).
+
+    DynamoDB Local runs in memory, so every run starts on a fresh engine with no stream history.
+    """
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the engine (finally below)
     with tempfile.TemporaryDirectory(prefix="ddb-bench-") as scratch:
         env = environment(port, Path(scratch) / "state")
-        invoke(env, "local.start")
+        invoke(env, "local.start", "--engine", kind)
         try:
             yield f"http://127.0.0.1:{port}", env, Path(scratch)
         finally:

@@ -60,7 +60,7 @@ def main():
     # `invoke` as a user types it: the console script beside this Python (else `python -m invoke`).
     script = Path(sys.executable).with_name("invoke")
     invoke_script = str(script) if script.exists() else None
-    with common.engine(args.port) as (endpoint, env, scratch):
+    with common.engine(args.port, args.engine) as (endpoint, env, scratch):
         env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
         common.invoke(env, "setup")
         bare = scratch / "bare_query.py"

@@ -105,7 +105,7 @@ def main():
     parser.set_defaults(repeat=1)
     args = parser.parse_args()
     print(f"machine: {common.machine()}")
-    with common.engine(args.port) as (endpoint, env, scratch):
+    with common.engine(args.port, args.engine) as (endpoint, env, scratch):
         total = common.seed_synthetic(env, scratch, args.messages, args.conversations, args.users)
         client = common.client(endpoint)
         bare_script = scratch / "bare_scan.py"

@@ -5,14 +5,18 @@ into the embedded engine. Then, interleaved and repeated, each as its own proces
 stdout read (and its lines counted) by this script:
 
 - streamed:    `invoke scan --json` (one page at a time);
+- bare boto3:  a script that pages through the same scan with a boto3 client's paginator and
+               writes each raw item as a JSON line: the least a scan can do;
 - baseline:    the same scan holding every item before printing them (a script that
                does `items = list(scan_items(...))`, then prints them as JSON Lines);
 - segments:    `invoke scan --json --segments N` (default 4).
 
-Peak memory is the process's maximum resident set size (wait4's ru_maxrss); the
-speed-up is streamed time / segments time. Figures are medians.
+Peak memory is the process's maximum resident set size (wait4's ru_maxrss); the rate
+ratio is bare-boto3 time / streamed time (>= 0.9 wanted); the speed-up is streamed time /
+segments time. Figures are medians. `--engine dynamodb-local` measures on a fresh
+in-memory DynamoDB Local instead of moto.
 
-    python bench/scan_scale.py [--messages 100000] [--segments 4] [--repeat 3]
+    python bench/scan_scale.py [--engine moto|dynamodb-local] [--messages 100000] [--segments 4] [--repeat 3]
 """
 
 import os
@@ -31,6 +35,16 @@ from ddb.target import client, local_target
 everything = list(scan_items(client(local_target({table!r}, "us-east-1", {endpoint!r}, read_timeout=60.0)), {table!r}))
 for item in everything:
     sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\\n")
+"""
+
+BARE_BOTO3 = """
+import json, sys
+import boto3
+client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url={endpoint!r})
+write = sys.stdout.write
+for page in client.get_paginator("scan").paginate(TableName={table!r}):
+    for item in page["Items"]:
+        write(json.dumps(item) + "\\n")
 """
 
 
@@ -61,7 +75,7 @@ def main():
     parser.add_argument("--segments", type=int, default=4)
     args = parser.parse_args()
     print(f"machine: {common.machine()}")
-    with common.engine(args.port) as (endpoint, env, scratch):
+    with common.engine(args.port, args.engine) as (endpoint, env, scratch):
         # The data goes in through `invoke seed` in its own process: this process stays small,
         # and a child's ru_maxrss never shows less than its parent's size at the fork.
         total = common.seed_synthetic(env, scratch, args.messages, args.conversations, args.users)
@@ -72,8 +86,11 @@ def main():
         )
         hold_all = scratch / "hold_all.py"
         hold_all.write_text(HOLD_ALL.format(root=str(common.ROOT), table=common.TABLE, endpoint=endpoint))
+        bare = scratch / "bare_boto3.py"
+        bare.write_text(BARE_BOTO3.format(table=common.TABLE, endpoint=endpoint))
         commands = {
             "streamed": [sys.executable, "-m", "invoke", "scan", "--json"],
+            "bare boto3": [sys.executable, str(bare)],
             "baseline": [sys.executable, str(hold_all)],
             f"segments {args.segments}": [sys.executable, "-m", "invoke", "scan", "--json", "--segments", str(args.segments)],
         }
@@ -90,8 +107,12 @@ def main():
     for name, values in results.items():
         medians[name] = (common.median(v[0] for v in values), common.median(v[1] for v in values))
         print(f"{name:<12} {medians[name][0]:>9.1f} {medians[name][1]:>8.0f}")
-    streamed, baseline, parallel = medians.values()
+    streamed, bare_scan, baseline, parallel = medians.values()
     print()
+    print(
+        f"invoke scan --json rate / bare boto3 scan rate = {bare_scan[0] / streamed[0]:.2f} (target >= 0.9; "
+        f"{total / streamed[0]:,.0f} vs {total / bare_scan[0]:,.0f} items/s, whole processes)"
+    )
     print(
         f"streamed peak memory = {streamed[1]:.0f} MB for {total} items (target < 150 MB); "
         f"streamed / holding every item = {streamed[1] / baseline[1]:.2f}"
@@ -99,7 +120,7 @@ def main():
     print(f"segments {args.segments} peak memory = {parallel[1]:.0f} MB")
     print(
         f"speed-up of --segments {args.segments} = {streamed[0] / parallel[0]:.2f} (streamed time / segments time; "
-        "moto serves one request at a time and reads the whole table for every page, so it shows none)"
+        "moto serves one request at a time and reads the whole table for every page, so it shows none there)"
     )
 
 

@@ -66,7 +66,7 @@ def main():
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",")]
     print(f"machine: {common.machine()}")
-    with common.engine(args.port) as (endpoint, _env, scratch):
+    with common.engine(args.port, args.engine) as (endpoint, _env, scratch):
         data = synthetic.generate(
             scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users
         )
