@@ -20,7 +20,7 @@ import hashlib
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,17 +172,19 @@ def typed_items(source: Source) -> Iterator[dict]:
 _END = object()
 
 
-def read_ahead(source: Source, size: int, keep: Callable[[dict], bool] | None = None, depth: int = 1) -> Iterator[list[dict]]:
+def read_ahead(
+    source: Source, size: int, keep: Callable[[dict], bool] | None = None, depth: int = 1
+) -> Generator[list[dict], None, None]:
     """The typed items of a validated source (those `keep` accepts) in lists of `size`, read on a thread of its own.
 
     At most `depth` lists wait ready, so memory holds `depth` + 2 lists whatever the
-    export's size. An error of the reading thread is raised here; closing the generator
-    (or leaving a loop over it) ends that thread.
+    export's size. An error of the reading thread is raised here. Closing the generator
+    ends that thread: loop over it inside `contextlib.closing`.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     done = threading.Event()
 
-    def hand_over(value) -> bool:
+    def hand_over(value: object) -> bool:
         while not done.is_set():
             try:
                 ready.put(value, timeout=0.1)
@@ -204,10 +206,11 @@ def read_ahead(source: Source, size: int, keep: Callable[[dict], bool] | None = 
             if group and not hand_over(group):
                 return
             hand_over(_END)
-        except BaseException as exc:  # handed to the caller, which raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
             hand_over(exc)
 
-    threading.Thread(target=read, name="import-read-ahead", daemon=True).start()
+    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
+    reader.start()
     try:
         while (value := ready.get()) is not _END:
             if isinstance(value, BaseException):
@@ -215,3 +218,4 @@ def read_ahead(source: Source, size: int, keep: Callable[[dict], bool] | None = 
             yield value
     finally:
         done.set()
+        reader.join()

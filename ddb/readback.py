@@ -13,6 +13,7 @@ every base-table Query by sorting the whole table, which at 100,000 items costs 
 than reading each key.
 """
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -72,12 +73,13 @@ def each_stored(
     pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="import-read-back")
     pending: deque[tuple[list[dict], Future]] = deque()
     try:
-        for chunk in read_ahead(source, GET_BATCH, depth=readers):
-            keys = [{"pk": typed["pk"], "sk": typed["sk"]} for typed in chunk]
-            pending.append((chunk, pool.submit(batch_get, client, table, keys, policy, keys_only)))
-            if len(pending) > 2 * readers:  # a few calls queued behind those in flight, no more
-                done, future = pending.popleft()
-                settle(done, future.result())
+        with contextlib.closing(read_ahead(source, GET_BATCH, depth=readers)) as chunks:
+            for chunk in chunks:
+                keys = [{"pk": typed["pk"], "sk": typed["sk"]} for typed in chunk]
+                pending.append((chunk, pool.submit(batch_get, client, table, keys, policy, keys_only)))
+                if len(pending) > 2 * readers:  # a few calls queued behind those in flight, no more
+                    done, future = pending.popleft()
+                    settle(done, future.result())
         while pending:
             done, future = pending.popleft()
             settle(done, future.result())
@@ -113,6 +115,10 @@ def count_stored(
 
     each_stored(client, table, source, settle, policy=policy or RetryPolicy(), readers=readers, keys_only=True)
     if missing:
-        named = ", ".join(f"{pk}/{sk}" for pk, sk in shown) + (f" and {missing - len(shown)} more" if missing > len(shown) else "")
-        raise DdbError(f"{missing} item(s) of the export are not in table {table!r} after the import: {named}; run the import again")
+        named = ", ".join(f"{pk}/{sk}" for pk, sk in shown) + (
+            f" and {missing - len(shown)} more" if missing > len(shown) else ""
+        )
+        raise DdbError(
+            f"{missing} item(s) of the export are not in table {table!r} after the import: {named}; run the import again"
+        )
     return found
