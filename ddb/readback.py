@@ -8,6 +8,12 @@ hundred items whatever the export's size. Keys DynamoDB hands back as Unprocesse
 are asked again with backoff; a batch that makes no progress for `policy.max_attempts`
 tries in a row is an error, never a silent gap.
 
+The count asks for the sort key alone: BatchGetItem answers once for each requested key
+that is stored and never for one that is not, and an export's keys are distinct
+(`import_source.validate`), so a batch of 100 keys that gets 100 answers is 100 items
+found. Only a batch that comes up short is asked again for whole keys, to name what is
+missing. One attribute instead of two makes each answer about a third cheaper on moto.
+
 A keys-only Query per partition would read fewer units on DynamoDB, but moto 5 answers
 every base-table Query by sorting the whole table, which at 100,000 items costs far more
 than reading each key.
@@ -26,7 +32,8 @@ from .import_source import Source, read_ahead
 from .retry import RetryPolicy
 
 GET_BATCH = 100  # DynamoDB's limit per BatchGetItem
-_KEYS_ONLY = {"ProjectionExpression": "#pk, #sk", "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"}}
+KEYS = {"ProjectionExpression": "pk, sk"}  # neither is a reserved word
+ONE_KEY = {"ProjectionExpression": "sk"}
 
 
 def key_of(typed: dict) -> tuple:
@@ -34,9 +41,11 @@ def key_of(typed: dict) -> tuple:
     return typed["pk"]["S"], typed["sk"]["S"]
 
 
-def batch_get(client: DynamoDBClient, table: str, keys: list[dict], policy: RetryPolicy, keys_only: bool = False) -> list[dict]:
-    """The stored items of up to 100 keys (strongly consistent), UnprocessedKeys retried with backoff."""
-    request: dict = {"Keys": keys, "ConsistentRead": True, **(_KEYS_ONLY if keys_only else {})}
+def batch_get(
+    client: DynamoDBClient, table: str, keys: list[dict], policy: RetryPolicy, projection: dict | None = None
+) -> list[dict]:
+    """The stored items of up to 100 keys (strongly consistent; `KEYS` or `ONE_KEY` of them), UnprocessedKeys retried."""
+    request: dict = {"Keys": keys, "ConsistentRead": True, **(projection or {})}
     found: list[dict] = []
     attempt = 0
     with translated(client, table):
@@ -58,6 +67,13 @@ def batch_get(client: DynamoDBClient, table: str, keys: list[dict], policy: Retr
     return found
 
 
+def stored_keys(client: DynamoDBClient, table: str, keys: list[dict], policy: RetryPolicy) -> list[dict]:
+    """Those of `keys` (distinct) that are stored: asked for the sort key alone, then, if some do not answer, for whole keys."""
+    if len(batch_get(client, table, keys, policy, ONE_KEY)) == len(keys):
+        return keys
+    return batch_get(client, table, keys, policy, KEYS)
+
+
 def each_stored(
     client: DynamoDBClient,
     table: str,
@@ -68,7 +84,10 @@ def each_stored(
     readers: int = 4,
     keys_only: bool = False,
 ) -> None:
-    """Read every item of `source` back from `table`; `settle(exported, stored)` per 100, in this thread, in order."""
+    """Read every item of `source` back from `table`; `settle(exported, stored)` per 100, in this thread, in order.
+
+    `stored` holds the stored items, or with `keys_only` the keys (`stored_keys`).
+    """
     readers = max(1, readers)
     pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="import-read-back")
     pending: deque[tuple[list[dict], Future]] = deque()
@@ -76,7 +95,12 @@ def each_stored(
         with contextlib.closing(read_ahead(source, GET_BATCH, depth=readers)) as chunks:
             for chunk in chunks:
                 keys = [{"pk": typed["pk"], "sk": typed["sk"]} for typed in chunk]
-                pending.append((chunk, pool.submit(batch_get, client, table, keys, policy, keys_only)))
+                read = (
+                    pool.submit(stored_keys, client, table, keys, policy)
+                    if keys_only
+                    else pool.submit(batch_get, client, table, keys, policy)
+                )
+                pending.append((chunk, read))
                 if len(pending) > 2 * readers:  # a few calls queued behind those in flight, no more
                     done, future = pending.popleft()
                     settle(done, future.result())
@@ -97,6 +121,7 @@ def count_stored(
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """How many of the export's items are in the table, read back by key; raises naming the missing ones."""
+    policy = policy or RetryPolicy()
     found = missing = 0
     shown: list[tuple] = []
 
@@ -113,7 +138,7 @@ def count_stored(
         if on_progress:
             on_progress(len(exported))
 
-    each_stored(client, table, source, settle, policy=policy or RetryPolicy(), readers=readers, keys_only=True)
+    each_stored(client, table, source, settle, policy=policy, readers=readers, keys_only=True)
     if missing:
         named = ", ".join(f"{pk}/{sk}" for pk, sk in shown) + (
             f" and {missing - len(shown)} more" if missing > len(shown) else ""

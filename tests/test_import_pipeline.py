@@ -80,12 +80,15 @@ def test_an_error_of_the_reading_thread_is_raised_to_the_caller_after_the_lists_
     assert [len(group) for group in handed] == [10]
 
 
-def test_the_read_back_keeps_readers_calls_in_flight_and_names_what_is_missing(client, source, monkeypatch):
+def test_the_read_back_keeps_readers_calls_in_flight_asks_whole_keys_only_of_short_batches_and_names_what_is_missing(
+    client, source, monkeypatch
+):
     monkeypatch.setattr(readback, "GET_BATCH", 10)
     gone = [i for i in all_items(client) if i["pk"].startswith("MSG#")][:7]
     for item in gone:
         client.delete_item(TableName=TABLE, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
     in_flight, most, lock = [0], [0], threading.Lock()
+    asked: list[str] = []
 
     def call_begins(**_):
         with lock:
@@ -97,6 +100,10 @@ def test_the_read_back_keeps_readers_calls_in_flight_and_names_what_is_missing(c
         with lock:
             in_flight[0] -= 1
 
+    client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem",
+        lambda params, **_: asked.append(params["RequestItems"][TABLE]["ProjectionExpression"]),
+    )
     client.meta.events.register("before-call.dynamodb.BatchGetItem", call_begins)
     client.meta.events.register("after-call.dynamodb.BatchGetItem", call_ends)
     checked: list[int] = []
@@ -109,6 +116,9 @@ def test_the_read_back_keeps_readers_calls_in_flight_and_names_what_is_missing(c
         f"7 item(s) of the export are not in table '{TABLE}' after the import: {shown} and 2 more; run the import again"
     )
     assert most[0] == 3 and sum(checked) == 112
+    batches = [exported[i : i + 10] for i in range(0, 112, 10)]
+    short = sum(any(key in missing for key in batch) for batch in batches)
+    assert sorted(asked) == ["pk, sk"] * short + ["sk"] * len(batches) and 0 < short < len(batches)
 
 
 def test_ctrl_c_between_two_groups_says_how_many_items_were_written(client, source, monkeypatch):
