@@ -114,7 +114,7 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
 
     with Progress(console=console(stderr=True), transient=True) as progress:
         bar = progress.add_task("importing", total=found.to_write)
-        check = progress.add_task("reading back", total=items)
+        check = progress.add_task("reading back", total=items, visible=False)  # shown when the writes are done
         result = importing.run(
             client,
             target.table,
@@ -124,7 +124,7 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
             policy=target.retries,
             billing=config(c).billing,
             on_progress=lambda n: progress.advance(bar, n),
-            on_read_back=lambda n: progress.advance(check, n),
+            on_read_back=lambda n: progress.update(check, advance=n, visible=True),
         )
     w = result.written
     created = f" (created from the {result.created})" if result.created else ""
