@@ -23,14 +23,13 @@ def source(client, seeded, tmp_path):
     return found
 
 
-def _settled(read: list[int]) -> int:
-    """The reading thread's count once it has stopped moving (blocked on a full hand-over)."""
-    last, still = -1, 0
-    while still < 5:
-        time.sleep(0.02)
-        still = still + 1 if read[0] == last else 0
-        last = read[0]
-    return last
+def _reads_to(read: list[int], count: int) -> int:
+    """The reading thread's count once it reaches `count` (5 s at most) and a while after, when it should not move."""
+    deadline = time.monotonic() + 5
+    while read[0] < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    return read[0]
 
 
 def _reader_threads() -> list[threading.Thread]:
@@ -51,7 +50,7 @@ def test_read_ahead_decodes_the_next_lists_while_the_caller_holds_one_and_no_mor
     first = next(lists)
     assert len(first) == 10
     # the caller holds list 1; list 2 waits in the hand-over; list 3 is read and waits for room
-    assert _settled(read) == 30
+    assert _reads_to(read, 30) == 30
     rest = list(lists)
     assert [len(group) for group in rest] == [10] * 10 + [2]
     assert [readback.key_of(t) for t in first + [typed for group in rest for typed in group]] == [
@@ -90,11 +89,17 @@ def test_the_read_back_keeps_readers_calls_in_flight_asks_whole_keys_only_of_sho
     in_flight, most, lock = [0], [0], threading.Lock()
     asked: list[str] = []
 
+    started = [0]
+
     def call_begins(**_):
         with lock:
             in_flight[0] += 1
+            started[0] += 1
+            first = started[0] <= 3
             most[0] = max(most[0], in_flight[0])
-        time.sleep(0.05)  # long enough for the other readers to start theirs
+        deadline = time.monotonic() + 2
+        while first and most[0] < 3 and time.monotonic() < deadline:  # the first calls wait for the other readers
+            time.sleep(0.005)
 
     def call_ends(**_):
         with lock:
