@@ -82,18 +82,24 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
 @reports_errors
 def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False, replace=False, writers=None):
     """Validate an export folder whole, then restore it into the table (created if missing)."""
+    import time
+
     from ddb import import_source, importing
     from ddb.target import describe
 
     writers = whole_number("--writers", writers, config(c).writers)
+    began = time.monotonic()
     source = import_source.open_source(folder)
     items = import_source.validate(source)
-    status_line(f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind})")
+    status_line(
+        f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "
+        f"in {time.monotonic() - began:.1f} s"
+    )
     target = resolve_target(c, prod, endpoint_url, table)
     client = make_client(target)
     if not dry_run:
         confirm(target, client, f"import {items} items into the table", yes or False)
-    found = importing.plan(client, target.table, source, replace=replace)
+    found = importing.plan(client, target.table, source, replace=replace, policy=target.retries, readers=writers)
     if found.conflicts and not replace:
         raise importing.conflict_error(found)
     if dry_run:
@@ -108,6 +114,7 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
 
     with Progress(console=console(stderr=True), transient=True) as progress:
         bar = progress.add_task("importing", total=found.to_write)
+        check = progress.add_task("reading back", total=items, visible=False)  # shown when the writes are done
         result = importing.run(
             client,
             target.table,
@@ -117,10 +124,12 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
             policy=target.retries,
             billing=config(c).billing,
             on_progress=lambda n: progress.advance(bar, n),
+            on_read_back=lambda n: progress.update(check, advance=n, visible=True),
         )
     w = result.written
     created = f" (created from the {result.created})" if result.created else ""
     status_line(
         f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
-        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table"
+        f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table "
+        f"in {result.read_back_seconds:.1f} s"
     )

@@ -5,7 +5,9 @@ refuses the first problem with one line naming the file (and line): a data file 
 MD5 or item count is not the manifest's, a line that is not `{"Item": {…}}`, an item
 that breaks the item contract (`ddb/schemas/item.schema.json`, the 400 KB limit), two
 items with one key. Nothing is sent to DynamoDB. `typed_items(source)` then reads the
-files again, one line at a time, for the writes.
+files again, one line at a time, for the writes; `read_ahead(source, size)` does the same
+on a thread of its own and hands over lists of `size` items, a bounded number ahead, so
+the files are read and decoded while the caller's requests are in flight.
 
 Export folders: `manifest-summary.json` (version 2020-06-30, DYNAMODB_JSON, a full
 export), `manifest-files.json`, data files gzip or plain (a downloaded file may have
@@ -16,7 +18,9 @@ dynamodump folders: `schema.json` (`{"Table": DescribeTable's answer}`) and
 
 import hashlib
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,3 +167,55 @@ def typed_items(source: Source) -> Iterator[dict]:
     """Every typed item of a validated source, read again file by file."""
     for _, _, _, typed in _records(source):
         yield typed
+
+
+_END = object()
+
+
+def read_ahead(
+    source: Source, size: int, keep: Callable[[dict], bool] | None = None, depth: int = 1
+) -> Generator[list[dict], None, None]:
+    """The typed items of a validated source (those `keep` accepts) in lists of `size`, read on a thread of its own.
+
+    At most `depth` lists wait ready, so memory holds `depth` + 2 lists whatever the
+    export's size. An error of the reading thread is raised here. Closing the generator
+    ends that thread: loop over it inside `contextlib.closing`.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def hand_over(value: object) -> bool:
+        while not done.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            group: list[dict] = []
+            for typed in typed_items(source):
+                if keep is None or keep(typed):
+                    group.append(typed)
+                    if len(group) == size:
+                        if not hand_over(group):
+                            return
+                        group = []
+            if group and not hand_over(group):
+                return
+            hand_over(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (value := ready.get()) is not _END:
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        done.set()
+        reader.join()

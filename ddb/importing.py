@@ -1,42 +1,44 @@
-"""Restore a validated export into a table: create it if missing, guard existing items, write, count.
+"""Restore a validated export into a table: create it if missing, guard existing items, write, read back.
 
 The order is fixed, and nothing is written before its last check:
 
 1. `import_source.validate` has read every file (no request).
-2. If the table exists and `replace` is off, every key of the export is read back from
-   it (BatchGetItem, 100 keys a call, strongly consistent). An item already stored as
-   it is in the export is left alone (so a re-run after an interruption only writes
-   what is missing); an item stored *differently* is a conflict. Any conflict stops the
-   import with one line naming them, before the first write. The price: a full read of
-   the export's keys (its size in read units, halved: 4 KB units, strongly consistent
-   reads cost double those of eventually consistent ones) before writing;
-   `replace=True` skips it and overwrites.
+2. If the table exists and `replace` is off, every item of the export is read back from
+   it (`ddb.readback`: BatchGetItem, 100 keys a call, strongly consistent, a few calls in
+   flight). An item already stored as it is in the export is left alone (so a re-run
+   after an interruption only writes what is missing); an item stored *differently* is a
+   conflict. Any conflict stops the import with one line naming them, before the first
+   write. The price: a full read of the export's keys (its size in read units, halved:
+   4 KB units, strongly consistent reads cost double those of eventually consistent
+   ones) before writing; `replace=True` skips it and overwrites.
 3. A missing table is created from the saved description (the export's
    `table-description.json` or dynamodump's `schema.json`), else from the project's
    declaration (`ddb.schema`), and waited for.
 4. Items go out through `ddb.batch` (the zero-loss writer: retries, pacing, unwritten
-   keys reported), a few thousand requests at a time, so memory stays bounded.
-5. What is stored is counted: every key of the export is read back (BatchGetItem, 100
-   keys a call, strongly consistent, keys only), so the count is of the export's own
-   items, each found once; any missing is named. (A COUNT scan of the table would also
-   count items that are not the export's, and on the embedded engine it costs minutes
-   for 100,000 items.)
+   keys reported), WRITE_GROUP requests a call, while a thread of its own reads and
+   decodes the next group from the files (`import_source.read_ahead`), so the writers
+   wait for no file and memory holds three groups at most.
+5. What is stored is counted: every key of the export is read back (`ddb.readback`,
+   keys only, strongly consistent, `writers` calls in flight), so the count is of the
+   export's own items, each found once; any missing is named. (A COUNT scan of the table
+   would also count items that are not the export's, and on the embedded engine it costs
+   minutes for 100,000 items.)
 """
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import batch, schema, table_description
-from .awserrors import translated
 from .clients import DynamoDBClient
 from .errors import DdbError, Interrupted, WriteIncomplete
-from .import_source import Source, plain, typed_items
+from .import_source import Source, plain, read_ahead
 from .items import from_typed
+from .readback import count_stored, each_stored, key_of
 from .retry import RetryPolicy
 
-GET_BATCH = 100  # DynamoDB's limit per BatchGetItem
 WRITE_GROUP = 5000  # requests handed to the batch writer at once
 
 
@@ -72,10 +74,7 @@ class ImportResult:
     stored: int  # the export's items found in the table at the end
     seconds: float  # the whole run
     write_seconds: float  # the write phase alone
-
-
-def _key(typed: dict) -> tuple:
-    return typed["pk"]["S"], typed["sk"]["S"]
+    read_back_seconds: float = 0.0  # the final read-back alone
 
 
 def _same(stored: dict, exported: dict) -> bool:
@@ -89,62 +88,27 @@ def plan(
     *,
     replace: bool = False,
     policy: RetryPolicy | None = None,
+    readers: int = 4,
     on_progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """Find what the import would do: whether the table exists, and, unless `replace`, which items are already there."""
-    policy = policy or RetryPolicy()
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
     if not result.table_exists or replace:
         return result
-    chunk: list[dict] = []
-    for typed in typed_items(source):
-        chunk.append(typed)
-        if len(chunk) == GET_BATCH:
-            _compare(client, table, chunk, result, policy)
-            if on_progress:
-                on_progress(len(chunk))
-            chunk = []
-    if chunk:
-        _compare(client, table, chunk, result, policy)
+
+    def compare(exported: list[dict], stored: list[dict]) -> None:
+        by_key = {key_of(typed): typed for typed in exported}
+        for item in stored:
+            key = key_of(item)
+            if _same(item, by_key[key]):
+                result.identical.add(key)
+            else:
+                result.conflicts.append(key)
         if on_progress:
-            on_progress(len(chunk))
+            on_progress(len(exported))
+
+    each_stored(client, table, source, compare, policy=policy or RetryPolicy(), readers=readers)
     return result
-
-
-def _batch_get(client: DynamoDBClient, table: str, keys: list[dict], policy: RetryPolicy, projection: bool = False) -> list[dict]:
-    """The stored items of up to 100 keys (strongly consistent), UnprocessedKeys retried with backoff."""
-    request: dict = {"Keys": keys, "ConsistentRead": True}
-    if projection:
-        request.update(ProjectionExpression="#pk, #sk", ExpressionAttributeNames={"#pk": "pk", "#sk": "sk"})
-    found: list[dict] = []
-    attempt = 0
-    with translated(client, table):
-        while request["Keys"]:
-            answer = client.batch_get_item(RequestItems={table: request})
-            found.extend(answer.get("Responses", {}).get(table, []))
-            left = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if left and len(left) == len(request["Keys"]):
-                attempt += 1
-                if attempt >= policy.max_attempts:
-                    raise DdbError(
-                        f"BatchGetItem returned the same {len(left)} keys unprocessed {attempt} times: "
-                        "the table is throttled; try again later"
-                    )
-                time.sleep(policy.delay(attempt))
-            elif left:
-                attempt = 0
-            request = {**request, "Keys": left}
-    return found
-
-
-def _compare(client: DynamoDBClient, table: str, chunk: list[dict], result: Plan, policy: RetryPolicy) -> None:
-    exported = {_key(t): t for t in chunk}
-    for stored in _batch_get(client, table, [{"pk": t["pk"], "sk": t["sk"]} for t in chunk], policy):
-        key = _key(stored)
-        if _same(stored, exported[key]):
-            result.identical.add(key)
-        else:
-            result.conflicts.append(key)
 
 
 def conflict_error(found: Plan) -> ImportConflict:
@@ -167,6 +131,7 @@ def run(
     policy: RetryPolicy | None = None,
     billing: str = schema.PROVISIONED,
     on_progress: Callable[[int], None] | None = None,
+    on_read_back: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ImportResult:
     """Carry out a plan (see the module's docstring); raises ImportConflict before any write when it has conflicts."""
@@ -184,19 +149,18 @@ def run(
             created = "project schema"
     written = batch.BatchResult(writers=writers, fewest_writers=writers)
     write_began = time.monotonic()
-    group: list[dict] = []
-    for typed in typed_items(source):
-        if found.identical and _key(typed) in found.identical:
-            continue
-        group.append({"PutRequest": {"Item": typed}})
-        if len(group) == WRITE_GROUP:
-            _write(client, table, group, written, writers, policy, on_progress, stop, found)
-            group = []
-    if group:
-        _write(client, table, group, written, writers, policy, on_progress, stop, found)
+    keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
+    try:
+        with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
+            for group in groups:
+                requests = [{"PutRequest": {"Item": typed}} for typed in group]
+                _write(client, table, requests, written, writers, policy, on_progress, stop, found)
+    except KeyboardInterrupt:  # between two groups (in a group, batch.write raises Interrupted)
+        raise _interrupted(written, found) from None
     write_seconds = time.monotonic() - write_began
-    stored = count_stored(client, table, source, policy)
-    return ImportResult(found, created, written, stored, time.monotonic() - began, write_seconds)
+    stored = count_stored(client, table, source, policy, readers=writers, on_progress=on_read_back)
+    ended = time.monotonic()
+    return ImportResult(found, created, written, stored, ended - began, write_seconds, ended - write_began - write_seconds)
 
 
 def _write(
@@ -216,12 +180,7 @@ def _write(
         if exc.result is not None:  # batch.write sets it on both: the tally up to the interruption
             _add(total, exc.result)
         if isinstance(exc, Interrupted):
-            raise Interrupted(
-                f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
-                "(what is already there is skipped)",
-                total.put,
-                found.to_write,
-            ) from None
+            raise _interrupted(total, found) from None
         raise
     _add(total, part)
     if part.stopped:
@@ -230,38 +189,18 @@ def _write(
         )
 
 
+def _interrupted(total: batch.BatchResult, found: Plan) -> Interrupted:
+    return Interrupted(
+        f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
+        "(what is already there is skipped)",
+        total.put,
+        found.to_write,
+    )
+
+
 def _add(total: batch.BatchResult, part: batch.BatchResult):
     total.put += part.put
     total.retries += part.retries
     total.consumed_wcu += part.consumed_wcu
     total.throttled += part.throttled
     total.fewest_writers = min(total.fewest_writers, part.fewest_writers)
-
-
-def count_stored(client: DynamoDBClient, table: str, source: Source, policy: RetryPolicy | None = None) -> int:
-    """How many of the export's items are in the table, read back by key; raises naming the missing ones."""
-    policy = policy or RetryPolicy()
-    found = 0
-    missing: list[tuple] = []
-    chunk: list[tuple] = []
-
-    def read_back():
-        nonlocal found
-        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in chunk]
-        present = {_key(item) for item in _batch_get(client, table, keys, policy, projection=True)}
-        found += len(present)
-        missing.extend(key for key in chunk if key not in present)
-
-    for typed in typed_items(source):
-        chunk.append(_key(typed))
-        if len(chunk) == GET_BATCH:
-            read_back()
-            chunk = []
-    if chunk:
-        read_back()
-    if missing:
-        shown = ", ".join(f"{pk}/{sk}" for pk, sk in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise DdbError(
-            f"{len(missing)} item(s) of the export are not in table {table!r} after the import: {shown}; run the import again"
-        )
-    return found

@@ -4,6 +4,7 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
             "0 already there, "
         )
     )
-    assert imported.err.strip().endswith(f"all {len(before)} read back from the table")
+    assert re.search(rf"; all {len(before)} read back from the table in \d+\.\d s$", imported.err.strip())
     assert typed_items(local_client(engine)) == before
     again = invoke("import", str(out))
     assert again.code == 0 and "imported 0 items" in again.err and f"{len(before)} already there" in again.err
