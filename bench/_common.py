@@ -50,14 +50,14 @@ def invoke(env, *args, check=True, timeout=None) -> TaskRun:
 
 
 @contextlib.contextmanager
-def engine(port: int):
-    """`invoke local.start` on `port` for the duration; yields (endpoint, env, scratch dir)."""
+def engine(port: int, kind: str | None = None):
+    """`invoke local.start` on `port` (engine `kind`, or the configured one) for the duration; yields (endpoint, env, scratch dir)."""
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the engine (finally below)
     with tempfile.TemporaryDirectory(prefix="ddb-bench-") as scratch:
         env = environment(port, Path(scratch) / "state")
-        invoke(env, "local.start")
+        invoke(env, "local.start", *(("--engine", kind) if kind else ()))
         try:
             yield f"http://127.0.0.1:{port}", env, Path(scratch)
         finally:
