@@ -73,7 +73,7 @@ def _files(root: Path) -> list[Path]:
 def _where(files: list[Path], users: dict[str, User], message_uuid: str) -> str | None:
     """Where an earlier file (or message) already used `message_uuid`: read again only on a suspected repeat."""
     for path in files:
-        conversation = fx._conversation(fx._read_json(path, str(path)), str(path), users)
+        conversation = fx._conversation(fx._read_json(path, str(path), "conversation"), str(path), users)
         for index, message in enumerate(conversation.messages):
             if message.message_uuid == message_uuid:
                 return f"messages[{index}] of {path}"
@@ -94,7 +94,7 @@ def walk(directory: str | Path) -> Iterator[tuple[dict[str, User], bytes, Conver
     seen: set[int] = set()  # hash of each message uuid so far
     for number, path in enumerate(files):
         raw = fx._read_bytes(path, str(path))
-        conversation = fx._conversation(fx._parse(raw, str(path)), str(path), users)
+        conversation = fx._conversation(fx._parse(raw, str(path), "conversation"), str(path), users)
         group = conversation.message_group_uuid
         if group in groups:
             raise FixtureError(f"{path}: message_group_uuid: {group} is already used by {groups[group]}")
