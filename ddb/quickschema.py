@@ -116,12 +116,34 @@ def _keyword(root: dict, schema: dict, keyword: str, rule: Any, refs: dict) -> C
     raise _Unsure(keyword)
 
 
+def _closed_object(root: dict, schema: dict, refs: dict) -> Check:
+    """The common object schema (type object, required, properties, additionalProperties false) in one pass."""
+    required = tuple(schema["required"])
+    known = {name: _compile(root, sub, refs) for name, sub in schema["properties"].items()}
+
+    def check(value: Any) -> bool:
+        if type(value) is not dict or any(name not in value for name in required):
+            return False
+        for name, item in value.items():
+            each = known.get(name)
+            if each is None or not each(item):
+                return False
+        return True
+
+    return check
+
+
 def _compile(root: dict, schema: Any, refs: dict) -> Check:
     """`schema` as one function of a value, True when the value certainly keeps it (its keywords in order)."""
     if schema is True:
         return lambda value: True
     if not isinstance(schema, dict):
         raise _Unsure(schema)
+    rules = set(schema) - _ANNOTATIONS
+    if rules == {"type", "required", "properties", "additionalProperties"} and (
+        schema["type"] == "object" and schema["additionalProperties"] is False
+    ):
+        return _closed_object(root, schema, refs)
     checks = [c for c in (_keyword(root, schema, k, rule, refs) for k, rule in schema.items()) if c is not None]
     return _all(checks) if checks else (lambda value: True)
 
