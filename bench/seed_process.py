@@ -10,7 +10,7 @@ each repeat interleaved (the order alternates):
 - re-seed: `invoke seed` of the same set again, into the table that now holds it.
 
 It prints whole-process seed rate / ceiling rate, re-seed time / first seed time (medians
-and run by run) and the seed process's peak RSS (os.wait4's ru_maxrss). Every seed is
+and run by run) and the seed process's peak RSS (VmHWM, polled from /proc). Every seed is
 followed by a count of the table.
 
 Growth mode (`--sizes 10000,100000,1000000`): for each size, a synthetic set (100
@@ -21,9 +21,9 @@ items/s and peak RSS.
     python bench/seed_process.py --sizes 10000,100000,1000000 [--engine ...]
 """
 
-import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,13 +45,35 @@ def process(env, *args) -> tuple[float, float, str]:
         text=True,
     )
     assert child.stderr is not None
+    peak = [0]
+    watcher = threading.Thread(target=_watch_peak, args=(child.pid, peak), daemon=True)
+    watcher.start()
     err = child.stderr.read()  # until the child closes it, at exit
-    _, status, usage = os.wait4(child.pid, 0)
+    child.wait()
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    watcher.join()
     if child.returncode:
         raise SystemExit(f"invoke {' '.join(args)} failed ({child.returncode}): {err.strip()}")
-    return seconds, usage.ru_maxrss / 1024, (err.strip().splitlines() or [""])[-1]
+    return seconds, peak[0] / 1024, (err.strip().splitlines() or [""])[-1]
+
+
+def _watch_peak(pid: int, peak: list[int]):
+    """The process's peak RSS (VmHWM, kB), read from /proc every 50 ms until it ends.
+
+    Not getrusage: a forked child's ru_maxrss counts the parent's pages it shared before exec.
+    VmHWM belongs to the program exec loaded, and only grows, so the last reading is its peak.
+    """
+    status = f"/proc/{pid}/status"
+    while True:
+        try:
+            with open(status) as lines:
+                hwm = next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), None)
+        except OSError:
+            return
+        if hwm is None:  # a zombie: the program has ended
+            return
+        peak[0] = max(peak[0], hwm)
+        time.sleep(0.05)
 
 
 def ceiling_seconds(client, table, requests, writers=4) -> float:
