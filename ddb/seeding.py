@@ -26,6 +26,7 @@ from typing import Any
 from . import batch, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
+from .errors import InvalidInput
 from .fixture_stream import CheckedFixtures, FixtureFile, check, conversations
 from .fixtures import Conversation, Fixtures, conversation_items
 from .items import group_claim, utc_now
@@ -106,7 +107,7 @@ def _way(client: DynamoDBClient, table: str, way: str, conversations: int, items
     if way == "auto":
         return seed_plan.choose(client, table, conversations, items)
     if way not in seed_plan.WAYS:
-        raise ValueError(f"way must be auto or one of {', '.join(seed_plan.WAYS)}, not {way!r}")
+        raise InvalidInput(f"way must be auto or one of {', '.join(seed_plan.WAYS)}, not {way!r}")
     return way, 0
 
 
