@@ -68,7 +68,10 @@ def print_json_lines(items):
 
 
 class ProgressBar:
-    """A transient rich progress bar on stderr, shown from `start(total)` on and gone when the `with` block ends."""
+    """A transient rich progress bar on stderr, shown from `start(total)` on and gone when the `with` block ends.
+
+    Only at a terminal: with stderr piped there is nothing to show, and rich costs an import and a thread.
+    """
 
     def __init__(self, label: str):
         self.label = label
@@ -76,6 +79,8 @@ class ProgressBar:
         self._bar: TaskID | None = None
 
     def start(self, total: int):
+        if not sys.stderr.isatty():  # piped or logged: a transient bar would show nothing; skip rich and its refresh thread
+            return
         from rich.progress import Progress
 
         progress = Progress(console=console(stderr=True), transient=True)

@@ -10,10 +10,20 @@ def plan_counts(plan) -> str:
     return f"{plan.conversations} conversations, {plan.messages} messages, {plan.groups} group items, {plan.claims} group claims"
 
 
+def plan_way(plan) -> str:
+    """How the seed found the stale items: `planned by one scan of 20,301 items` (a `ddb.seeding.SeedPlan`)."""
+    if plan.way == "empty":
+        return "planned with no reads: the table held no app items"
+    if plan.way == "scan":
+        return f"planned by one scan of the table's keys ({plan.table_items} items)"
+    known = f", cheaper than a scan of {plan.table_items} items" if plan.table_items else ""
+    return f"planned by key queries ({4 * plan.conversations} queries{known})"
+
+
 def seed_dry_run(plan, target, client) -> str:
     return (
-        f"dry run: fixtures valid; would write {len(plan.puts)} items ({plan_counts(plan)}) and delete "
-        f"{len(plan.deletes)} stale items in {describe(target, client)}"
+        f"dry run: fixtures valid; would write {plan.put_count} items ({plan_counts(plan)}) and delete "
+        f"{len(plan.deletes)} stale items in {describe(target, client)}; {plan_way(plan)}"
     )
 
 
@@ -23,7 +33,8 @@ def seeded(result) -> str:
     paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
     return (
         f"seeded {plan_counts(result.plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
-        f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}"
+        f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}; "
+        f"{plan_way(result.plan)}"
     )
 
 

@@ -107,8 +107,12 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
         return
 
     def confirm_seed(loaded):
-        messages = sum(len(conversation.messages) for conversation in loaded.conversations)
-        confirm(target, client, f"replace {len(loaded.conversations)} conversations ({messages} messages) in the table", yes)
+        confirm(
+            target,
+            client,
+            f"replace {loaded.conversation_count} conversations ({loaded.message_count} messages) in the table",
+            yes,
+        )
 
     with ProgressBar("seeding") as bar:
         result = seeding.seed_fixtures(
@@ -126,7 +130,7 @@ def _seed_options(c, target, writers, bar) -> dict:
         "policy": target.retries,
         "lease_seconds": seconds("ddb.seed_lock_lease", config(c).seed_lock_lease),
         "on_wait": lambda wait: status_line(sentences.lock_wait(wait)),
-        "on_planned": lambda plan: bar.start(len(plan.puts) + len(plan.deletes)),
+        "on_planned": lambda plan: bar.start(plan.put_count + len(plan.deletes)),
         "on_progress": bar.advance,
     }
 

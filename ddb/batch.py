@@ -14,9 +14,10 @@ most once per round of calls; a run of clean calls adds one writer back, up to
 """
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 
 from . import capacity
 from .awserrors import error_code, to_ddb_error
@@ -183,19 +184,52 @@ class _Writer:
             self.on_progress(done)
 
 
+def _chunks(requests: Iterable[dict]) -> Iterator[list[dict]]:
+    """Requests in chunks of BATCH_SIZE, taken from the iterable only as they are needed."""
+    source = iter(requests)
+    while chunk := list(islice(source, BATCH_SIZE)):
+        yield chunk
+
+
+def _send_all(writer: "_Writer", chunks: Iterator[list[dict]], writers: int):
+    """Hand the chunks to `writers` threads, with at most two chunks per writer taken but not yet written."""
+    pool = ThreadPoolExecutor(max_workers=writers)
+    in_flight: set[Future] = set()
+    try:
+        for chunk in chunks:
+            while len(in_flight) >= 2 * writers:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            if writer.stop.is_set():
+                break
+            in_flight.add(pool.submit(writer.write_chunk, chunk))
+        for future in in_flight:
+            future.result()
+    except BaseException:
+        writer.stop.set()  # the other writers end after their call in flight, not at the last chunk
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write(
     client: DynamoDBClient,
     table: str,
-    requests: list[dict],
+    requests: Iterable[dict],
     *,
     writers: int = 4,
     policy: RetryPolicy = RetryPolicy(),
     on_progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], object] | None = None,
     stop: threading.Event | None = None,
+    total: int | None = None,
 ) -> BatchResult:
     """Send put/delete requests (see `put_request`, `delete_request`) and return the tally.
 
+    `requests` may be a list or any iterable (a generator): it is read in chunks only as
+    writers come free, so building requests overlaps the writes and memory holds about
+    two chunks per writer; `total` is its length, for the messages, if it has none.
     No two requests may share a key. At most `writers` calls are in flight, fewer while
     the table throttles. Raises WriteIncomplete, listing the unwritten keys, when some
     items are still unprocessed after `policy.max_attempts` tries in a row without progress.
@@ -203,32 +237,25 @@ def write(
     Setting `stop` (from any thread) ends the write after the calls in flight: the result
     then says `stopped`. Ctrl-C does the same and raises Interrupted with the count written.
     """
-    chunks = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
+    if total is None:
+        total = len(requests) if isinstance(requests, list | tuple) else 0
     writer = _Writer(client, table, policy, on_progress, sleep, writers, stop)
     interrupted = False
     try:
-        if writers <= 1 or len(chunks) <= 1:
-            for chunk in chunks:
+        if writers <= 1:
+            for chunk in _chunks(requests):
+                if writer.stop.is_set():
+                    break
                 writer.write_chunk(chunk)
         else:
-            pool = ThreadPoolExecutor(max_workers=writers)
-            try:
-                for future in [pool.submit(writer.write_chunk, chunk) for chunk in chunks]:
-                    future.result()
-            except BaseException:
-                writer.stop.set()  # the other writers end after their call in flight, not at the last chunk
-                raise
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+            _send_all(writer, _chunks(requests), writers)
     except KeyboardInterrupt:
         interrupted = True
     result = writer.result
     result.stopped = writer.stop.is_set()
     if interrupted:
         done = result.put + result.deleted
-        error = Interrupted(
-            f"interrupted: {done} of {len(requests)} items written; run the command again to finish", done, len(requests)
-        )
+        error = Interrupted(f"interrupted: {done} of {total} items written; run the command again to finish", done, total)
         error.result = result
         raise error
     if result.failed_keys:

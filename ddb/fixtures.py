@@ -12,11 +12,12 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import contract, items, validate
 from .errors import FixtureError, NotFound
 from .items import User
+from .quickschema import plainly_valid
 
 # Namespace for deriving message uuids that a fixture does not give.
 _MESSAGE_NAMESPACE = uuidlib.UUID("6f1c3c1e-2b7a-4f0e-9a55-3d2f1b8c7e10")
@@ -48,6 +49,14 @@ class Fixtures:
 
     users: dict[str, User]  # by handle
     conversations: tuple[Conversation, ...]
+
+    @property
+    def conversation_count(self) -> int:
+        return len(self.conversations)
+
+    @property
+    def message_count(self) -> int:
+        return sum(len(c.messages) for c in self.conversations)
 
     def user(self, handle: str) -> User:
         """The user with this handle, or NotFound naming the known handles."""
@@ -113,11 +122,20 @@ def _require(problem: str | None, shown: str, place: str):
         raise FixtureError(f"{shown}: {place}: {problem}")
 
 
-def _read_json(path: Path, shown: str):
+def _read_bytes(path: Path, shown: str) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise FixtureError(f"{shown}: cannot read: {exc.strerror}") from None
+
+
+def _read_json(path: Path, shown: str, schema_name: str):
+    return _parse(_read_bytes(path, shown), shown, schema_name)
+
+
+def _parse(raw: bytes, shown: str, schema_name: str):
+    """The JSON document in `raw`, refused in one line when it is not UTF-8, not JSON, too deep, names a key twice
+    or breaks the JSON Schema `schema_name`."""
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is allowed (RFC 8259)
     except UnicodeDecodeError as exc:
@@ -137,11 +155,16 @@ def _read_json(path: Path, shown: str):
         raise FixtureError(too_deep) from None
     except ValueError as exc:  # an integer of more than 4300 digits
         raise FixtureError(f"{shown}: top level: invalid JSON: {str(exc).split(':')[0]}") from None
+    if plainly_valid(contract.schema(schema_name), document):
+        # The common case, checked once: a document that keeps the schema is 4 levels deep at most
+        # and names no key twice (an object that does is no plain dict to quickschema).
+        return document
     if _depth_exceeds(document, MAX_DEPTH):
         raise FixtureError(too_deep)
     twice = _key_twice(document)
     if twice:
         raise FixtureError(f"{shown}: {contract.location(twice)}: is given twice in one object: keep one")
+    _check(schema_name, document, shown)
     return document
 
 
@@ -152,8 +175,7 @@ def _check(schema_name: str, document: Any, shown: str):
 
 
 def _load_users(path: Path, shown: str) -> dict[str, User]:
-    document = _read_json(path, shown)
-    _check("users", document, shown)
+    document = _read_json(path, shown, "users")
     users: dict[str, User] = {}
     seen_uuids: dict[str, str] = {}  # uuid -> handle
     seen_handles: dict[str, int] = {}  # handle -> index
@@ -173,9 +195,8 @@ def _load_users(path: Path, shown: str) -> dict[str, User]:
     return users
 
 
-def _load_conversation(path: Path, shown: str, users: dict[str, User]) -> Conversation:
-    document = _read_json(path, shown)
-    _check("conversation", document, shown)
+def _conversation(document: Any, shown: str, users: dict[str, User]) -> Conversation:
+    """A conversation file parsed and checked against its schema (`_parse`), checked against the text rules."""
     _require(validate.uuid_problem(document["message_group_uuid"]), shown, "message_group_uuid")
     between = tuple(document["between"])
     for index, handle in enumerate(between):
@@ -203,42 +224,35 @@ def _load_conversation(path: Path, shown: str, users: dict[str, User]) -> Conver
 
 
 def load(directory: str | Path) -> Fixtures:
-    """Read and validate a whole fixture directory; raise FixtureError on the first problem."""
-    root = Path(directory)
+    """Read and validate a whole fixture directory, keeping it in memory; raise FixtureError on the first problem."""
+    from .fixture_stream import walk
+
+    users: dict[str, User] = {}
+    conversations = []
+    for found, _, conversation in walk(directory):
+        users = found
+        conversations.append(conversation)
+    return Fixtures(users, tuple(conversations))
+
+
+def users_file(root: Path) -> tuple[Path, dict[str, User]]:
+    """The fixture directory's users.json, validated, after the directory itself was checked."""
     if not root.is_dir():
         raise FixtureError(f"{root}: {'is not a directory' if root.exists() else 'fixture directory does not exist'}")
     users_path = root / "users.json"
     if not users_path.is_file():
         raise FixtureError(f"{users_path}: missing: a fixture directory needs users.json")
     _inside(users_path, root, str(users_path))
-    users = _load_users(users_path, str(users_path))
-    conversation_dir = root / "conversations"
-    files = sorted(conversation_dir.glob("*.json")) if conversation_dir.is_dir() else []
-    if not files:
-        raise FixtureError(f"{conversation_dir}: no conversation files (*.json) to seed")
-    conversations: list[Conversation] = []
-    groups: dict[str, str] = {}  # message_group_uuid -> file
-    message_uuids: dict[str, str] = {}  # message_uuid -> where
-    for path in files:
-        _inside(path, root, str(path))
-    for path in files:
-        conversation = _load_conversation(path, str(path), users)
-        if conversation.message_group_uuid in groups:
-            raise FixtureError(
-                f"{path}: message_group_uuid: {conversation.message_group_uuid} is already used by {groups[conversation.message_group_uuid]}"
-            )
-        groups[conversation.message_group_uuid] = str(path)
-        for index, message in enumerate(conversation.messages):
-            if message.message_uuid in message_uuids:
-                raise FixtureError(
-                    f"{path}: messages[{index}].message_uuid: {message.message_uuid} is already used by {message_uuids[message.message_uuid]}"
-                )
-            message_uuids[message.message_uuid] = f"messages[{index}] of {path}"
-        conversations.append(conversation)
-    return Fixtures(users, tuple(conversations))
+    return users_path, _load_users(users_path, str(users_path))
 
 
-def conversation_items(fixtures: Fixtures, conversation: Conversation, now: datetime) -> list[dict]:
+class Directory(Protocol):
+    """Anything that finds a user by handle: `Fixtures`, or the checked fixtures of the streamed seed."""
+
+    def user(self, handle: str) -> User: ...
+
+
+def conversation_items(fixtures: Directory, conversation: Conversation, now: datetime) -> list[dict]:
     """The items of one conversation: its messages, then one group item per participant.
 
     Message i is stamped `now - minutes_ago + i microseconds`: messages listed oldest

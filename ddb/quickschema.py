@@ -11,6 +11,7 @@ finds no error; never the other way round.
 """
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -45,70 +46,127 @@ def _resolve(root: dict, ref: str) -> dict:
     return node
 
 
-def _ok(root: dict, schema: Any, value: Any) -> bool:
-    if schema is True:
+Check = Callable[[Any], bool]
+
+
+def _all(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+    return lambda value: all(check(value) for check in checks)
+
+
+def _of_type(kind: Callable[[Any], bool], check: Check) -> Check:
+    """A keyword that only speaks about values of one JSON type: any other value passes it."""
+    return lambda value: not kind(value) or check(value)
+
+
+def _unique_strings(value: list) -> bool:
+    if not all(type(v) is str for v in value):
+        raise _Unsure("uniqueItems")
+    return len(set(value)) == len(value)
+
+
+def _keyword(root: dict, schema: dict, keyword: str, rule: Any, refs: dict) -> Check | None:
+    """The check of one keyword (None: it only annotates); _Unsure for a keyword this module does not read."""
+    is_str, is_number = _TYPES["string"], _TYPES["number"]
+    is_object, is_array = _TYPES["object"], _TYPES["array"]
+    if keyword in _ANNOTATIONS:
+        return None
+    if keyword == "$ref":
+        if rule not in refs:
+            refs[rule] = None  # a reference to itself is resolved when first used
+            refs[rule] = _compile(root, _resolve(root, rule), refs)
+        return lambda value: refs[rule](value)
+    if keyword == "type":
+        kinds = [_TYPES[k] for k in (rule if isinstance(rule, list) else [rule])]
+        return kinds[0] if len(kinds) == 1 else lambda value: any(kind(value) for kind in kinds)
+    if keyword == "minLength":
+        return _of_type(is_str, lambda value: len(value) >= rule)
+    if keyword == "maxLength":
+        return _of_type(is_str, lambda value: len(value) <= rule)
+    if keyword == "pattern":
+        search = _regex(rule).search
+        return _of_type(is_str, lambda value: search(value) is not None)
+    if keyword in ("minimum", "maximum"):
+        if keyword == "minimum":
+            return _of_type(is_number, lambda value: value >= rule)
+        return _of_type(is_number, lambda value: value <= rule)
+    if keyword == "required":
+        return _of_type(is_object, lambda value: all(name in value for name in rule))
+    if keyword == "properties":
+        checks = {name: _compile(root, sub, refs) for name, sub in rule.items()}
+        return _of_type(is_object, lambda value: all(checks[k](v) for k, v in value.items() if k in checks))
+    if keyword == "additionalProperties":
+        if set(schema) & {"patternProperties", "unevaluatedProperties"}:
+            raise _Unsure(keyword)
+        known = set(schema.get("properties", {}))
+        if rule is False:
+            return _of_type(is_object, lambda value: known.issuperset(value))
+        extra = _compile(root, rule, refs)
+        return _of_type(is_object, lambda value: all(extra(v) for k, v in value.items() if k not in known))
+    if keyword == "items":
+        each = _compile(root, rule, refs)
+        return _of_type(is_array, lambda value: all(each(v) for v in value))
+    if keyword == "minItems":
+        return _of_type(is_array, lambda value: len(value) >= rule)
+    if keyword == "maxItems":
+        return _of_type(is_array, lambda value: len(value) <= rule)
+    if keyword == "uniqueItems":
+        return _of_type(is_array, _unique_strings) if rule else None
+    raise _Unsure(keyword)
+
+
+def _closed_object(root: dict, schema: dict, refs: dict) -> Check:
+    """The common object schema (type object, required, properties, additionalProperties false) in one pass."""
+    required = tuple(schema["required"])
+    known = {name: _compile(root, sub, refs) for name, sub in schema["properties"].items()}
+
+    def check(value: Any) -> bool:
+        if type(value) is not dict or any(name not in value for name in required):
+            return False
+        for name, item in value.items():
+            each = known.get(name)
+            if each is None or not each(item):
+                return False
         return True
+
+    return check
+
+
+def _compile(root: dict, schema: Any, refs: dict) -> Check:
+    """`schema` as one function of a value, True when the value certainly keeps it (its keywords in order)."""
+    if schema is True:
+        return lambda value: True
     if not isinstance(schema, dict):
         raise _Unsure(schema)
-    for keyword, rule in schema.items():
-        if keyword in _ANNOTATIONS:
-            continue
-        if keyword == "$ref":
-            if not _ok(root, _resolve(root, rule), value):
-                return False
-        elif keyword == "type":
-            kinds = rule if isinstance(rule, list) else [rule]
-            if not any(_TYPES[k](value) for k in kinds):
-                return False
-        elif keyword in ("minLength", "maxLength", "pattern"):
-            if type(value) is not str:
-                continue
-            if keyword == "minLength" and len(value) < rule:
-                return False
-            if keyword == "maxLength" and len(value) > rule:
-                return False
-            if keyword == "pattern" and not _regex(rule).search(value):
-                return False
-        elif keyword in ("minimum", "maximum"):
-            if type(value) not in (int, float):
-                continue
-            if (value < rule) if keyword == "minimum" else (value > rule):
-                return False
-        elif keyword in ("required", "properties", "additionalProperties"):
-            if type(value) is not dict:
-                continue
-            if keyword == "required" and any(name not in value for name in rule):
-                return False
-            if keyword == "properties" and not all(_ok(root, rule[k], v) for k, v in value.items() if k in rule):
-                return False
-            if keyword == "additionalProperties":
-                if set(schema) & {"patternProperties", "unevaluatedProperties"}:
-                    raise _Unsure(keyword)
-                known = schema.get("properties", {})
-                if not all(_ok(root, rule, v) if rule is not False else False for k, v in value.items() if k not in known):
-                    return False
-        elif keyword in ("items", "minItems", "maxItems", "uniqueItems"):
-            if type(value) is not list:
-                continue
-            if keyword == "items" and not all(_ok(root, rule, v) for v in value):
-                return False
-            if keyword == "minItems" and len(value) < rule:
-                return False
-            if keyword == "maxItems" and len(value) > rule:
-                return False
-            if keyword == "uniqueItems" and rule:
-                if not all(type(v) is str for v in value):
-                    raise _Unsure(keyword)
-                if len(set(value)) != len(value):
-                    return False
-        else:
-            raise _Unsure(keyword)
-    return True
+    rules = set(schema) - _ANNOTATIONS
+    if rules == {"type", "required", "properties", "additionalProperties"} and (
+        schema["type"] == "object" and schema["additionalProperties"] is False
+    ):
+        return _closed_object(root, schema, refs)
+    checks = [c for c in (_keyword(root, schema, k, rule, refs) for k, rule in schema.items()) if c is not None]
+    return _all(checks) if checks else (lambda value: True)
+
+
+_COMPILED: dict[int, tuple[dict, Check | None]] = {}  # id(schema) -> (the schema, kept alive; its check or None)
+
+
+def _checker(schema: dict) -> Check | None:
+    """The compiled check of a root schema, made once (None: the schema uses something this module does not read)."""
+    if id(schema) not in _COMPILED or _COMPILED[id(schema)][0] is not schema:
+        try:
+            _COMPILED[id(schema)] = (schema, _compile(schema, schema, {}))
+        except (_Unsure, KeyError, TypeError, re.error, RecursionError):
+            _COMPILED[id(schema)] = (schema, None)
+    return _COMPILED[id(schema)][1]
 
 
 def plainly_valid(schema: dict, document: Any) -> bool:
     """True only when `document` certainly keeps `schema`; False means "ask jsonschema"."""
+    check = _checker(schema)
+    if check is None:
+        return False
     try:
-        return _ok(schema, schema, document)
+        return check(document)
     except (_Unsure, KeyError, TypeError, re.error, RecursionError):
         return False

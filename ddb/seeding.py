@@ -1,40 +1,52 @@
 """Seeding: replace each fixture conversation in the table with exactly its fixture items.
 
-`plan()` validates nothing itself (fixtures arrive validated) and reads only by key:
-for each conversation, the keys of its message partition, its participants' group
-items for it (strongly consistent) and any other group item the GSI knows for it.
-What the fixtures do not produce is deleted; everything else in the table is untouched.
-Each conversation's group uuid is claimed as pattern D claims it (`ddb.items.group_claim`),
-so a seeded group cannot be taken over by another pair; the claim's key is fixed, so a
-re-seed puts it again in place.
+The plan finds the keys each fixture conversation already has in the table (its message
+partition, and every item the GSI lists for its group) the cheapest way: none on a table
+with no app item, key queries, or one scan (`ddb.seed_plan`). What the fixtures do not
+produce is deleted; everything else in the table is untouched. Each conversation's group
+uuid is claimed as pattern D claims it (`ddb.items.group_claim`), so a seeded group
+cannot be taken over by another pair; the claim's key is fixed, so a re-seed puts it again.
 
-`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: load
-and validate every fixture file, let the caller confirm, take the seed lock, plan, write.
-Nothing is written before every file is valid and `confirm` has returned; the caller
-hears of the lock, the plan and the progress through callbacks and gets the result back.
+`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the
+validation pass reads every fixture file one at a time (`ddb.fixture_stream`), the caller
+confirms, the seed lock is taken, the plan made, and the write pass reads each file again
+and builds its items as the writers come free, so memory stays flat at any size. Nothing
+is written before every file is valid and `confirm` has returned; the caller hears of the
+lock, the plan and the progress through callbacks and gets the result back.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from . import batch, group_items, schema
+from . import batch, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
+from .errors import InvalidInput
+from .fixture_stream import CheckedFixtures, FixtureFile, check, conversations
 from .fixtures import Conversation, Fixtures, conversation_items
-from .fixtures import load as load_fixtures
-from .items import User, group_claim, group_pk, message_pk, utc_now
+from .items import group_claim, utc_now
 from .seed_lock import LockWait, SeedLock, exclusive
+from .seed_plan import existing_keys
 
-KEYS = "pk, sk"
+__all__ = ["existing_keys"]
+
+Source = Fixtures | CheckedFixtures | str | Path
 
 
 @dataclass
 class SeedPlan:
-    """The writes a seed will make: every fixture item, and the stale keys to delete."""
+    """The writes a seed will make: every fixture item, and the stale keys to delete.
+
+    `puts` holds the items when the fixtures were loaded whole; a streamed seed builds
+    them in the write pass instead, from `put_items()`. `way` says how the stale keys
+    were found (`ddb.seed_plan`: "empty", "queries" or "scan"), `table_items` the item
+    count that choice rested on.
+    """
 
     puts: list[dict] = field(default_factory=list)
     deletes: list[dict] = field(default_factory=list)
@@ -42,6 +54,13 @@ class SeedPlan:
     messages: int = 0
     groups: int = 0
     claims: int = 0
+    way: str = seed_plan.QUERIES
+    table_items: int = 0
+    put_items: Callable[[], Iterator[dict]] | None = None
+
+    @property
+    def put_count(self) -> int:
+        return len(self.puts) if self.put_items is None else self.messages + self.groups + self.claims
 
 
 @dataclass
@@ -55,44 +74,78 @@ class SeedResult:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
 
 
-def existing_keys(client: DynamoDBClient, table: str, conversation: Conversation, users: dict[str, User]) -> list[dict]:
-    """Keys now in the table that belong to one conversation (messages and group items)."""
-    group = conversation.message_group_uuid
-    found = []
-    for page in client.get_paginator("query").paginate(
-        TableName=table,
-        ConsistentRead=True,
-        ProjectionExpression="pk, sk",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": message_pk(group)}},
-    ):
-        found += [{"pk": i["pk"]["S"], "sk": i["sk"]["S"]} for i in page.get("Items", [])]
-    for handle in conversation.between:
-        found += group_items.of_owner(client, table, group_pk(users[handle].uuid), message_group_uuid=group, projection=KEYS)
-    found += group_items.in_conversation(client, table, group, projection=KEYS).items
-    unique = {(k["pk"], k["sk"]): {"pk": k["pk"], "sk": k["sk"]} for k in found}
-    return list(unique.values())
+def _wanted(fixtures: Any, conversation: Conversation, now: datetime) -> list[dict]:
+    """Every item the table must hold for one conversation: its messages, group items and claim."""
+    first, second = (fixtures.user(handle) for handle in conversation.between)
+    return [
+        *conversation_items(fixtures, conversation, now),
+        group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
+    ]
 
 
-def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime) -> SeedPlan:
-    """Work out every put and delete that makes the table hold exactly the fixtures."""
+def _found(client: DynamoDBClient, table: str, way: str, keyed: list, users: dict, table_items: int):
+    """The keys in the table of each conversation (by group uuid), found the way chosen."""
+    if way == seed_plan.EMPTY:
+        return {}
+    if way == seed_plan.SCAN:
+        segments = 4 if table_items > 100_000 else 1
+        return seed_plan.scanned(client, table, {c.message_group_uuid for c in keyed}, segments)
+    return seed_plan.queried(client, table, keyed, users)
+
+
+def _stale(found: dict, conversation: Conversation, wanted: Iterable[dict], already: set) -> list[dict]:
+    keys = {(i["pk"], i["sk"]) for i in wanted}
+    stale = []
+    for key in sorted(found.get(conversation.message_group_uuid, ())):
+        if key not in keys and key not in already:  # a key two conversations find is deleted once
+            already.add(key)
+            stale.append({"pk": key[0], "sk": key[1]})
+    return stale
+
+
+def _way(client: DynamoDBClient, table: str, way: str, conversations: int, items: int) -> tuple[str, int]:
+    if way == "auto":
+        return seed_plan.choose(client, table, conversations, items)
+    if way not in seed_plan.WAYS:
+        raise InvalidInput(f"way must be auto or one of {', '.join(seed_plan.WAYS)}, not {way!r}")
+    return way, 0
+
+
+def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, way: str = seed_plan.QUERIES) -> SeedPlan:
+    """Work out every put and delete that makes the table hold exactly the fixtures (loaded whole)."""
     result = SeedPlan()
     with translated(client, table):
+        result.way, result.table_items = _way(client, table, way, len(fixtures.conversations), 0)
+        found = _found(client, table, result.way, list(fixtures.conversations), fixtures.users, result.table_items)
+        already: set = set()
         for conversation in fixtures.conversations:
-            first, second = (fixtures.user(handle) for handle in conversation.between)
-            wanted = [
-                *conversation_items(fixtures, conversation, now),
-                group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
-            ]
-            wanted_keys = {(i["pk"], i["sk"]) for i in wanted}
+            wanted = _wanted(fixtures, conversation, now)
             result.puts += wanted
-            result.deletes += [
-                k for k in existing_keys(client, table, conversation, fixtures.users) if (k["pk"], k["sk"]) not in wanted_keys
-            ]
+            result.deletes += _stale(found, conversation, wanted, already)
             result.conversations += 1
             result.messages += len(conversation.messages)
             result.groups += len(conversation.between)
             result.claims += 1
+    return result
+
+
+def streamed_plan(client: DynamoDBClient, table: str, checked: CheckedFixtures, now: datetime, way: str = "auto") -> SeedPlan:
+    """The plan of a streamed seed: stale keys found the cheapest way; the puts built later, file by file."""
+    files: list[FixtureFile] = list(checked.files)
+    result = SeedPlan(conversations=len(files), messages=checked.message_count, groups=2 * len(files), claims=len(files))
+    with translated(client, table):
+        result.way, result.table_items = _way(client, table, way, len(files), result.put_count)
+        found = _found(client, table, result.way, files, checked.users, result.table_items)
+        if found:
+            already: set = set()
+            for conversation in conversations(checked):
+                result.deletes += _stale(found, conversation, _wanted(checked, conversation, now), already)
+
+    def put_items() -> Iterator[dict]:
+        for conversation in conversations(checked):
+            yield from _wanted(checked, conversation, now)
+
+    result.put_items = put_items
     return result
 
 
@@ -114,52 +167,70 @@ def run(
     started = time.perf_counter()
     if lock:
         lock.check()
-    requests = [batch.delete_request(k) for k in seed_plan.deletes] + [batch.put_request(i) for i in seed_plan.puts]
+    puts = seed_plan.put_items() if seed_plan.put_items else seed_plan.puts
+    requests = chain((batch.delete_request(k) for k in seed_plan.deletes), (batch.put_request(i) for i in puts))
+    total = len(seed_plan.deletes) + seed_plan.put_count
     written = batch.write(
-        client, table, requests, writers=writers, policy=policy, on_progress=on_progress, stop=lock.stop if lock else None
+        client,
+        table,
+        requests,
+        writers=writers,
+        policy=policy,
+        on_progress=on_progress,
+        stop=lock.stop if lock else None,
+        total=total,
     )
     if lock:
-        lock.check(written.put + written.deleted, len(requests))
+        lock.check(written.put + written.deleted, total)
     return SeedResult(seed_plan, written, time.perf_counter() - started)
 
 
-def _loaded(source: "Fixtures | str | Path") -> Fixtures:
-    """Fixtures as given, or loaded (and so validated completely) from a fixture folder."""
-    return source if isinstance(source, Fixtures) else load_fixtures(source)
+def _checked(source: Source) -> Fixtures | CheckedFixtures:
+    """Fixtures as given, or a fixture folder through the validation pass (every file checked, none kept)."""
+    return source if isinstance(source, Fixtures | CheckedFixtures) else check(source)
 
 
-def preview(client: DynamoDBClient, table: str, source: "Fixtures | str | Path", now: datetime | None = None) -> SeedPlan:
+def _plan(client: DynamoDBClient, table: str, loaded: Fixtures | CheckedFixtures, now: datetime, way: str) -> SeedPlan:
+    if isinstance(loaded, Fixtures):
+        return plan(client, table, loaded, now, way)
+    return streamed_plan(client, table, loaded, now, way)
+
+
+def preview(client: DynamoDBClient, table: str, source: Source, now: datetime | None = None, way: str = "auto") -> SeedPlan:
     """A dry run: validate the fixtures and plan the seed (reading keys only), writing nothing."""
-    return plan(client, table, _loaded(source), now or utc_now())
+    return _plan(client, table, _checked(source), now or utc_now(), way)
 
 
 def seed_fixtures(
     client: DynamoDBClient,
     table: str,
-    source: "Fixtures | str | Path",
+    source: Source,
     *,
     writers: int = 4,
     policy: batch.RetryPolicy = batch.RetryPolicy(),
     lease_seconds: float = 15,
-    confirm: Callable[[Fixtures], None] | None = None,
+    confirm: Callable[[Any], None] | None = None,
     on_wait: Callable[[LockWait], None] | None = None,
     on_planned: Callable[[SeedPlan], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
+    way: str = "auto",
 ) -> SeedResult:
     """Seed the table with a fixture folder (or fixtures already loaded): re-seeding replaces them.
 
-    In order: every file is loaded and validated (FixtureError, nothing written);
-    `confirm(fixtures)` may refuse by raising (e.g. `Refused`, nothing written); the seed
-    lock is taken (`on_wait(LockWait)` while another seed holds it); the plan is made
-    (`on_planned(plan)`, before the first write); the writes go out (`on_progress(n)` as
-    items land). Raises WriteIncomplete, LockLost or Interrupted as `run` does.
+    In order: every file is read and validated, one at a time (FixtureError, nothing
+    written); `confirm(fixtures)` may refuse by raising (e.g. `Refused`, nothing written);
+    the seed lock is taken (`on_wait(LockWait)` while another seed holds it); the stale
+    keys are found the cheapest way (`way`: see `ddb.seed_plan`; `on_planned(plan)`,
+    before the first write); the writes go out (`on_progress(n)` as items land), each
+    file read again and its items built as writers come free. Raises WriteIncomplete,
+    LockLost or Interrupted as `run` does, FixtureError if a file changed since it was checked.
     """
-    loaded = _loaded(source)
+    loaded = _checked(source)
     if confirm:
         confirm(loaded)
     with exclusive(client, table, lease_seconds=lease_seconds, on_wait=on_wait) as lock:
-        seed_plan = plan(client, table, loaded, now or utc_now())
+        seed_plan = _plan(client, table, loaded, now or utc_now(), way)
         if on_planned:
             on_planned(seed_plan)
         return run(client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock)
@@ -175,10 +246,10 @@ class SetupResult:
 def setup(
     client: DynamoDBClient,
     table: str,
-    source: "Fixtures | str | Path",
+    source: Source,
     *,
     billing: str = schema.PROVISIONED,
-    confirm: Callable[[Fixtures], None] | None = None,
+    confirm: Callable[[Any], None] | None = None,
     on_dropped: Callable[[bool], None] | None = None,
     on_created: Callable[[schema.LoadResult], None] | None = None,
     **seed_options: Any,
@@ -197,7 +268,7 @@ def setup(
     """
     from .errors import DdbError
 
-    loaded = _loaded(source)
+    loaded = _checked(source)
     if confirm:
         confirm(loaded)
     dropped = schema.drop(client, table)

@@ -19,6 +19,7 @@ and no error line grows with its input.
 """
 
 import re
+from functools import cache
 
 from .errors import InvalidInput
 
@@ -54,6 +55,7 @@ def escaped(text: str, keep: str = "") -> str:
     return _UNSHOWABLE.sub(escape, text)
 
 
+@cache
 def _limit(definition: str, rule: str) -> int:
     from . import contract
 

@@ -1,0 +1,163 @@
+"""A fixture directory read one conversation file at a time, for sets of any size.
+
+`check(dir)` is the validation pass: every file is read, parsed and checked (its schema,
+the text rules, the cross-file rules) exactly as `ddb.fixtures.load` does, in the same
+order and with the same lines, but only what the cross-file rules need is kept: the
+users, each file's group uuid, pair and digest, and one small number per message uuid.
+`conversations(checked)` is the write pass: it reads each file again, one at a time,
+refusing in one line a file whose bytes changed since the check.
+"""
+
+import hashlib
+import json
+import uuid as uuidlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import fixtures as fx
+from .errors import FixtureError, NotFound
+from .fixtures import Conversation, Message
+from .items import User
+
+
+@dataclass(frozen=True)
+class FixtureFile:
+    """What the validation pass keeps of one conversation file."""
+
+    path: Path
+    digest: bytes
+    message_group_uuid: str
+    between: tuple[str, str]
+    message_count: int
+
+
+@dataclass(frozen=True)
+class CheckedFixtures:
+    """A fixture directory that passed the validation pass, without its messages."""
+
+    users: dict[str, User]
+    files: tuple[FixtureFile, ...]
+
+    @property
+    def conversation_count(self) -> int:
+        return len(self.files)
+
+    @property
+    def message_count(self) -> int:
+        return sum(f.message_count for f in self.files)
+
+    def user(self, handle: str) -> User:
+        """The user with this handle, or NotFound naming the known handles."""
+        try:
+            return self.users[handle]
+        except KeyError:
+            known = ", ".join(sorted(self.users))
+            raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
+
+
+def _digest(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def _files(root: Path) -> list[Path]:
+    conversation_dir = root / "conversations"
+    files = sorted(conversation_dir.glob("*.json")) if conversation_dir.is_dir() else []
+    if not files:
+        raise FixtureError(f"{conversation_dir}: no conversation files (*.json) to seed")
+    for path in files:
+        fx._inside(path, root, str(path))
+    return files
+
+
+def _where(files: list[Path], users: dict[str, User], message_uuid: str) -> str | None:
+    """Where an earlier file (or message) already used `message_uuid`: read again only on a suspected repeat."""
+    for path in files:
+        conversation = fx._conversation(fx._read_json(path, str(path), "conversation"), str(path), users)
+        for index, message in enumerate(conversation.messages):
+            if message.message_uuid == message_uuid:
+                return f"messages[{index}] of {path}"
+    return None
+
+
+def walk(directory: str | Path) -> Iterator[tuple[dict[str, User], bytes, Conversation]]:
+    """Each conversation file, validated and checked against the files before it: (users, digest, conversation).
+
+    The first problem raises FixtureError. Message uuids seen are kept as hashes only
+    (a set of ints, not the strings and their places): a repeat is confirmed, and its
+    first place found, by reading the earlier files again.
+    """
+    root = Path(directory)
+    _, users = fx.users_file(root)
+    files = _files(root)
+    groups: dict[str, str] = {}  # message_group_uuid -> file
+    seen: set[int] = set()  # hash of each message uuid so far
+    for number, path in enumerate(files):
+        raw = fx._read_bytes(path, str(path))
+        conversation = fx._conversation(fx._parse(raw, str(path), "conversation"), str(path), users)
+        group = conversation.message_group_uuid
+        if group in groups:
+            raise FixtureError(f"{path}: message_group_uuid: {group} is already used by {groups[group]}")
+        groups[group] = str(path)
+        for index, message in enumerate(conversation.messages):
+            key = hash(message.message_uuid)
+            if key in seen:
+                where = _where(files[:number], users, message.message_uuid) or next(
+                    (
+                        f"messages[{i}] of {path}"
+                        for i, m in enumerate(conversation.messages[:index])
+                        if m.message_uuid == message.message_uuid
+                    ),
+                    None,
+                )
+                if where:
+                    raise FixtureError(
+                        f"{path}: messages[{index}].message_uuid: {message.message_uuid} is already used by {where}"
+                    )
+            seen.add(key)
+        yield users, _digest(raw), conversation
+
+
+def check(directory: str | Path) -> CheckedFixtures:
+    """The validation pass: the whole directory checked, one file in memory at a time."""
+    users: dict[str, User] = {}
+    kept = []
+    for found, digest, conversation in walk(directory):
+        users = found
+        kept.append(
+            FixtureFile(
+                Path(conversation.source),
+                digest,
+                conversation.message_group_uuid,
+                conversation.between,
+                len(conversation.messages),
+            )
+        )
+    return CheckedFixtures(users, tuple(kept))
+
+
+def read(checked_file: FixtureFile, users: dict[str, User]) -> Conversation:
+    """One file of the write pass, read again: refused in one line if its bytes changed since the check."""
+    shown = str(checked_file.path)
+    raw = fx._read_bytes(checked_file.path, shown)
+    if _digest(raw) != checked_file.digest:
+        raise FixtureError(f"{shown}: changed since it was validated: seed again to validate it anew")
+    # The very bytes the validation pass checked: parsed plainly, not checked again.
+    document = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    group = document["message_group_uuid"]
+    messages = tuple(
+        Message(
+            entry["from"],
+            entry["minutes_ago"],
+            entry["message"],
+            entry.get("message_uuid") or str(uuidlib.uuid5(fx._MESSAGE_NAMESPACE, f"{group}/{index}")),
+        )
+        for index, entry in enumerate(document["messages"])
+    )
+    return Conversation(shown, group, tuple(document["between"]), messages)
+
+
+def conversations(checked: CheckedFixtures) -> Iterator[Conversation]:
+    """The write pass: every conversation, read again one file at a time."""
+    for checked_file in checked.files:
+        yield read(checked_file, checked.users)
