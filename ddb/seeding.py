@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import batch, group_items, schema
+from . import batch, group_items, pacing, schema
 from .awserrors import translated
 from .clients import DynamoDBClient
 from .fixtures import Conversation, Fixtures, conversation_items
@@ -49,10 +49,21 @@ class SeedResult:
     plan: SeedPlan
     written: batch.BatchResult
     seconds: float
+    provisioned_wcu: int | None = None  # the table's provisioned write capacity; None: on-demand (or unknown)
 
     @property
     def items_per_second(self) -> float:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
+
+    @property
+    def units_per_second(self) -> float:
+        """Write units per second, by item size (what the table's capacity is spent on)."""
+        return self.written.write_units / self.seconds if self.seconds else 0.0
+
+    @property
+    def share_of_provisioned(self) -> float | None:
+        """The write rate as a share of the table's provisioned WCU; None for an on-demand table."""
+        return self.units_per_second / self.provisioned_wcu if self.provisioned_wcu else None
 
 
 def existing_keys(client: DynamoDBClient, table: str, conversation: Conversation, users: dict[str, User]) -> list[dict]:
@@ -120,7 +131,8 @@ def run(
     )
     if lock:
         lock.check(written.put + written.deleted, len(requests))
-    return SeedResult(seed_plan, written, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return SeedResult(seed_plan, written, seconds, pacing.provisioned_write_units(client, table))
 
 
 def _loaded(source: "Fixtures | str | Path") -> Fixtures:
