@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from .capacity import WRITE_UNIT, typed_item_size
+from .clients import DynamoDBClient
 
 DECREASE = 0.9
 PROBE = 1.0
@@ -102,7 +103,7 @@ class RatePacer:
                     return now
             go_now = bool(self.sleep(due - now)) or self.clock() < due
 
-    def release(self, started: float, admitted: int, throttled: bool):
+    def release(self, started: float, admitted: int, throttled: bool) -> None:
         """Tell the pacer how a call that started at `started` went: units written, throttled or not."""
         now = self.clock()
         with self.lock:
@@ -129,7 +130,7 @@ class RatePacer:
         self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
 
 
-def provisioned_write_units(client, table: str) -> int | None:
+def provisioned_write_units(client: DynamoDBClient, table: str) -> int | None:
     """The table's provisioned write capacity (WCU) as DescribeTable gives it; None when on-demand.
 
     None too when the description cannot be read: a figure for the summary never fails a write.

@@ -172,13 +172,13 @@ class FaultProxy:
         keep, rest = requests[: len(requests) - half], requests[len(requests) - half :]
         return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
 
-    def _over_capacity(self, operation: str, raw: bytes):
+    def _over_capacity(self, bucket: TokenBucket, operation: str, raw: bytes):
         """The bucket's answer to an item write: (body to forward or None: throttled, unprocessed)."""
         if operation in ITEM_WRITES:
-            return (raw if self.bucket.take([1]) else None), {}
+            return (raw if bucket.take([1]) else None), {}
         body = json.loads(raw)
         ((table, requests),) = body["RequestItems"].items()
-        admitted = self.bucket.take([write_units(r) for r in requests])
+        admitted = bucket.take([write_units(r) for r in requests])
         with self.lock:
             self.injected["over capacity"] += len(requests) > admitted
         if not admitted:
@@ -240,7 +240,7 @@ class FaultProxy:
                     return self._drop()
                 unprocessed = {}
                 if proxy.bucket and (operation == "BatchWriteItem" or operation in ITEM_WRITES):
-                    forwarded, unprocessed = proxy._over_capacity(operation, raw)
+                    forwarded, unprocessed = proxy._over_capacity(proxy.bucket, operation, raw)
                     if forwarded is None:
                         return self._send_error("throttle")
                     raw = forwarded
