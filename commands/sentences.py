@@ -28,14 +28,44 @@ def seed_dry_run(plan, target, client) -> str:
 
 
 def seeded(result) -> str:
-    """`seeded 3 conversations, …: 40 put, 0 stale deleted, …` (with the pacing, if the table throttled)."""
+    """`seeded 3 conversations, …: 40 put, 0 stale deleted, …` (with the provisioned share and the pacing, if any)."""
     w = result.written
-    paced = f"; throttled {w.throttled} times, paced down to {w.fewest_writers} of {w.writers} writers" if w.throttled else ""
+    share = result.share_of_provisioned
+    of_table = ""
+    if share is not None:
+        of_table = f", {share:.2f} of the table's {result.provisioned_wcu} provisioned WCU"
+        if share > 1.5:  # a local engine's table claims 5 WCU and admits thousands
+            of_table += " (burst capacity, or an engine that does not enforce it)"
+    paced = f"; throttled {w.throttled} times" if w.throttled else ""
+    if w.paced_rate is not None:
+        paced += f", paced to {w.paced_rate:.0f} WCU/s (lowest {w.lowest_rate:.0f})"
     return (
         f"seeded {plan_counts(result.plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
-        f"{result.items_per_second:.0f} items/s, {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}; "
+        f"{result.items_per_second:.0f} items/s ({result.units_per_second:.0f} WCU/s by item size{of_table}), "
+        f"{w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}; "
         f"{plan_way(result.plan)}"
     )
+
+
+def seed_summary(result) -> dict:
+    """The seed's summary as data, for `--json`: the counts, the rates and the provisioned share."""
+    w, plan = result.written, result.plan
+    share = result.share_of_provisioned
+    return {
+        "conversations": plan.conversations,
+        "messages": plan.messages,
+        "put": w.put,
+        "deleted": w.deleted,
+        "retries": w.retries,
+        "throttled": w.throttled,
+        "seconds": round(result.seconds, 3),
+        "items_per_second": round(result.items_per_second, 1),
+        "write_units_per_second": round(result.units_per_second, 1),
+        "reported_wcu_per_second": round(w.consumed_wcu / result.seconds, 1) if result.seconds else 0.0,
+        "provisioned_wcu": result.provisioned_wcu,
+        "share_of_provisioned": None if share is None else round(share, 3),
+        "paced_rate": None if w.paced_rate is None else round(w.paced_rate, 1),
+    }
 
 
 def lock_wait(wait, purpose: str = "seed") -> str:

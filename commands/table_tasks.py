@@ -88,10 +88,11 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
         "fixtures": "fixture directory (default: ddb.fixtures)",
         "dry_run": "validate and plan, write nothing",
         "writers": "concurrent batch writers (default: ddb.writers)",
+        "json_": "print the summary as one JSON object on stdout",
     }
 )
 @reports_errors
-def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None):
+def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None, json_=False):
     """Validate the fixtures, then write them; re-seeding replaces them."""
     from ddb import seeding
 
@@ -118,7 +119,12 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
         result = seeding.seed_fixtures(
             client, target.table, source, confirm=confirm_seed, **_seed_options(c, target, writers, bar)
         )
-    status_line(sentences.seeded(result))
+    if json_:
+        from .output import print_json
+
+        print_json(sentences.seed_summary(result))
+    else:
+        status_line(sentences.seeded(result))
 
 
 def _seed_options(c, target, writers, bar) -> dict:

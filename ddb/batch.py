@@ -7,10 +7,10 @@ no progress for `max_attempts` tries in a row, its items are reported by key in
 `WriteIncomplete`, never dropped. These retries are the only ones a BatchWriteItem gets:
 a client from `ddb.target` leaves it to this module (see `ddb.retry`).
 
-Pacing adapts to the table: a throttled call (a throttling error, or UnprocessedItems,
-which is how DynamoDB sheds load in a batch) halves the number of calls in flight, at
-most once per round of calls; a run of clean calls adds one writer back, up to
-`writers`. Against an unthrottled engine all `writers` stay busy.
+Pacing adapts to the table (`ddb.pacing`): `writers` calls stay in flight, and once the
+table throttles (a throttling error, or UnprocessedItems, which is how DynamoDB sheds
+load in a batch) they go out at an adaptive rate in write units per second that keeps
+the table near its ceiling. Against an engine that never throttles nothing waits.
 """
 
 import threading
@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 
-from . import capacity
+from . import capacity, pacing
 from .awserrors import error_code, to_ddb_error
 from .clients import DynamoDBClient
 from .errors import Interrupted, WriteIncomplete
@@ -44,8 +44,10 @@ class BatchResult:
     consumed_wcu: float = 0.0
     failed_keys: list = field(default_factory=list)
     throttled: int = 0  # calls that were throttled or came back with UnprocessedItems
-    writers: int = 1  # the most calls in flight allowed
-    fewest_writers: int = 1  # the fewest the pacing went down to
+    writers: int = 1  # calls in flight
+    write_units: int = 0  # write units of the items written, by DynamoDB's size rules (`ddb.pacing.request_units`)
+    paced_rate: float | None = None  # write units/s the pacing ended at; None: the table never throttled
+    lowest_rate: float | None = None  # the lowest rate the pacing went down to
     stopped: bool = False  # the stop event ended the write early: some requests were never sent
 
 
@@ -72,41 +74,6 @@ def _is_throttling(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
-class _Pacer:
-    """How many calls may be in flight: halved on throttling, grown back by one on success.
-
-    A cut happens at most once per round: only a call that started after the last cut
-    can cut again, so writers throttled together count as one signal (as in TCP's AIMD).
-    """
-
-    def __init__(self, writers: int):
-        self.most = self.limit = self.fewest = max(1, writers)
-        self.active = self.clean = self.round = 0
-        self.condition = threading.Condition()
-
-    def acquire(self) -> int:
-        with self.condition:
-            while self.active >= self.limit:
-                self.condition.wait()
-            self.active += 1
-            return self.round
-
-    def release(self, started_round: int, throttled: bool):
-        with self.condition:
-            self.active -= 1
-            if throttled:
-                self.clean = 0
-                if started_round == self.round:
-                    self.round += 1
-                    self.limit = max(1, self.limit // 2)
-                    self.fewest = min(self.fewest, self.limit)
-            elif self.limit < self.most:
-                self.clean += 1
-                if self.clean >= 2 * self.limit:
-                    self.clean, self.limit = 0, self.limit + 1
-            self.condition.notify_all()
-
-
 class _Writer:
     def __init__(
         self,
@@ -121,17 +88,19 @@ class _Writer:
         self.client, self.table, self.policy = client, table, policy
         self.stop = stop or threading.Event()
         self.on_progress, self.sleep = on_progress, sleep or self.stop.wait  # a backoff ends early on stop
-        self.pacer = _Pacer(writers)
-        self.result = BatchResult(writers=self.pacer.most, fewest_writers=self.pacer.most)
+        self.pacer = pacing.RatePacer(self.sleep)
+        self.result = BatchResult(writers=max(1, writers))
         self.lock = threading.Lock()
 
     def _call(self, pending: list[dict]):
         """One BatchWriteItem under the pacer: (response, None) or (None, retryable error)."""
-        started = self.pacer.acquire()
-        throttled = False
+        cost = pacing.units(pending)
+        started = self.pacer.acquire(cost)
+        throttled, admitted = False, 0
         try:
             response = self.client.batch_write_item(RequestItems={self.table: pending}, ReturnConsumedCapacity="TOTAL")
-            throttled = bool(response.get("UnprocessedItems", {}).get(self.table))
+            left = response.get("UnprocessedItems", {}).get(self.table)
+            throttled, admitted = bool(left), cost - pacing.units(left) if left else cost
             return response, None
         except Exception as exc:  # classified right below: retried, mapped or re-raised
             if not is_retryable(exc):
@@ -142,11 +111,10 @@ class _Writer:
             throttled = _is_throttling(exc)
             return None, exc
         finally:
-            self.pacer.release(started, throttled)
-            if throttled:
-                with self.lock:
-                    self.result.throttled += 1
-                    self.result.fewest_writers = self.pacer.fewest
+            self.pacer.release(started, admitted, throttled)
+            with self.lock:
+                self.result.write_units += admitted
+                self.result.throttled += throttled
 
     def write_chunk(self, chunk: list[dict]):
         pending = chunk
@@ -230,8 +198,8 @@ def write(
     `requests` may be a list or any iterable (a generator): it is read in chunks only as
     writers come free, so building requests overlaps the writes and memory holds about
     two chunks per writer; `total` is its length, for the messages, if it has none.
-    No two requests may share a key. At most `writers` calls are in flight, fewer while
-    the table throttles. Raises WriteIncomplete, listing the unwritten keys, when some
+    No two requests may share a key. `writers` calls are in flight; once the table
+    throttles, they go out at the rate it admits (`ddb.pacing`). Raises WriteIncomplete, listing the unwritten keys, when some
     items are still unprocessed after `policy.max_attempts` tries in a row without progress.
 
     Setting `stop` (from any thread) ends the write after the calls in flight: the result
@@ -253,6 +221,7 @@ def write(
         interrupted = True
     result = writer.result
     result.stopped = writer.stop.is_set()
+    result.paced_rate, result.lowest_rate = writer.pacer.rate, writer.pacer.lowest
     if interrupted:
         done = result.put + result.deleted
         error = Interrupted(f"interrupted: {done} of {total} items written; run the command again to finish", done, total)

@@ -147,7 +147,7 @@ def run(
         else:
             schema.load(client, table, billing)
             created = "project schema"
-    written = batch.BatchResult(writers=writers, fewest_writers=writers)
+    written = batch.BatchResult(writers=writers)
     write_began = time.monotonic()
     keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
     try:
@@ -203,4 +203,7 @@ def _add(total: batch.BatchResult, part: batch.BatchResult):
     total.retries += part.retries
     total.consumed_wcu += part.consumed_wcu
     total.throttled += part.throttled
-    total.fewest_writers = min(total.fewest_writers, part.fewest_writers)
+    total.write_units += part.write_units
+    if part.lowest_rate is not None:
+        total.paced_rate = part.paced_rate
+        total.lowest_rate = min(total.lowest_rate or part.lowest_rate, part.lowest_rate)

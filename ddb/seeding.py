@@ -23,7 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from . import batch, schema, seed_plan
+from . import batch, pacing, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
 from .errors import InvalidInput
@@ -68,10 +68,21 @@ class SeedResult:
     plan: SeedPlan
     written: batch.BatchResult
     seconds: float
+    provisioned_wcu: int | None = None  # the table's provisioned write capacity; None: on-demand (or unknown)
 
     @property
     def items_per_second(self) -> float:
         return (self.written.put + self.written.deleted) / self.seconds if self.seconds else 0.0
+
+    @property
+    def units_per_second(self) -> float:
+        """Write units per second, by item size (what the table's capacity is spent on)."""
+        return self.written.write_units / self.seconds if self.seconds else 0.0
+
+    @property
+    def share_of_provisioned(self) -> float | None:
+        """The write rate as a share of the table's provisioned WCU; None for an on-demand table."""
+        return self.units_per_second / self.provisioned_wcu if self.provisioned_wcu else None
 
 
 def _wanted(fixtures: Any, conversation: Conversation, now: datetime) -> list[dict]:
@@ -182,7 +193,8 @@ def run(
     )
     if lock:
         lock.check(written.put + written.deleted, total)
-    return SeedResult(seed_plan, written, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return SeedResult(seed_plan, written, seconds, pacing.provisioned_write_units(client, table))
 
 
 def _checked(source: Source) -> Fixtures | CheckedFixtures:

@@ -5,18 +5,22 @@ The tasks run unchanged against the proxy's endpoint. For a chosen share of requ
 with a throttling error, a 500 or 503, drops the connection before or after forwarding,
 or stays silent past the client's read timeout; `shares` gives each fault its own share;
 and it makes BatchWriteItem store only part of its items, returning the rest as
-UnprocessedItems. It counts every operation it sees, so a test can also assert that no
-request (or no write) was sent at all.
+UnprocessedItems. With `write_units_per_second` it behaves like a provisioned table at its
+limit (a `TokenBucket`). It counts every operation it sees, so a test can also assert that
+no request (or no write) was sent at all.
 """
 
 import http.client
 import json
+import math
 import random
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
+
+from ddb.capacity import WRITE_UNIT, typed_item_size
 
 WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "CreateTable", "DeleteTable"}
 ALL = None  # operations=ALL: every request may be faulted, whatever its operation
@@ -34,6 +38,46 @@ _ERROR_BODIES = {
 }
 
 
+ITEM_WRITES = {"PutItem", "DeleteItem", "UpdateItem"}
+
+
+def write_units(request: dict) -> int:
+    """Write units of one BatchWriteItem request by DynamoDB's size rules (a delete: one unit)."""
+    if "PutRequest" not in request:
+        return 1
+    return max(1, math.ceil(typed_item_size(request["PutRequest"]["Item"]) / WRITE_UNIT))
+
+
+class TokenBucket:
+    """A provisioned table's write capacity: `rate` write units a second, at most `burst_seconds` of them saved up.
+
+    `take(requests)` admits requests in order while the bucket holds their units and returns
+    how many it admitted (DynamoDB answers a batch it can admit none of with
+    ProvisionedThroughputExceededException and hands the rest of a partial one back as
+    UnprocessedItems). It starts full.
+    """
+
+    def __init__(self, rate: float, burst_seconds: float = 1.0):
+        self.rate, self.most = rate, rate * burst_seconds
+        self.tokens, self.refilled = self.most, time.monotonic()
+        self.lock = threading.Lock()
+        self.admitted_units = 0
+
+    def take(self, costs: list[int]) -> int:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.most, self.tokens + (now - self.refilled) * self.rate)
+            self.refilled = now
+            admitted = 0
+            for cost in costs:
+                if cost > self.tokens:
+                    break
+                self.tokens -= cost
+                admitted += 1
+            self.admitted_units += sum(costs[:admitted])
+            return admitted
+
+
 class FaultProxy:
     """Start with `with FaultProxy(upstream, fail_share=0.3) as proxy:`; use `proxy.endpoint`.
 
@@ -42,6 +86,7 @@ class FaultProxy:
     share, e.g. {"throttle": 0.25, "500": 0.05}), each fault its own share. `always`
     answers every request with that fault; `hang_all` makes the proxy accept requests
     and never answer. The draws come from one generator seeded by `seed`.
+    `write_units_per_second` puts the table's item writes under a `TokenBucket` of that rate.
     """
 
     def __init__(
@@ -57,6 +102,8 @@ class FaultProxy:
         always=None,
         timeout_seconds=2.5,
         seed=7,
+        write_units_per_second=None,
+        burst_seconds=1.0,
     ):
         self.upstream = urlparse(upstream)
         self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
@@ -66,6 +113,9 @@ class FaultProxy:
             raise ValueError(f"shares must name faults of {FAULTS} and add up to at most 1: {shares}")
         self.operations, self.hang_all, self.always = operations, hang_all, always
         self.timeout_seconds = timeout_seconds
+        if write_units_per_second and unprocessed_share:
+            raise ValueError("write_units_per_second and unprocessed_share do not combine: both decide what is unprocessed")
+        self.bucket = TokenBucket(write_units_per_second, burst_seconds) if write_units_per_second else None
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()  # operation -> requests received
@@ -122,6 +172,20 @@ class FaultProxy:
         keep, rest = requests[: len(requests) - half], requests[len(requests) - half :]
         return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
 
+    def _over_capacity(self, bucket: TokenBucket, operation: str, raw: bytes):
+        """The bucket's answer to an item write: (body to forward or None: throttled, unprocessed)."""
+        if operation in ITEM_WRITES:
+            return (raw if bucket.take([1]) else None), {}
+        body = json.loads(raw)
+        ((table, requests),) = body["RequestItems"].items()
+        admitted = bucket.take([write_units(r) for r in requests])
+        with self.lock:
+            self.injected["over capacity"] += len(requests) > admitted
+        if not admitted:
+            return None, {}
+        rest = requests[admitted:]
+        return json.dumps({**body, "RequestItems": {table: requests[:admitted]}}).encode(), {table: rest} if rest else {}
+
     def _forward(self, handler, raw: bytes):
         connection = http.client.HTTPConnection(self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length", "connection")}
@@ -148,6 +212,11 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def _send_error(self, fault):
+                status, code, message = _ERROR_BODIES[fault]
+                body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+                self._send(status, "application/x-amz-json-1.0", body)
+
             def _drop(self):
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -163,15 +232,18 @@ class FaultProxy:
                     return self._drop()
                 fault = proxy._choose(operation)
                 if fault in _ERROR_BODIES:
-                    status, code, message = _ERROR_BODIES[fault]
-                    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
-                    return self._send(status, "application/x-amz-json-1.0", body)
+                    return self._send_error(fault)
                 if fault == "drop-before":
                     return self._drop()
                 if fault == "timeout":
                     time.sleep(proxy.timeout_seconds)
                     return self._drop()
                 unprocessed = {}
+                if proxy.bucket and (operation == "BatchWriteItem" or operation in ITEM_WRITES):
+                    forwarded, unprocessed = proxy._over_capacity(proxy.bucket, operation, raw)
+                    if forwarded is None:
+                        return self._send_error("throttle")
+                    raw = forwarded
                 if operation == "BatchWriteItem" and proxy.unprocessed_share:
                     body, unprocessed = proxy._split(json.loads(raw))
                     if body is None:
