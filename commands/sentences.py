@@ -65,6 +65,7 @@ def seed_summary(result) -> dict:
         "provisioned_wcu": result.provisioned_wcu,
         "share_of_provisioned": None if share is None else round(share, 3),
         "paced_rate": None if w.paced_rate is None else round(w.paced_rate, 1),
+        "planned_by": plan.way,
     }
 
 

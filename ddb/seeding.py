@@ -193,8 +193,7 @@ def run(
     )
     if lock:
         lock.check(written.put + written.deleted, total)
-    seconds = time.perf_counter() - started
-    return SeedResult(seed_plan, written, seconds, pacing.provisioned_write_units(client, table))
+    return SeedResult(seed_plan, written, time.perf_counter() - started, pacing.provisioned_write_units(client, table))
 
 
 def _checked(source: Source) -> Fixtures | CheckedFixtures:
