@@ -165,7 +165,6 @@ def growth(args, env, scratch):
 
 def main():
     parser = common.arguments(__doc__.split("\n\n")[0], port=8230)
-    parser.add_argument("--engine", choices=("moto", "dynamodb-local"), default="moto")
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--users", type=int, default=100)
