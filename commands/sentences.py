@@ -32,10 +32,12 @@ def seeded(result) -> str:
     w = result.written
     share = result.share_of_provisioned
     of_table = ""
-    if share is not None:
+    if share is not None and share > 1.5:  # a local engine's table claims 5 WCU and admits thousands
+        of_table = (
+            f", past the table's {result.provisioned_wcu} provisioned WCU: burst capacity, or an engine that does not enforce it"
+        )
+    elif share is not None:
         of_table = f", {share:.2f} of the table's {result.provisioned_wcu} provisioned WCU"
-        if share > 1.5:  # a local engine's table claims 5 WCU and admits thousands
-            of_table += " (burst capacity, or an engine that does not enforce it)"
     paced = f"; throttled {w.throttled} times" if w.throttled else ""
     if w.paced_rate is not None:
         paced += f", paced to {w.paced_rate:.0f} WCU/s (lowest {w.lowest_rate:.0f})"
