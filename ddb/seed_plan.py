@@ -19,11 +19,12 @@ whole table, so there the scan is cheaper still.)
 
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from . import group_items
 from .clients import DynamoDBClient
+from .errors import InvalidInput
 from .items import MESSAGE_PREFIX, User, group_pk, message_pk
 from .scan import _pages
 
@@ -119,3 +120,42 @@ def scanned(client: DynamoDBClient, table: str, groups: set[str], segments: int 
             for group, keys in part.items():
                 found[group] |= keys
     return found
+
+
+def found_keys(client: DynamoDBClient, table: str, way: str, keyed: list, users: dict, table_items: int) -> dict:
+    """The keys in the table of each conversation (by group uuid), found the way chosen."""
+    if way == EMPTY:
+        return {}
+    if way == SCAN:
+        segments = 4 if table_items > 100_000 else 1
+        return scanned(client, table, {c.message_group_uuid for c in keyed}, segments)
+    return queried(client, table, keyed, users)
+
+
+def stale_keys(found: dict, conversation: Keyed, wanted: Iterable[dict], already: set) -> list[dict]:
+    """The keys found for a conversation that it no longer wants (each key once, across conversations)."""
+    keys = {(i["pk"], i["sk"]) for i in wanted}
+    stale = []
+    for key in sorted(found.get(conversation.message_group_uuid, ())):
+        if key not in keys and key not in already:  # a key two conversations find is deleted once
+            already.add(key)
+            stale.append({"pk": key[0], "sk": key[1]})
+    return stale
+
+
+def finding_keys(client: DynamoDBClient, table: str, way: str, keyed: list, users: dict, table_items: int) -> "Future[dict]":
+    """`found_keys` on a thread of its own: the writes can go out meanwhile."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-plan")
+    try:
+        return pool.submit(found_keys, client, table, way, keyed, users, table_items)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def pick(client: DynamoDBClient, table: str, way: str, conversations: int, items: int) -> tuple[str, int]:
+    """The way asked for ("auto": the cheapest, see `choose`) and the table's item count it rested on."""
+    if way == "auto":
+        return choose(client, table, conversations, items)
+    if way not in WAYS:
+        raise InvalidInput(f"way must be auto or one of {', '.join(WAYS)}, not {way!r}")
+    return way, 0

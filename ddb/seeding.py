@@ -3,9 +3,9 @@
 The plan finds the keys each fixture conversation already has in the table (its message
 partition, and every item the GSI lists for its group) the cheapest way: none on a table
 with no app item, key queries, or one scan (`ddb.seed_plan`). What the fixtures do not
-produce is deleted; everything else in the table is untouched. Each conversation's group
-uuid is claimed as pattern D claims it (`ddb.items.group_claim`), so a seeded group
-cannot be taken over by another pair; the claim's key is fixed, so a re-seed puts it again.
+produce is deleted (after the puts: a seed finds stale keys while its puts go out);
+the rest of the table is untouched. Each conversation's group uuid is claimed as pattern D
+claims it (`ddb.items.group_claim`); the claim's key is fixed, so a re-seed puts it again.
 
 `seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the
 validation pass reads every fixture file one at a time (`ddb.fixture_stream`), the caller
@@ -16,7 +16,8 @@ lock, the plan and the progress through callbacks and gets the result back.
 """
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -26,7 +27,6 @@ from typing import Any
 from . import batch, pacing, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
-from .errors import InvalidInput
 from .fixture_stream import CheckedFixtures, FixtureFile, check, conversations
 from .fixtures import Conversation, Fixtures, conversation_items
 from .items import group_claim, utc_now
@@ -45,7 +45,8 @@ class SeedPlan:
     `puts` holds the items when the fixtures were loaded whole; a streamed seed builds
     them in the write pass instead, from `put_items()`. `way` says how the stale keys
     were found (`ddb.seed_plan`: "empty", "queries" or "scan"), `table_items` the item
-    count that choice rested on.
+    count that choice rested on. A streamed seed into a table that holds items finds the
+    stale keys while its puts are written: then `later_deletes()` yields them after the puts.
     """
 
     puts: list[dict] = field(default_factory=list)
@@ -57,6 +58,8 @@ class SeedPlan:
     way: str = seed_plan.QUERIES
     table_items: int = 0
     put_items: Callable[[], Iterator[dict]] | None = None
+    # Stale keys still being found (on a thread) while the puts go out: written after them.
+    later_deletes: Callable[[], Iterator[dict]] | None = None
 
     @property
     def put_count(self) -> int:
@@ -94,45 +97,17 @@ def _wanted(fixtures: Any, conversation: Conversation, now: datetime) -> list[di
     ]
 
 
-def _found(client: DynamoDBClient, table: str, way: str, keyed: list, users: dict, table_items: int):
-    """The keys in the table of each conversation (by group uuid), found the way chosen."""
-    if way == seed_plan.EMPTY:
-        return {}
-    if way == seed_plan.SCAN:
-        segments = 4 if table_items > 100_000 else 1
-        return seed_plan.scanned(client, table, {c.message_group_uuid for c in keyed}, segments)
-    return seed_plan.queried(client, table, keyed, users)
-
-
-def _stale(found: dict, conversation: Conversation, wanted: Iterable[dict], already: set) -> list[dict]:
-    keys = {(i["pk"], i["sk"]) for i in wanted}
-    stale = []
-    for key in sorted(found.get(conversation.message_group_uuid, ())):
-        if key not in keys and key not in already:  # a key two conversations find is deleted once
-            already.add(key)
-            stale.append({"pk": key[0], "sk": key[1]})
-    return stale
-
-
-def _way(client: DynamoDBClient, table: str, way: str, conversations: int, items: int) -> tuple[str, int]:
-    if way == "auto":
-        return seed_plan.choose(client, table, conversations, items)
-    if way not in seed_plan.WAYS:
-        raise InvalidInput(f"way must be auto or one of {', '.join(seed_plan.WAYS)}, not {way!r}")
-    return way, 0
-
-
 def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, way: str = seed_plan.QUERIES) -> SeedPlan:
     """Work out every put and delete that makes the table hold exactly the fixtures (loaded whole)."""
     result = SeedPlan()
     with translated(client, table):
-        result.way, result.table_items = _way(client, table, way, len(fixtures.conversations), 0)
-        found = _found(client, table, result.way, list(fixtures.conversations), fixtures.users, result.table_items)
+        result.way, result.table_items = seed_plan.pick(client, table, way, len(fixtures.conversations), 0)
+        found = seed_plan.found_keys(client, table, result.way, list(fixtures.conversations), fixtures.users, result.table_items)
         already: set = set()
         for conversation in fixtures.conversations:
             wanted = _wanted(fixtures, conversation, now)
             result.puts += wanted
-            result.deletes += _stale(found, conversation, wanted, already)
+            result.deletes += seed_plan.stale_keys(found, conversation, wanted, already)
             result.conversations += 1
             result.messages += len(conversation.messages)
             result.groups += len(conversation.between)
@@ -140,17 +115,34 @@ def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, 
     return result
 
 
-def streamed_plan(client: DynamoDBClient, table: str, checked: CheckedFixtures, now: datetime, way: str = "auto") -> SeedPlan:
-    """The plan of a streamed seed: stale keys found the cheapest way; the puts built later, file by file."""
+def streamed_plan(
+    client: DynamoDBClient, table: str, checked: CheckedFixtures, now: datetime, way: str = "auto", overlap: bool = False
+) -> SeedPlan:
+    """The plan of a streamed seed: stale keys found the cheapest way; the puts built later, file by file.
+
+    With `overlap` the stale keys are found on a thread while the puts are written (`later_deletes`).
+    """
     files: list[FixtureFile] = list(checked.files)
     result = SeedPlan(conversations=len(files), messages=checked.message_count, groups=2 * len(files), claims=len(files))
     with translated(client, table):
-        result.way, result.table_items = _way(client, table, way, len(files), result.put_count)
-        found = _found(client, table, result.way, files, checked.users, result.table_items)
-        if found:
-            already: set = set()
-            for conversation in conversations(checked):
-                result.deletes += _stale(found, conversation, _wanted(checked, conversation, now), already)
+        result.way, result.table_items = seed_plan.pick(client, table, way, len(files), result.put_count)
+        found: Future[dict] | dict = (
+            seed_plan.finding_keys(client, table, result.way, files, checked.users, result.table_items)
+            if result.way != seed_plan.EMPTY and overlap
+            else seed_plan.found_keys(client, table, result.way, files, checked.users, result.table_items)
+        )
+
+    def stale() -> Iterator[dict]:
+        already: set = set()
+        with translated(client, table):
+            keys = found.result() if isinstance(found, Future) else found
+        for conversation in conversations(checked) if keys else ():
+            yield from seed_plan.stale_keys(keys, conversation, _wanted(checked, conversation, now), already)
+
+    if isinstance(found, Future):
+        result.later_deletes = stale
+    else:
+        result.deletes = list(stale())
 
     def put_items() -> Iterator[dict]:
         for conversation in conversations(checked):
@@ -179,7 +171,8 @@ def run(
     if lock:
         lock.check()
     puts = seed_plan.put_items() if seed_plan.put_items else seed_plan.puts
-    requests = chain((batch.delete_request(k) for k in seed_plan.deletes), (batch.put_request(i) for i in puts))
+    deletes = chain(seed_plan.deletes, seed_plan.later_deletes() if seed_plan.later_deletes else ())
+    requests = chain((batch.put_request(i) for i in puts), (batch.delete_request(k) for k in deletes))
     total = len(seed_plan.deletes) + seed_plan.put_count
     written = batch.write(
         client,
@@ -201,10 +194,12 @@ def _checked(source: Source) -> Fixtures | CheckedFixtures:
     return source if isinstance(source, Fixtures | CheckedFixtures) else check(source)
 
 
-def _plan(client: DynamoDBClient, table: str, loaded: Fixtures | CheckedFixtures, now: datetime, way: str) -> SeedPlan:
+def _plan(
+    client: DynamoDBClient, table: str, loaded: Fixtures | CheckedFixtures, now: datetime, way: str, overlap: bool = False
+) -> SeedPlan:
     if isinstance(loaded, Fixtures):
         return plan(client, table, loaded, now, way)
-    return streamed_plan(client, table, loaded, now, way)
+    return streamed_plan(client, table, loaded, now, way, overlap)
 
 
 def preview(client: DynamoDBClient, table: str, source: Source, now: datetime | None = None, way: str = "auto") -> SeedPlan:
@@ -241,7 +236,7 @@ def seed_fixtures(
     if confirm:
         confirm(loaded)
     with exclusive(client, table, lease_seconds=lease_seconds, on_wait=on_wait) as lock:
-        seed_plan = _plan(client, table, loaded, now or utc_now(), way)
+        seed_plan = _plan(client, table, loaded, now or utc_now(), way, overlap=True)
         if on_planned:
             on_planned(seed_plan)
         return run(client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock)
