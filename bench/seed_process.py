@@ -9,6 +9,9 @@ each repeat interleaved (the order alternates):
   to exit (start-up, validation, lock, plan, writes, summary);
 - re-seed: `invoke seed` of the same set again, into the table that now holds it.
 
+On DynamoDB Local the tables are created without their stream (as `setup` seeds its new
+table), so no run leaves stream records that would slow the next one.
+
 It prints whole-process seed rate / ceiling rate, re-seed time / first seed time (medians
 and run by run) and the seed process's peak RSS (VmHWM, polled from /proc). Every seed is
 followed by a count of the table.
@@ -25,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import _common as common
 
@@ -76,19 +78,6 @@ def _watch_peak(pid: int, peak: list[int]):
         time.sleep(0.05)
 
 
-def ceiling_seconds(client, table, requests, writers=4) -> float:
-    chunks = [requests[i : i + batch.BATCH_SIZE] for i in range(0, len(requests), batch.BATCH_SIZE)]
-
-    def send(chunk):
-        while chunk:
-            chunk = client.batch_write_item(RequestItems={table: chunk}).get("UnprocessedItems", {}).get(table, [])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        list(pool.map(send, chunks))
-    return time.perf_counter() - started
-
-
 def check_count(client, total: int, line: str):
     """The seed said it put every item, and the table holds that many (its ItemCount: moto and DynamoDB Local keep it live).
 
@@ -103,7 +92,7 @@ def compare(args, endpoint, env, scratch):
     data = synthetic.generate(scratch / "fixtures", messages=args.messages, conversations=args.conversations, users=args.users)
     client = common.client(endpoint)
     loaded = fixtures.load(data.directory)
-    common.fresh_table(client)
+    common.fresh_table(client, stream=args.engine == "moto")
     requests = [batch.put_request(i) for i in seeding.plan(client, common.TABLE, loaded, items.utc_now(), "empty").puts]
     total = len(requests)
     del loaded
@@ -113,9 +102,9 @@ def compare(args, endpoint, env, scratch):
     for run in range(args.repeat):
         order = ("ceiling", "seed") if run % 2 == 0 else ("seed", "ceiling")
         for kind in order:
-            common.fresh_table(client)
+            common.fresh_table(client, stream=args.engine == "moto")
             if kind == "ceiling":
-                ceiling.append(ceiling_seconds(client, common.TABLE, requests))
+                ceiling.append(common.ceiling_seconds(client, common.TABLE, requests))
                 continue
             seconds, peak, line = process(env, *seed)
             check_count(client, total, line)
@@ -132,7 +121,7 @@ def compare(args, endpoint, env, scratch):
             flush=True,
         )
         print(f"    first: {line}\n    again: {again_line}", flush=True)
-    common.fresh_table(client)
+    common.fresh_table(client, stream=args.engine == "moto")
     pairs = [c / f for c, f in zip(ceiling, first, strict=True)]
     reseed = [a / f for a, f in zip(again, first, strict=True)]
     print()

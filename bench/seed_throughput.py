@@ -18,7 +18,6 @@ table is counted: seed must have stored every item.
 
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import _common as common
 
@@ -26,16 +25,7 @@ from ddb import batch, fixtures, items, seeding, synthetic
 
 
 def ceiling_run(client, table, requests, writers) -> float:
-    chunks = [requests[i : i + batch.BATCH_SIZE] for i in range(0, len(requests), batch.BATCH_SIZE)]
-
-    def send(chunk):
-        while chunk:
-            chunk = client.batch_write_item(RequestItems={table: chunk}).get("UnprocessedItems", {}).get(table, [])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        list(pool.map(send, chunks))
-    return len(requests) / (time.perf_counter() - started)
+    return len(requests) / common.ceiling_seconds(client, table, requests, writers)
 
 
 def seed_run(client, table, plan, writers) -> float:

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import _common as common
@@ -39,7 +38,6 @@ import _common as common
 from ddb import schema, synthetic
 
 HISTORY_TABLE = "cruddur-messages-earlier"
-BATCH = 25
 
 
 @contextlib.contextmanager
@@ -72,16 +70,7 @@ def raw_writer_rate(client, table: str, items: list[dict], writers: int = 8) -> 
     schema.drop(client, table)
     schema.load(client, table)
     requests = [{"PutRequest": {"Item": item}} for item in items]
-    chunks = [requests[i : i + BATCH] for i in range(0, len(requests), BATCH)]
-
-    def send(chunk):
-        while chunk:
-            chunk = client.batch_write_item(RequestItems={table: chunk}).get("UnprocessedItems", {}).get(table, [])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        list(pool.map(send, chunks))
-    rate = len(requests) / (time.perf_counter() - started)
+    rate = len(requests) / common.ceiling_seconds(client, table, requests, writers)
     schema.drop(client, table)
     return rate
 

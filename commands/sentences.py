@@ -39,12 +39,13 @@ def seeded(result) -> str:
     elif share is not None:
         of_table = f", {share:.2f} of the table's {result.provisioned_wcu} provisioned WCU"
     paced = f"; throttled {w.throttled} times" if w.throttled else ""
+    reported = f", {w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported" if w.capacity_reported else ""
     if w.paced_rate is not None:
         paced += f", paced to {w.paced_rate:.0f} WCU/s (lowest {w.lowest_rate:.0f})"
     return (
         f"seeded {plan_counts(result.plan)}: {w.put} put, {w.deleted} stale deleted, {w.retries} retries, "
-        f"{result.items_per_second:.0f} items/s ({result.units_per_second:.0f} WCU/s by item size{of_table}), "
-        f"{w.consumed_wcu / result.seconds if result.seconds else 0:.0f} WCU/s reported{paced}; "
+        f"{result.items_per_second:.0f} items/s ({result.units_per_second:.0f} WCU/s by item size{of_table})"
+        f"{reported}{paced}; "
         f"{plan_way(result.plan)}"
     )
 
@@ -63,7 +64,9 @@ def seed_summary(result) -> dict:
         "seconds": round(result.seconds, 3),
         "items_per_second": round(result.items_per_second, 1),
         "write_units_per_second": round(result.units_per_second, 1),
-        "reported_wcu_per_second": round(w.consumed_wcu / result.seconds, 1) if result.seconds else 0.0,
+        "reported_wcu_per_second": (round(w.consumed_wcu / result.seconds, 1) if result.seconds else 0.0)
+        if w.capacity_reported
+        else None,
         "provisioned_wcu": result.provisioned_wcu,
         "share_of_provisioned": None if share is None else round(share, 3),
         "paced_rate": None if w.paced_rate is None else round(w.paced_rate, 1),

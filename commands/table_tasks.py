@@ -134,6 +134,7 @@ def _seed_options(c, target, writers, bar) -> dict:
     return {
         "writers": writers,
         "policy": target.retries,
+        "capacity": target.prod,  # local engines: moto's figures mean little, DynamoDB Local slows by a fifth to give them
         "lease_seconds": seconds("ddb.seed_lock_lease", config(c).seed_lock_lease),
         "on_wait": lambda wait: status_line(sentences.lock_wait(wait)),
         "on_planned": lambda plan: bar.start(plan.put_count + len(plan.deletes)),

@@ -161,6 +161,7 @@ def run(
     policy: batch.RetryPolicy = batch.RetryPolicy(),
     on_progress: Callable[[int], None] | None = None,
     lock: SeedLock | None = None,
+    capacity: bool = True,
 ) -> SeedResult:
     """Carry out a plan with batch writes; raises WriteIncomplete naming unwritten keys.
 
@@ -183,6 +184,7 @@ def run(
         on_progress=on_progress,
         stop=lock.stop if lock else None,
         total=total,
+        capacity=capacity,
     )
     if lock:
         lock.check(written.put + written.deleted, total)
@@ -221,6 +223,7 @@ def seed_fixtures(
     on_progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
     way: str = "auto",
+    capacity: bool = True,
 ) -> SeedResult:
     """Seed the table with a fixture folder (or fixtures already loaded): re-seeding replaces them.
 
@@ -239,7 +242,9 @@ def seed_fixtures(
         seed_plan = _plan(client, table, loaded, now or utc_now(), way, overlap=True)
         if on_planned:
             on_planned(seed_plan)
-        return run(client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock)
+        return run(
+            client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock, capacity=capacity
+        )
 
 
 @dataclass

@@ -28,7 +28,8 @@ def test_synth_then_seed_then_a_parallel_scan_finds_every_item(invoke, tmp_path)
     run = invoke("seed", "--fixtures", str(out), "--writers", "3")
     assert run.code == 0, run
     assert "seeded 6 conversations, 300 messages, 12 group items, 6 group claims: 318 put, 0 stale deleted" in run.err
-    assert "items/s" in run.err and "WCU/s reported" in run.err
+    # A local seed does not ask the engine for consumed capacity (DynamoDB Local would slow by a fifth).
+    assert "items/s" in run.err and "WCU/s reported" not in run.err
     single = invoke("scan", "--json")
     parallel = invoke("scan", "--json", "--segments", "3")
     assert single.code == parallel.code == 0, parallel

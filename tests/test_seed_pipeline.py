@@ -135,3 +135,17 @@ def test_the_write_pass_reads_a_file_only_once_nearly_everything_before_it_is_wr
     assert len(unwritten_at_read) == 40
     # At most two chunks per writer in flight, one taken and waiting, one being filled.
     assert max(unwritten_at_read) <= (2 * 4 + 2) * batch.BATCH_SIZE, unwritten_at_read
+
+
+def test_a_seed_asks_for_the_consumed_capacity_only_when_told(client, table):
+    asked: list = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.BatchWriteItem", lambda params, **_: asked.append(params.get("ReturnConsumedCapacity"))
+    )
+    quiet = seeding.seed_fixtures(client, table, FIXTURES, capacity=False)
+    without = set(asked)
+    asked.clear()
+    told = seeding.seed_fixtures(client, table, FIXTURES)
+    assert without == {"NONE"} and set(asked) == {"TOTAL"}
+    assert not quiet.written.capacity_reported and "WCU/s reported" not in sentences.seeded(quiet)
+    assert told.written.capacity_reported and "WCU/s reported" in sentences.seeded(told)
