@@ -207,7 +207,10 @@ def test_invoke_seed_through_a_100_wcu_proxy_reports_its_share_of_the_provisione
     assert summary["put"] == 112 and summary["throttled"] > 0 and summary["paced_rate"] is not None
     assert summary["provisioned_wcu"] == 100
     assert summary["share_of_provisioned"] == pytest.approx(summary["write_units_per_second"] / 100, abs=0.01)
-    assert 0.5 <= summary["share_of_provisioned"] <= 1.5, summary
+    # Near the rate: what the bucket admits in that time plus its half second of saved-up burst.
+    assert summary["share_of_provisioned"] >= 0.5, summary
+    assert summary["put"] <= 100 * summary["seconds"] + 50 + 25, summary
     assert again.code == 0, again
-    assert re.search(r"\d+ items/s \(\d+ WCU/s by item size, [01]\.\d\d of the table's 100 provisioned WCU\)", again.err), again
+    shares = r"(\d\.\d\d of|past) the table's 100 provisioned WCU"  # past it: the burst the bucket saved up
+    assert re.search(r"\d+ items/s \(\d+ WCU/s by item size, " + shares, again.err), again
     assert len(all_keys(local_client(engine))) == 112
