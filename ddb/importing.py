@@ -175,7 +175,10 @@ def _write(
     found: Plan,
 ) -> None:
     try:
-        part = batch.write(client, table, group, writers=writers, policy=policy, on_progress=on_progress, stop=stop)
+        # No consumed capacity asked: the import does not report it, and DynamoDB Local slows by a fifth to give it.
+        part = batch.write(
+            client, table, group, writers=writers, policy=policy, on_progress=on_progress, stop=stop, capacity=False
+        )
     except (Interrupted, WriteIncomplete) as exc:
         if exc.result is not None:  # batch.write sets it on both: the tally up to the interruption
             _add(total, exc.result)
