@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import fixtures as fx
-from .errors import FixtureError, NotFound
-from .fixtures import Conversation, Message
+from .errors import FixtureError
+from .fixtures import Conversation, Message, find_user
 from .items import User
 
 
@@ -49,11 +49,7 @@ class CheckedFixtures:
 
     def user(self, handle: str) -> User:
         """The user with this handle, or NotFound naming the known handles."""
-        try:
-            return self.users[handle]
-        except KeyError:
-            known = ", ".join(sorted(self.users))
-            raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
+        return find_user(self.users, handle)
 
 
 def _digest(raw: bytes) -> bytes:

@@ -60,11 +60,16 @@ class Fixtures:
 
     def user(self, handle: str) -> User:
         """The user with this handle, or NotFound naming the known handles."""
-        try:
-            return self.users[handle]
-        except KeyError:
-            known = ", ".join(sorted(self.users))
-            raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
+        return find_user(self.users, handle)
+
+
+def find_user(users: dict[str, User], handle: str) -> User:
+    """The user with this handle, or NotFound naming the handles users.json knows."""
+    try:
+        return users[handle]
+    except KeyError:
+        known = ", ".join(sorted(users))
+        raise NotFound(f"unknown handle {handle!r}: users.json knows {known}") from None
 
 
 class _KeyTwice(dict):

@@ -144,6 +144,21 @@ def dynamodb_local_server(tmp_path_factory):
             process.wait()
 
 
+@pytest.fixture
+def dynamodb_local(dynamodb_local_server):
+    """A client for the session's DynamoDB Local, with no tables."""
+    delete_all_tables(dynamodb_local_server)
+    return local_client(dynamodb_local_server)
+
+
+@pytest.fixture
+def seeded_local(dynamodb_local, repo_fixtures):
+    """The repository's fixtures seeded into DynamoDB Local at the fixed time NOW."""
+    schema.load(dynamodb_local, TABLE)
+    seeding.run(dynamodb_local, TABLE, seeding.plan(dynamodb_local, TABLE, repo_fixtures, NOW), writers=1)
+    return repo_fixtures
+
+
 def pytest_generate_tests(metafunc):
     """A test marked `each_engine` runs once per engine; any other test that needs an engine runs on moto."""
     if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("each_engine"):

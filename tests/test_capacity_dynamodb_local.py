@@ -10,26 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from ddb import capacity, patterns, schema, seeding
+from ddb import capacity, patterns, schema
 from ddb.items import message_pk, to_typed
 
-from .support import NOW, TABLE, delete_all_tables, local_client
+from .support import TABLE
 
 LIMITS = [1, 2, 3, 5, 7, 10, 20, 33, 50, 100]
-
-
-@pytest.fixture
-def dynamodb_local(dynamodb_local_server):
-    """A client for the session's DynamoDB Local, with no tables."""
-    delete_all_tables(dynamodb_local_server)
-    return local_client(dynamodb_local_server)
-
-
-@pytest.fixture
-def seeded_local(dynamodb_local, repo_fixtures):
-    schema.load(dynamodb_local, TABLE)
-    seeding.run(dynamodb_local, TABLE, seeding.plan(dynamodb_local, TABLE, repo_fixtures, NOW), writers=1)
-    return repo_fixtures
 
 
 def _every_page(read, limit):

@@ -14,26 +14,11 @@ checked through that fold, and the total model.cost uses stays DynamoDB's docume
 
 import itertools
 
-import pytest
-
-from ddb import cost, messaging, patterns, schema, seeding
+from ddb import cost, messaging, patterns
 from ddb.items import User, message_pk
 from ddb.stream import StreamResult, apply_message
 
-from .support import NOW, TABLE, all_items, delete_all_tables, local_client
-
-
-@pytest.fixture
-def dynamodb_local(dynamodb_local_server):
-    delete_all_tables(dynamodb_local_server)
-    return local_client(dynamodb_local_server)
-
-
-@pytest.fixture
-def seeded_local(dynamodb_local, repo_fixtures):
-    schema.load(dynamodb_local, TABLE)
-    seeding.run(dynamodb_local, TABLE, seeding.plan(dynamodb_local, TABLE, repo_fixtures, NOW), writers=1)
-    return repo_fixtures
+from .support import TABLE, all_items
 
 
 class Reports:
