@@ -36,6 +36,7 @@ from pathlib import Path
 import _common as common
 
 from ddb import schema, synthetic
+from tests.support import typed_items
 
 HISTORY_TABLE = "cruddur-messages-earlier"
 
@@ -52,17 +53,6 @@ def dynamodb_local(port: int):
             yield f"http://127.0.0.1:{port}", env, Path(scratch)
         finally:
             common.invoke(env, "local.stop", check=False)
-
-
-def typed_items(client, table: str) -> list[dict]:
-    """Every item of `table` as DynamoDB sends it (typed), page by page."""
-    found, request = [], {"TableName": table}
-    while True:
-        page = client.scan(**request)
-        found += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return found
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def raw_writer_rate(client, table: str, items: list[dict], writers: int = 8) -> float:

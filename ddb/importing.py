@@ -15,8 +15,8 @@ The order is fixed, and nothing is written before its last check:
    `table-description.json` or dynamodump's `schema.json`), else from the project's
    declaration (`ddb.schema`), and waited for.
 4. Items go out through `ddb.batch` (the zero-loss writer: retries, pacing, unwritten
-   keys reported), WRITE_GROUP requests a call, while a thread of its own reads and
-   decodes the next group from the files (`import_source.read_ahead`), so the writers
+   keys reported) in one lazy write, while a thread of its own reads and decodes the
+   next WRITE_GROUP items from the files (`import_source.read_ahead`), so the writers
    wait for no file and memory holds three groups at most.
 5. What is stored is counted: every key of the export is read back (`ddb.readback`,
    keys only, strongly consistent, `writers` calls in flight), so the count is of the
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from . import batch, schema, table_description
 from .clients import DynamoDBClient
-from .errors import DdbError, Interrupted, WriteIncomplete
+from .errors import DdbError, Interrupted
 from .import_source import Source, plain, read_ahead
 from .items import from_typed
 from .readback import count_stored, each_stored, key_of
@@ -147,16 +147,11 @@ def run(
         else:
             schema.load(client, table, billing)
             created = "project schema"
-    written = batch.BatchResult(writers=writers)
     write_began = time.monotonic()
     keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
-    try:
-        with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
-            for group in groups:
-                requests = [{"PutRequest": {"Item": typed}} for typed in group]
-                _write(client, table, requests, written, writers, policy, on_progress, stop, found)
-    except KeyboardInterrupt:  # between two groups (in a group, batch.write raises Interrupted)
-        raise _interrupted(written, found) from None
+    with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
+        requests = ({"PutRequest": {"Item": typed}} for group in groups for typed in group)
+        written = _write(client, table, requests, writers, policy, on_progress, stop, found)
     write_seconds = time.monotonic() - write_began
     stored = count_stored(client, table, source, policy, readers=writers, on_progress=on_read_back)
     ended = time.monotonic()
@@ -166,30 +161,36 @@ def run(
 def _write(
     client: DynamoDBClient,
     table: str,
-    group: list[dict],
-    total: batch.BatchResult,
+    requests: Iterable[dict],
     writers: int,
     policy: RetryPolicy,
     on_progress: Callable[[int], None] | None,
     stop: threading.Event | None,
     found: Plan,
-) -> None:
+) -> batch.BatchResult:
+    """One lazy batch write of every request: the writers and the pacing carry on across the reader's groups."""
     try:
         # No consumed capacity asked: the import does not report it, and DynamoDB Local slows by a fifth to give it.
-        part = batch.write(
-            client, table, group, writers=writers, policy=policy, on_progress=on_progress, stop=stop, capacity=False
+        written = batch.write(
+            client,
+            table,
+            requests,
+            writers=writers,
+            policy=policy,
+            on_progress=on_progress,
+            stop=stop,
+            total=found.to_write,
+            capacity=False,
         )
-    except (Interrupted, WriteIncomplete) as exc:
-        if exc.result is not None:  # batch.write sets it on both: the tally up to the interruption
-            _add(total, exc.result)
-        if isinstance(exc, Interrupted):
-            raise _interrupted(total, found) from None
-        raise
-    _add(total, part)
-    if part.stopped:
+    except Interrupted as exc:  # Ctrl-C, also while the reader was between two groups
+        raise _interrupted(exc.result or batch.BatchResult(), found) from None
+    if written.stopped:
         raise Interrupted(
-            f"stopped: {total.put} of {found.to_write} items written; run the command again to finish", total.put, found.to_write
+            f"stopped: {written.put} of {found.to_write} items written; run the command again to finish",
+            written.put,
+            found.to_write,
         )
+    return written
 
 
 def _interrupted(total: batch.BatchResult, found: Plan) -> Interrupted:
@@ -199,14 +200,3 @@ def _interrupted(total: batch.BatchResult, found: Plan) -> Interrupted:
         total.put,
         found.to_write,
     )
-
-
-def _add(total: batch.BatchResult, part: batch.BatchResult):
-    total.put += part.put
-    total.retries += part.retries
-    total.consumed_wcu += part.consumed_wcu
-    total.throttled += part.throttled
-    total.write_units += part.write_units
-    if part.lowest_rate is not None:
-        total.paced_rate = part.paced_rate
-        total.lowest_rate = min(total.lowest_rate or part.lowest_rate, part.lowest_rate)

@@ -126,18 +126,19 @@ def test_the_read_back_keeps_readers_calls_in_flight_asks_whole_keys_only_of_sho
     assert sorted(asked) == ["pk, sk"] * short + ["sk"] * len(batches) and 0 < short < len(batches)
 
 
-def test_ctrl_c_between_two_groups_says_how_many_items_were_written(client, source, monkeypatch):
+def test_ctrl_c_while_the_reader_is_between_two_groups_says_exactly_how_many_items_are_stored(client, source, monkeypatch):
     def one_group_then_ctrl_c(src, size, keep=None, depth=1):
-        yield list(import_source.typed_items(src))[:20]
+        yield list(import_source.typed_items(src))[:60]
         raise KeyboardInterrupt
 
     monkeypatch.setattr(importing, "read_ahead", one_group_then_ctrl_c)
     with pytest.raises(Interrupted) as stopped:
         importing.run(client, COPY, source, importing.plan(client, COPY, source))
+    stored = len(typed_items(client, COPY))
     assert str(stopped.value) == (
-        "interrupted: 20 of 112 items written; run the command again to finish (what is already there is skipped)"
+        f"interrupted: {stored} of 112 items written; run the command again to finish (what is already there is skipped)"
     )
-    assert (stopped.value.done, stopped.value.total) == (20, 112) and len(typed_items(client, COPY)) == 20
+    assert (stopped.value.done, stopped.value.total) == (stored, 112) and stored <= 60
 
 
 def test_groups_smaller_than_the_export_restore_every_item_once(client, source, monkeypatch):
