@@ -1,6 +1,7 @@
 """deploy.package: the stream Lambda's zip is the ddb package alone, reproducible, and runs
 the handler with nothing but boto3 beside it."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import pytest
 from ddb import lambda_package, messaging, patterns, schema
 from ddb.items import User
 
-from .support import ROOT, all_items, fake_aws_environment, link_boto3_closure, local_client
+from .support import ROOT, all_items, fake_aws_environment, link_boto3_closure, local_client, run_task_process
 
 MIRA = User(uuid="c8d570ce-751b-4d03-85a6-4c0f876ca3ca", handle="mira", display_name="Mira Okafor")
 TOMAS = User(uuid="af471036-78d5-4a38-bcf5-7d663ff84e8a", handle="tomas", display_name="Tomas Lindqvist")
@@ -111,20 +112,11 @@ def test_deploy_package_run_twice_prints_path_size_and_sha256_of_byte_identical_
     env = fake_aws_environment()
     runs = []
     for name in ("first.zip", "second.zip"):
-        done = subprocess.run(
-            [sys.executable, "-m", "invoke", "deploy.package", "--out", str(tmp_path / name)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        runs.append(done.stdout.splitlines())
+        done = run_task_process(("deploy.package", "--out", str(tmp_path / name)), env, timeout=60)
+        assert done.code == 0, done.err
+        runs.append(done.out.splitlines())
     data = (tmp_path / "first.zip").read_bytes()
     assert data == (tmp_path / "second.zip").read_bytes()
-    import hashlib
-
     digest = hashlib.sha256(data).hexdigest()
     assert runs == [[str(tmp_path / name), f"{len(data)} bytes", f"sha256 {digest}"] for name in ("first.zip", "second.zip")]
 
