@@ -74,7 +74,9 @@ def _engine_processes(port) -> list[str]:
         except OSError:
             continue
         words = [a.decode(errors="replace") for a in argv]
-        if str(port) in words and any("DynamoDBLocal.jar" in w or w == "moto.server" for w in words):
+        if str(port) in words and any(
+            "DynamoDBLocal.jar" in w or w == "moto.server" or w.endswith("moto_server.py") for w in words
+        ):
             found.append(" ".join(words))
     return found
 
@@ -165,6 +167,29 @@ def test_auto_without_dynamodb_local_runs_moto_and_says_why(invoke_alone_process
             f"{json.loads(task('local.status', '--json').out)['pid']}): "
             "`invoke local.stop` it first to start DynamoDB Local",
         )
+    finally:
+        assert task("local.stop").code == 0
+    _nothing_left(task, tmp_path)
+
+
+def test_the_moto_engine_keeps_no_copy_of_items_or_tables_once_they_are_gone(invoke_alone_process, tmp_path):
+    """moto tracks every model object it makes, forever; the engine `local.start` runs does not (moto_server.py)."""
+    import urllib.request
+
+    from ddb import schema
+    from ddb.target import client, local_target
+
+    task = invoke_alone_process
+    assert task("local.start", "--engine", "moto").code == 0
+    try:
+        engine = client(local_target("cruddur-messages", "us-east-1", task.endpoint))
+        schema.load(engine, "cruddur-messages")
+        engine.put_item(TableName="cruddur-messages", Item={"pk": {"S": "MSG#g"}, "sk": {"S": "2026-11-26T00:00:00+00:00"}})
+        assert engine.scan(TableName="cruddur-messages")["Count"] == 1  # the scan copies the item too
+        schema.drop(engine, "cruddur-messages")
+        with urllib.request.urlopen(f"{task.endpoint}/moto-api/data.json", timeout=10) as answer:
+            tracked = json.load(answer)["dynamodb"]
+        assert {name: len(objects) for name, objects in tracked.items() if objects} == {}
     finally:
         assert task("local.stop").code == 0
     _nothing_left(task, tmp_path)
