@@ -78,6 +78,30 @@ def client(endpoint: str):
     return make_client(local_target(TABLE, "us-east-1", endpoint))
 
 
+def raw_client(endpoint: str):
+    """A plain `boto3.client("dynamodb")` with boto3's defaults, as a hand-written script makes it: the ceilings' writer."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+    )
+
+
+def raw_keys_seconds(client, table: str = TABLE) -> tuple[float, list[dict]]:
+    """Seconds for a plain consistent paginated scan of every key, and the keys."""
+    started, keys, request = (
+        time.perf_counter(),
+        [],
+        {"TableName": table, "ProjectionExpression": "pk, sk", "ConsistentRead": True},
+    )
+    while True:
+        page = client.scan(**request)
+        keys += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return time.perf_counter() - started, keys
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def seed_synthetic(env, scratch, messages: int, conversations: int, users: int) -> int:
     """Create the table and seed a synthetic set into it with `invoke seed` (a process of its own); the item count."""
     from ddb import synthetic

@@ -4,7 +4,13 @@ Default mode, on a synthetic set (20,000 messages in 100 conversations by defaul
 each repeat interleaved (the order alternates):
 
 - ceiling: raw concurrent BatchWriteItem (4 writers, 25 items a call) of the same typed
-  items, built beforehand, into a fresh table of the same schema (as seed_throughput.py);
+  items, built beforehand, into a fresh table of the same schema, from a plain
+  `boto3.client("dynamodb")` as a hand-written script makes it; beside it the same writes
+  from the toolkit's client (`ddb.target.client`: no client-side parameter validation),
+  so the share of the gain that is the client's configuration shows;
+- re-seed floor: after the ceiling's writes, a plain scan of every key and raw concurrent
+  deletes of them: (puts + scan + deletes) / puts is what the engine alone charges a
+  re-seed, which must read every key and delete every stale one, against a first seed;
 - first seed: `invoke seed` as a process of its own into a fresh table, timed from spawn
   to exit (start-up, validation, lock, plan, writes, summary);
 - re-seed: `invoke seed` of the same set again, into the table that now holds it.
@@ -97,14 +103,21 @@ def compare(args, endpoint, env, scratch):
     total = len(requests)
     del loaded
     print(f"data: {args.messages} messages in {args.conversations} conversations = {total} items; {args.repeat} runs, medians")
-    ceiling, first, again, rss, first_rss = [], [], [], [], []
+    raw = common.raw_client(endpoint)
+    ceiling, toolkit, floor, first, again, rss, first_rss = [], [], [], [], [], [], []
     seed = ("seed", "--fixtures", str(data.directory), "--yes")
     for run in range(args.repeat):
-        order = ("ceiling", "seed") if run % 2 == 0 else ("seed", "ceiling")
+        order = ("ceiling", "toolkit", "seed") if run % 2 == 0 else ("seed", "toolkit", "ceiling")
         for kind in order:
             common.fresh_table(client, stream=args.engine == "moto")
+            if kind == "toolkit":
+                toolkit.append(common.ceiling_seconds(client, common.TABLE, requests))
+                continue
             if kind == "ceiling":
-                ceiling.append(common.ceiling_seconds(client, common.TABLE, requests))
+                ceiling.append(common.ceiling_seconds(raw, common.TABLE, requests))
+                scan, keys = common.raw_keys_seconds(raw)
+                deletes = common.ceiling_seconds(raw, common.TABLE, [{"DeleteRequest": {"Key": k}} for k in keys])
+                floor.append((ceiling[-1] + scan + deletes) / ceiling[-1])
                 continue
             seconds, peak, line = process(env, *seed)
             check_count(client, total, line)
@@ -116,7 +129,8 @@ def compare(args, endpoint, env, scratch):
             again.append(seconds)
             rss.append(peak)
         print(
-            f"  run {run + 1}: ceiling {ceiling[-1]:.2f} s ({total / ceiling[-1]:.0f} items/s), first seed {first[-1]:.2f} s "
+            f"  run {run + 1}: ceiling {ceiling[-1]:.2f} s ({total / ceiling[-1]:.0f} items/s; toolkit's client {toolkit[-1]:.2f} s; "
+            f"re-seed floor {floor[-1]:.2f}), first seed {first[-1]:.2f} s "
             f"({total / first[-1]:.0f} items/s), re-seed {again[-1]:.2f} s; peak RSS {max(rss[-2:]):.0f} MB",
             flush=True,
         )
@@ -131,8 +145,16 @@ def compare(args, endpoint, env, scratch):
         "target >= 0.9)"
     )
     print(
+        f"  against the toolkit's client writing raw: {common.median(toolkit) / common.median(first):.2f} "
+        f"(its ceiling {common.median(toolkit):.2f} s)"
+    )
+    print(
         f"re-seed / first seed        = {common.median(again) / common.median(first):.2f}  (re-seed {common.median(again):.2f} s; "
         f"run by run {', '.join(f'{r:.2f}' for r in reseed)}; target <= 2.5)"
+    )
+    print(
+        f"  the engine's own floor for it: (puts + key scan + deletes) / puts = {common.median(floor):.2f} "
+        f"(run by run {', '.join(f'{f:.2f}' for f in floor)})"
     )
     print(f"peak RSS of a seed process  = {max(first_rss):.0f} MB first seed, {max(rss):.0f} MB re-seed or first")
 

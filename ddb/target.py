@@ -105,6 +105,10 @@ def client(target: Target, service: str = "dynamodb") -> AwsClient:
         connect_timeout=target.connect_timeout,
         read_timeout=target.read_timeout,
         retries={"total_max_attempts": 1, "mode": "standard"},  # ddb.retry decides every retry
+        # The library builds every request from input it has validated, and the service
+        # validates each one again: botocore's own pass over every parameter cost a bulk
+        # write 5% of its rate on moto and 10% on DynamoDB Local (README, Performance).
+        parameter_validation=False,
     )
     if target.prod:
         session = boto3.session.Session(region_name=prod_region(target))
