@@ -94,15 +94,17 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
 @reports_errors
 def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None, json_=False):
     """Validate the fixtures, then write them; re-seeding replaces them."""
+    from ddb.fixture_stream import CheckAside
+
+    target = resolve_target(c, prod, endpoint_url)
+    writers = whole_number("--writers", writers, config(c).writers)
+    source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
     from ddb import seeding
 
     from . import sentences
     from .output import ProgressBar
 
-    target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    writers = whole_number("--writers", writers, config(c).writers)
-    source = fixtures or project_path(config(c).fixtures)
     if dry_run:
         status_line(sentences.seed_dry_run(seeding.preview(client, target.table, source), target, client))
         return
@@ -211,19 +213,22 @@ def synth(c, out, messages=None, conversations=None, users=None, seed=None, forc
 @reports_errors
 def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     """Drop (if present), create and seed the table."""
+    from ddb.fixture_stream import CheckAside
+
+    target = resolve_target(c, prod, endpoint_url)
+    writers = whole_number("--writers", None, config(c).writers)
+    source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
     from ddb import seeding
 
     from . import sentences
     from .output import ProgressBar
 
-    target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    writers = whole_number("--writers", None, config(c).writers)
     with ProgressBar("seeding") as bar:
         result = seeding.setup(
             client,
             target.table,
-            fixtures or project_path(config(c).fixtures),
+            source,
             billing=config(c).billing,
             confirm=lambda loaded: confirm(target, client, "DROP, re-create and seed the table", yes),
             on_dropped=lambda dropped: status_line(f"table {target.table!r}: {'deleted' if dropped else 'was not there'}"),

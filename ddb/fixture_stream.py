@@ -10,13 +10,15 @@ refusing in one line a file whose bytes changed since the check.
 
 import hashlib
 import json
-import uuid as uuidlib
+import os
+import pickle
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import fixtures as fx
-from .errors import FixtureError
+from .errors import DdbError, FixtureError
 from .fixtures import Conversation, Message, find_user
 from .items import User
 
@@ -132,6 +134,58 @@ def check(directory: str | Path) -> CheckedFixtures:
     return CheckedFixtures(users, tuple(kept))
 
 
+class CheckAside:
+    """The validation pass run in a child process while this one goes on; `result()` is `check(directory)`.
+
+    A seed has its client to make (importing boto3) before its first request, and
+    nothing to send before the check ends: the child checks on the other core meanwhile.
+    Elsewhere than on Linux (no `fork`, or one that is unsafe without an exec, as on
+    macOS), `result()` simply runs the check.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = directory
+        self._child: tuple[int, int] | None = None  # (pid, read end of its pipe)
+        if sys.platform.startswith("linux"):
+            readable, writable = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                self._report(readable, writable)
+            os.close(writable)
+            self._child = (pid, readable)
+
+    def _report(self, readable: int, writable: int):
+        """In the child: check, send back the result or the FixtureError, and leave without any cleanup of the parent's."""
+        try:
+            os.close(readable)
+            try:
+                outcome: tuple[str, object] = ("checked", check(self.directory))
+            except DdbError as refused:
+                outcome = ("refused", refused)
+            except Exception:  # noqa: BLE001 -- anything else: the parent checks again and shows it
+                outcome = ("again", None)
+            with os.fdopen(writable, "wb") as pipe:
+                pipe.write(pickle.dumps(outcome))
+        finally:
+            os._exit(0)
+
+    def result(self) -> CheckedFixtures:
+        """The checked fixtures, or the FixtureError the check raised."""
+        if self._child is None:
+            return check(self.directory)
+        pid, readable = self._child
+        self._child = None
+        with os.fdopen(readable, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+        kind, value = pickle.loads(answer) if answer else ("again", None)
+        if kind == "checked":
+            return value  # type: ignore[return-value]
+        if kind == "refused":
+            raise value  # type: ignore[misc]
+        return check(self.directory)
+
+
 def read(checked_file: FixtureFile, users: dict[str, User]) -> Conversation:
     """One file of the write pass, read again: refused in one line if its bytes changed since the check."""
     shown = str(checked_file.path)
@@ -146,7 +200,7 @@ def read(checked_file: FixtureFile, users: dict[str, User]) -> Conversation:
             entry["from"],
             entry["minutes_ago"],
             entry["message"],
-            entry.get("message_uuid") or str(uuidlib.uuid5(fx._MESSAGE_NAMESPACE, f"{group}/{index}")),
+            entry.get("message_uuid") or fx.derived_message_uuid(group, index),
         )
         for index, entry in enumerate(document["messages"])
     )

@@ -27,15 +27,12 @@ from typing import Any
 from . import batch, pacing, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
-from .fixture_stream import CheckedFixtures, FixtureFile, check, conversations
+from .fixture_stream import CheckAside, CheckedFixtures, FixtureFile, check, conversations
 from .fixtures import Conversation, Fixtures, conversation_items
 from .items import group_claim, utc_now
 from .seed_lock import LockWait, SeedLock, exclusive
-from .seed_plan import existing_keys
 
-__all__ = ["existing_keys"]
-
-Source = Fixtures | CheckedFixtures | str | Path
+Source = Fixtures | CheckedFixtures | CheckAside | str | Path
 
 
 @dataclass
@@ -193,6 +190,8 @@ def run(
 
 def _checked(source: Source) -> Fixtures | CheckedFixtures:
     """Fixtures as given, or a fixture folder through the validation pass (every file checked, none kept)."""
+    if isinstance(source, CheckAside):
+        return source.result()
     return source if isinstance(source, Fixtures | CheckedFixtures) else check(source)
 
 

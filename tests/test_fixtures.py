@@ -2,8 +2,11 @@
 
 import json
 import shutil
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ddb import contract, fixtures
 from ddb.errors import FixtureError, NotFound
@@ -36,6 +39,11 @@ def test_derived_message_uuids_are_deterministic_and_unique(repo_fixtures):
     uuids = [m.message_uuid for c in repo_fixtures.conversations for m in c.messages]
     assert uuids == [m.message_uuid for c in again.conversations for m in c.messages]
     assert len(set(uuids)) == len(uuids)
+
+
+@given(group=st.text(max_size=60), index=st.integers(min_value=0, max_value=10**9))
+def test_a_derived_message_uuid_is_uuid5_of_group_and_index(group, index):
+    assert fixtures.derived_message_uuid(group, index) == str(uuid.uuid5(fixtures._MESSAGE_NAMESPACE, f"{group}/{index}"))
 
 
 def test_unknown_handle_names_the_known_ones(repo_fixtures):

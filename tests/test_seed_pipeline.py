@@ -1,6 +1,7 @@
 """The streamed seed: two passes over the files, a plan chosen by cost, writes fed lazily."""
 
 import json
+import os
 import shutil
 import threading
 from datetime import timedelta
@@ -149,3 +150,55 @@ def test_a_seed_asks_for_the_consumed_capacity_only_when_told(client, table):
     assert without == {"NONE"} and set(asked) == {"TOTAL"}
     assert not quiet.written.capacity_reported and "WCU/s reported" not in sentences.seeded(quiet)
     assert told.written.capacity_reported and "WCU/s reported" in sentences.seeded(told)
+
+
+def _reaped(aside) -> int:
+    """The pid of the aside's child; the test asserts that `result()` reaped it (it is no child of ours any more)."""
+    assert aside._child is not None  # on Linux the check runs in a child process
+    return aside._child[0]
+
+
+def _gone(pid: int):
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_the_check_aside_gives_what_the_check_gives_and_leaves_no_child():
+    aside = fixture_stream.CheckAside(FIXTURES)
+    pid = _reaped(aside)
+    assert pid != os.getpid()
+    assert aside.result() == fixture_stream.check(FIXTURES)
+    _gone(pid)
+
+
+def test_a_bad_file_checked_aside_raises_the_same_line_in_the_parent(tmp_path):
+    made = synthetic.generate(tmp_path / "fx", messages=60, conversations=3, users=4)
+    last = sorted((made.directory / "conversations").glob("*.json"))[-1]
+    document = json.loads(last.read_text())
+    document["messages"][1]["from"] = "nobody"
+    last.write_text(json.dumps(document))
+    with pytest.raises(FixtureError) as direct:
+        fixture_stream.check(made.directory)
+    aside = fixture_stream.CheckAside(made.directory)
+    pid = _reaped(aside)
+    with pytest.raises(FixtureError) as refused:
+        aside.result()
+    assert str(refused.value) == str(direct.value)
+    assert str(refused.value).startswith(f"{last}: messages[1].from: 'nobody' is not one of the conversation's users")
+    _gone(pid)
+
+
+def test_an_unexpected_failure_in_the_child_is_raised_again_by_the_parent(monkeypatch):
+    calls = []
+
+    def broken(directory):
+        calls.append(os.getpid())
+        raise RuntimeError(f"broken check of {directory}")
+
+    monkeypatch.setattr(fixture_stream, "check", broken)
+    aside = fixture_stream.CheckAside(FIXTURES)
+    pid = _reaped(aside)
+    with pytest.raises(RuntimeError, match="broken check of"):
+        aside.result()
+    assert calls == [os.getpid()]  # the parent's own run; the child's was in another process
+    _gone(pid)
