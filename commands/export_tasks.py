@@ -7,7 +7,7 @@ from invoke import task
 from .exits import reports_errors
 from .flags import ENDPOINT, PROD, YES, seconds, whole_number
 from .output import console, status_line
-from .targeting import config, confirm, make_client, resolve_target
+from .targeting import config, confirm, make_client, resolve_target, writer_count
 
 
 def _rate(items, elapsed):
@@ -87,7 +87,8 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
     from ddb import import_source, importing
     from ddb.target import describe
 
-    writers = whole_number("--writers", writers, config(c).writers)
+    target = resolve_target(c, prod, endpoint_url, table)
+    writers = writer_count(c, target, writers)
     began = time.monotonic()
     source = import_source.open_source(folder)
     items = import_source.validate(source)
@@ -95,7 +96,6 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
         f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "
         f"in {time.monotonic() - began:.1f} s"
     )
-    target = resolve_target(c, prod, endpoint_url, table)
     client = make_client(target)
     if not dry_run:
         confirm(target, client, f"import {items} items into the table", yes or False)

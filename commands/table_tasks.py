@@ -9,7 +9,7 @@ from invoke import task
 from .exits import reports_errors
 from .flags import ENDPOINT, JSON, PROD, YES, seconds, whole_number
 from .output import status_line
-from .targeting import config, confirm, make_client, project_path, resolve_target
+from .targeting import config, confirm, make_client, project_path, resolve_target, writer_count
 
 
 @task(
@@ -97,7 +97,7 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
     from ddb.fixture_stream import CheckAside
 
     target = resolve_target(c, prod, endpoint_url)
-    writers = whole_number("--writers", writers, config(c).writers)
+    writers = writer_count(c, target, writers)
     source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
     from ddb import seeding
 
@@ -216,7 +216,7 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     from ddb.fixture_stream import CheckAside
 
     target = resolve_target(c, prod, endpoint_url)
-    writers = whole_number("--writers", None, config(c).writers)
+    writers = writer_count(c, target)
     source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
     from ddb import seeding
 

@@ -375,3 +375,45 @@ def test_a_port_held_by_a_silent_program_is_one_line(invoke_alone_process, tmp_p
 
 def test_docker_compose_runs_the_same_dynamodb_local_release():
     assert f"image: amazon/dynamodb-local:{DYNAMODB_LOCAL_VERSION}\n" in (ROOT / "docker-compose.yml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("engine", "endpoint", "prod", "configured", "given", "expected"),
+    [
+        ("moto", "http://127.0.0.1:8123", False, "auto", None, 2),  # moto answers on one core: 2 contend least
+        ("moto", "http://localhost:8123", False, "auto", None, 2),
+        ("dynamodb-local", "http://127.0.0.1:8123", False, "auto", None, 4),
+        ("moto", "http://127.0.0.1:9999", False, "auto", None, 4),  # another endpoint: not the engine we run
+        (None, "http://127.0.0.1:8123", False, "auto", None, 4),  # no engine started by this tool
+        ("moto", None, True, "auto", None, 4),
+        ("moto", "http://127.0.0.1:8123", False, "auto", "6", 6),
+        ("moto", "http://127.0.0.1:8123", False, "3", None, 3),
+    ],
+)
+def test_auto_writers_are_two_on_the_moto_engine_we_run_and_four_elsewhere(
+    tmp_path, engine, endpoint, prod, configured, given, expected
+):
+    from types import SimpleNamespace
+
+    from commands.targeting import writer_count
+    from ddb.engines.state import EngineState, write_state
+    from ddb.target import local_target, prod_target
+
+    if engine:
+        write_state(tmp_path, EngineState(4242, engine, "1", "127.0.0.1", 8123))
+    c = SimpleNamespace(config=SimpleNamespace(ddb=SimpleNamespace(writers=configured, state_dir=str(tmp_path))))
+    target = prod_target("cruddur-messages") if prod else local_target("cruddur-messages", "us-east-1", endpoint)
+    assert writer_count(c, target, given) == expected
+
+
+def test_a_configured_writer_count_that_is_not_a_number_is_one_line(tmp_path):
+    from types import SimpleNamespace
+
+    from commands.targeting import writer_count
+    from ddb.errors import InvalidInput
+    from ddb.target import local_target
+
+    c = SimpleNamespace(config=SimpleNamespace(ddb=SimpleNamespace(writers="lots", state_dir=str(tmp_path))))
+    with pytest.raises(InvalidInput) as refused:
+        writer_count(c, local_target("cruddur-messages", "us-east-1", "http://127.0.0.1:8123"))
+    assert str(refused.value) == "ddb.writers must be a whole number of at least 1, not 'lots'"
