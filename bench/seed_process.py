@@ -109,7 +109,8 @@ def compare(args, endpoint, env, scratch):
     raw = common.raw_client(endpoint)
     ceiling, toolkit, floor, first, again, rss, first_rss = [], [], [], [], [], [], []
     seed = ("seed", "--fixtures", str(data.directory), "--yes")
-    best_writers, by_writers = 4, {}  # the ceiling runs first in each run: the toolkit's client then uses its best
+    # The ceiling runs before the toolkit's client in each run, which then writes with its best thread count.
+    best_writers, by_writers = 4, dict[int, float]()
     for run in range(args.repeat):
         order = ("ceiling", "toolkit", "seed") if run % 2 == 0 else ("seed", "ceiling", "toolkit")
         for kind in order:

@@ -27,31 +27,34 @@ def project_path(value):
     return path if path.is_absolute() else Path(__file__).resolve().parent.parent / path
 
 
-# moto's server answers on one core: past two requests at a time they only contend for it
-# (a raw writer of 20,300 items: 4.7 s with 2 threads, 5.5 s with 4). Elsewhere 4.
-MOTO_WRITERS, WRITERS = 2, 4
+# The fastest raw writer of 20,300 items, by thread count (bench/seed_process.py): moto's
+# server answers on one core, so past two requests at a time they only contend for it
+# (4.7 s with 2, 5.5 s with 4); DynamoDB Local spreads them over its threads (6: 4.8 s,
+# 4: 5.2 s, 2: 6.0 s). Elsewhere (AWS, an engine this tool did not start) 4.
+ENGINE_WRITERS = {"moto": 2, "dynamodb-local": 6}
+WRITERS = 4
 
 
 def writer_count(c, target, given=None) -> int:
-    """--writers, else `ddb.writers`; "auto" (the default) is 2 on the moto engine `local.start` runs at the target, else 4."""
+    """--writers, else `ddb.writers`; "auto" (the default) suits the engine `local.start` runs at the target, else 4."""
     value = config(c).writers if given is None else given
     if str(value).strip().lower() != "auto":
         return whole_number("--writers" if given is not None else "ddb.writers", value)
-    return MOTO_WRITERS if _moto_engine_at(c, target) else WRITERS
+    return ENGINE_WRITERS.get(_engine_at(c, target) or "", WRITERS)
 
 
-def _moto_engine_at(c, target) -> bool:
-    """Whether the engine this tool started (its state file) is moto, serving the target's endpoint."""
+def _engine_at(c, target) -> str | None:
+    """The engine this tool started (its state file) if it serves the target's endpoint: "moto" or "dynamodb-local"."""
     from urllib.parse import urlsplit
 
-    from ddb.engines import MOTO
     from ddb.engines.state import read_state
 
     if target.prod or not target.endpoint_url:
-        return False
+        return None
     state = read_state(project_path(config(c).state_dir))
     where = urlsplit(target.endpoint_url)
-    return bool(state and state.engine == MOTO and where.port == state.port and where.hostname in (state.host, "localhost"))
+    serves = state and where.port == state.port and where.hostname in (state.host, "localhost", "127.0.0.1")
+    return state.engine if state and serves else None
 
 
 def resolve_target(c, prod=False, endpoint_url=None, table=None):

@@ -382,7 +382,7 @@ def test_docker_compose_runs_the_same_dynamodb_local_release():
     [
         ("moto", "http://127.0.0.1:8123", False, "auto", None, 2),  # moto answers on one core: 2 contend least
         ("moto", "http://localhost:8123", False, "auto", None, 2),
-        ("dynamodb-local", "http://127.0.0.1:8123", False, "auto", None, 4),
+        ("dynamodb-local", "http://127.0.0.1:8123", False, "auto", None, 6),  # it spreads them over its threads
         ("moto", "http://127.0.0.1:9999", False, "auto", None, 4),  # another endpoint: not the engine we run
         (None, "http://127.0.0.1:8123", False, "auto", None, 4),  # no engine started by this tool
         ("moto", None, True, "auto", None, 4),
@@ -390,7 +390,7 @@ def test_docker_compose_runs_the_same_dynamodb_local_release():
         ("moto", "http://127.0.0.1:8123", False, "3", None, 3),
     ],
 )
-def test_auto_writers_are_two_on_the_moto_engine_we_run_and_four_elsewhere(
+def test_auto_writers_are_two_on_our_moto_six_on_our_dynamodb_local_and_four_elsewhere(
     tmp_path, engine, endpoint, prod, configured, given, expected
 ):
     from types import SimpleNamespace
