@@ -8,6 +8,7 @@ project folder; `user_directory` is the users of the configured fixtures.
 import sys
 
 from ddb import errors
+from ddb.engines import DYNAMODB_LOCAL, MOTO
 from ddb.retry import RetryPolicy
 from ddb.target import local_target, prod_target
 
@@ -31,7 +32,7 @@ def project_path(value):
 # server answers on one core, so past two requests at a time they only contend for it
 # (4.7 s with 2, 5.5 s with 4); DynamoDB Local spreads them over its threads (6: 4.8 s,
 # 4: 5.2 s, 2: 6.0 s). Elsewhere (AWS, an engine this tool did not start) 4.
-ENGINE_WRITERS = {"moto": 2, "dynamodb-local": 6}
+ENGINE_WRITERS = {MOTO: 2, DYNAMODB_LOCAL: 6}
 WRITERS = 4
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,6 +169,18 @@ class CheckAside:
                 pipe.write(pickle.dumps(outcome))
         finally:
             os._exit(0)
+
+    def __del__(self):
+        """A result never asked for (the task failed first): stop the child and reap it."""
+        if self._child is not None:
+            pid, readable = self._child
+            self._child = None
+            try:
+                os.close(readable)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
 
     def result(self) -> CheckedFixtures:
         """The checked fixtures, or the FixtureError the check raised."""

@@ -202,3 +202,11 @@ def test_an_unexpected_failure_in_the_child_is_raised_again_by_the_parent(monkey
         aside.result()
     assert calls == [os.getpid()]  # the parent's own run; the child's was in another process
     _gone(pid)
+
+
+def test_a_check_aside_whose_result_is_never_asked_for_leaves_no_child(tmp_path):
+    made = synthetic.generate(tmp_path / "fx", messages=20000, conversations=20, users=10)
+    aside = fixture_stream.CheckAside(made.directory)
+    pid = _reaped(aside)
+    del aside  # as when the task fails between starting the check and asking for it
+    _gone(pid)
