@@ -89,16 +89,22 @@ def raw_client(endpoint: str):
 
 def raw_keys_seconds(client, table: str = TABLE) -> tuple[float, list[dict]]:
     """Seconds for a plain consistent paginated scan of every key, and the keys."""
-    started, keys, request = (
-        time.perf_counter(),
-        [],
-        {"TableName": table, "ProjectionExpression": "pk, sk", "ConsistentRead": True},
-    )
+    started = time.perf_counter()
+    keys = [
+        key
+        for page in pages(client, TableName=table, ProjectionExpression="pk, sk", ConsistentRead=True)
+        for key in page["Items"]
+    ]
+    return time.perf_counter() - started, keys
+
+
+def pages(client, **request):
+    """Every page of a plain paginated scan (boto3's client alone, not the toolkit's reader)."""
     while True:
         page = client.scan(**request)
-        keys += page["Items"]
+        yield page
         if "LastEvaluatedKey" not in page:
-            return time.perf_counter() - started, keys
+            return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -140,13 +146,7 @@ def ceiling_seconds(client, table: str, requests: list[dict], writers: int = 4) 
 
 
 def count_items(client, table=TABLE) -> int:
-    total, request = 0, {"TableName": table, "Select": "COUNT"}
-    while True:
-        page = client.scan(**request)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sum(page["Count"] for page in pages(client, TableName=table, Select="COUNT"))
 
 
 def median(values) -> float:

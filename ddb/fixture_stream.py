@@ -5,7 +5,8 @@ the text rules, the cross-file rules) exactly as `ddb.fixtures.load` does, in th
 order and with the same lines, but only what the cross-file rules need is kept: the
 users, each file's group uuid, pair and digest, and one small number per message uuid.
 `conversations(checked)` is the write pass: it reads each file again, one at a time,
-refusing in one line a file whose bytes changed since the check.
+refusing in one line a file whose bytes changed since the check. `CheckAside(dir)` runs
+the validation pass in a forked child while the caller goes on (Linux).
 """
 
 import hashlib

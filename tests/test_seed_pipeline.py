@@ -152,20 +152,21 @@ def test_a_seed_asks_for_the_consumed_capacity_only_when_told(client, table):
     assert told.written.capacity_reported and "WCU/s reported" in sentences.seeded(told)
 
 
-def _reaped(aside) -> int:
-    """The pid of the aside's child; the test asserts that `result()` reaped it (it is no child of ours any more)."""
+def _child_pid(aside) -> int:
+    """The pid of the process the aside checks in (there is one on Linux)."""
     assert aside._child is not None  # on Linux the check runs in a child process
     return aside._child[0]
 
 
 def _gone(pid: int):
+    """The child was reaped: it is no child of ours any more."""
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
 
 
 def test_the_check_aside_gives_what_the_check_gives_and_leaves_no_child():
     aside = fixture_stream.CheckAside(FIXTURES)
-    pid = _reaped(aside)
+    pid = _child_pid(aside)
     assert pid != os.getpid()
     assert aside.result() == fixture_stream.check(FIXTURES)
     _gone(pid)
@@ -180,7 +181,7 @@ def test_a_bad_file_checked_aside_raises_the_same_line_in_the_parent(tmp_path):
     with pytest.raises(FixtureError) as direct:
         fixture_stream.check(made.directory)
     aside = fixture_stream.CheckAside(made.directory)
-    pid = _reaped(aside)
+    pid = _child_pid(aside)
     with pytest.raises(FixtureError) as refused:
         aside.result()
     assert str(refused.value) == str(direct.value)
@@ -197,7 +198,7 @@ def test_an_unexpected_failure_in_the_child_is_raised_again_by_the_parent(monkey
 
     monkeypatch.setattr(fixture_stream, "check", broken)
     aside = fixture_stream.CheckAside(FIXTURES)
-    pid = _reaped(aside)
+    pid = _child_pid(aside)
     with pytest.raises(RuntimeError, match="broken check of"):
         aside.result()
     assert calls == [os.getpid()]  # the parent's own run; the child's was in another process
@@ -207,6 +208,6 @@ def test_an_unexpected_failure_in_the_child_is_raised_again_by_the_parent(monkey
 def test_a_check_aside_whose_result_is_never_asked_for_leaves_no_child(tmp_path):
     made = synthetic.generate(tmp_path / "fx", messages=20000, conversations=20, users=10)
     aside = fixture_stream.CheckAside(made.directory)
-    pid = _reaped(aside)
+    pid = _child_pid(aside)
     del aside  # as when the task fails between starting the check and asking for it
     _gone(pid)
