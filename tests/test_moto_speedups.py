@@ -85,19 +85,17 @@ attribute_value = st.recursive(
 
 @st.composite
 def tables(draw):
-    """A key schema (pk and sk of random scalar types) and up to 12 items with other attributes of every type."""
-    pk_type, sk_type = draw(st.sampled_from(sorted(KEY_TYPES))), draw(st.sampled_from(sorted(KEY_TYPES)))
+    """A key schema (pk, and sk or none, of random scalar types) and up to 12 items with other attributes of every type."""
+    pk_type = draw(st.sampled_from(sorted(KEY_TYPES)))
+    sk_type = draw(st.sampled_from([*sorted(KEY_TYPES), None]))
     hashes = draw(st.lists(KEY_TYPES[pk_type], min_size=1, max_size=3, unique=True))
-    keys = draw(st.lists(st.tuples(st.sampled_from(hashes), KEY_TYPES[sk_type]), max_size=12, unique=True))
-    items = [
-        {
-            "pk": {pk_type: h},
-            "sk": {sk_type: r},
-            **draw(st.dictionaries(st.sampled_from(["a", "b", "c"]), attribute_value, max_size=3)),
-        }
-        for h, r in keys
-    ]
-    return pk_type, sk_type, hashes, items
+    if sk_type is None:
+        keys = [{"pk": {pk_type: h}} for h in hashes]
+    else:
+        pairs = draw(st.lists(st.tuples(st.sampled_from(hashes), KEY_TYPES[sk_type]), max_size=12, unique=True))
+        keys = [{"pk": {pk_type: h}, "sk": {sk_type: r}} for h, r in pairs]
+    other = st.dictionaries(st.sampled_from(["a", "b", "c"]), attribute_value, max_size=3)
+    return pk_type, sk_type, hashes, [{**key, **draw(other)} for key in keys]
 
 
 def requests(hashes: list, pk_type: str) -> list[tuple[str, dict]]:
@@ -127,17 +125,15 @@ def requests(hashes: list, pk_type: str) -> list[tuple[str, dict]]:
     ]
 
 
-def answers(pk_type: str, sk_type: str, hashes: list, items: list) -> list:
+def answers(pk_type: str, sk_type: str | None, hashes: list, items: list) -> list:
     """Every read's body, paging on through each LastEvaluatedKey, in a fresh moto."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
+        keys = [("pk", pk_type, "HASH")] + ([("sk", sk_type, "RANGE")] if sk_type else [])
         client.create_table(
             TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": pk_type},
-                {"AttributeName": "sk", "AttributeType": sk_type},
-            ],
+            KeySchema=[{"AttributeName": name, "KeyType": role} for name, _, role in keys],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": kind} for name, kind, _ in keys],
             BillingMode="PAY_PER_REQUEST",
         )
         for item in items:
