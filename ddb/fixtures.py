@@ -1,21 +1,19 @@
-"""Reading and validating a fixture directory, and turning it into table items.
+"""Reading and validating a fixture directory (`ddb.stamping` turns it into table items).
 
 `load(dir)` reads `users.json` and `conversations/*.json`, checks every file against
 its JSON Schema, the library's text rules (`ddb.validate`) and the cross-file rules,
 and raises one `FixtureError` line (`file: place: problem`) before anything could be
-written. `build_items` then makes
-the items with times relative to one `now`.
+written. `ddb.stamping` then makes the items with times relative to one `now`.
 """
 
 import hashlib
 import json
 import uuid as uuidlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from . import contract, items, validate
+from . import contract, validate
 from .errors import FixtureError, NotFound
 from .items import User
 from .quickschema import plainly_valid
@@ -261,33 +259,6 @@ def users_file(root: Path) -> tuple[Path, dict[str, User]]:
         raise FixtureError(f"{users_path}: missing: a fixture directory needs users.json")
     _inside(users_path, root, str(users_path))
     return users_path, _load_users(users_path, str(users_path))
-
-
-class Directory(Protocol):
-    """Anything that finds a user by handle: `Fixtures`, or the checked fixtures of the streamed seed."""
-
-    def user(self, handle: str) -> User: ...
-
-
-def conversation_items(fixtures: Directory, conversation: Conversation, now: datetime) -> list[dict]:
-    """The items of one conversation: its messages, then one group item per participant.
-
-    Message i is stamped `now - minutes_ago + i microseconds`: messages listed oldest
-    first then have strictly increasing, hence unique, sort keys.
-    """
-    result = []
-    for index, message in enumerate(conversation.messages):
-        created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index))
-        result.append(
-            items.message_item(
-                conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created
-            )
-        )
-    last = result[-1]
-    first, second = (fixtures.user(h) for h in conversation.between)
-    for owner, other in ((first, second), (second, first)):
-        result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
-    return result
 
 
 def load_users(directory: str | Path) -> Fixtures:

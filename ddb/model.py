@@ -210,14 +210,10 @@ def pattern(letter: str) -> AccessPattern:
 
 def sample_items(fixture_set: "Fixtures", now: datetime = SAMPLE_NOW) -> list[dict]:
     """The items a seed of `fixture_set` writes at `now`: each conversation's items, then its group claim."""
-    from . import fixtures
+    from .stamping import GroupTimes, seed_items
 
-    found: list[dict] = []
-    for conversation in fixture_set.conversations:
-        first, second = (fixture_set.user(handle) for handle in conversation.between)
-        found += fixtures.conversation_items(fixture_set, conversation, now)
-        found.append(items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid))
-    return found
+    times = GroupTimes()
+    return [item for conversation in fixture_set.conversations for item in seed_items(fixture_set, conversation, now, times)]
 
 
 def type_of(item: dict) -> str:

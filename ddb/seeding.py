@@ -28,9 +28,10 @@ from . import batch, pacing, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
 from .fixture_stream import CheckAside, CheckedFixtures, FixtureFile, check, conversations
-from .fixtures import Conversation, Fixtures, conversation_items
-from .items import group_claim, utc_now
+from .fixtures import Fixtures
+from .items import utc_now
 from .seed_lock import LockWait, SeedLock, exclusive
+from .stamping import GroupTimes, seed_items
 
 Source = Fixtures | CheckedFixtures | CheckAside | str | Path
 
@@ -85,15 +86,6 @@ class SeedResult:
         return self.units_per_second / self.provisioned_wcu if self.provisioned_wcu else None
 
 
-def _wanted(fixtures: Any, conversation: Conversation, now: datetime) -> list[dict]:
-    """Every item the table must hold for one conversation: its messages, group items and claim."""
-    first, second = (fixtures.user(handle) for handle in conversation.between)
-    return [
-        *conversation_items(fixtures, conversation, now),
-        group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
-    ]
-
-
 def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, way: str = seed_plan.QUERIES) -> SeedPlan:
     """Work out every put and delete that makes the table hold exactly the fixtures (loaded whole)."""
     result = SeedPlan()
@@ -101,8 +93,9 @@ def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, 
         result.way, result.table_items = seed_plan.pick(client, table, way, len(fixtures.conversations), 0)
         found = seed_plan.found_keys(client, table, result.way, list(fixtures.conversations), fixtures.users, result.table_items)
         already: set = set()
+        times = GroupTimes()
         for conversation in fixtures.conversations:
-            wanted = _wanted(fixtures, conversation, now)
+            wanted = seed_items(fixtures, conversation, now, times)
             result.puts += wanted
             result.deletes += seed_plan.stale_keys(found, conversation, wanted, already)
             result.conversations += 1
@@ -131,10 +124,11 @@ def streamed_plan(
 
     def stale() -> Iterator[dict]:
         already: set = set()
+        times = GroupTimes()  # each pass stamps the set afresh, the same way
         with translated(client, table):
             keys = found.result() if isinstance(found, Future) else found
         for conversation in conversations(checked) if keys else ():
-            yield from seed_plan.stale_keys(keys, conversation, _wanted(checked, conversation, now), already)
+            yield from seed_plan.stale_keys(keys, conversation, seed_items(checked, conversation, now, times), already)
 
     if isinstance(found, Future):
         result.later_deletes = stale
@@ -142,8 +136,9 @@ def streamed_plan(
         result.deletes = list(stale())
 
     def put_items() -> Iterator[dict]:
+        times = GroupTimes()
         for conversation in conversations(checked):
-            yield from _wanted(checked, conversation, now)
+            yield from seed_items(checked, conversation, now, times)
 
     result.put_items = put_items
     return result

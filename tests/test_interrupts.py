@@ -13,9 +13,9 @@ import time
 import pytest
 
 from ddb import fixtures, schema, seeding, synthetic
-from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.scan import scan_items
+from ddb.stamping import conversation_items
 
 from .support import NOW, TABLE, fake_aws_environment, local_client, reset_moto, start_task_process
 

@@ -7,10 +7,10 @@ import pytest
 
 from ddb import batch, messaging, patterns, schema, stream, stream_reader
 from ddb.errors import Refused, SchemaDrift
-from ddb.fixtures import conversation_items
 from ddb.items import group_claim
 from ddb.schema_apply import Waiting, apply, wait_settled
 from ddb.schema_plan import Extras, plan, steps_for
+from ddb.stamping import conversation_items
 
 from .support import NOW, TABLE, all_items
 

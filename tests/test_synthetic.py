@@ -5,7 +5,7 @@ from datetime import UTC
 
 import pytest
 
-from ddb import contract, fixtures, synthetic
+from ddb import contract, fixtures, stamping, synthetic
 from ddb.errors import DdbError
 
 from .support import NOW
@@ -25,7 +25,7 @@ def test_a_synthetic_set_is_a_valid_fixture_directory_of_the_asked_size(tmp_path
 
 def test_every_item_of_a_synthetic_set_keeps_the_item_contract(tmp_path):
     loaded = fixtures.load(synthetic.generate(tmp_path / "fx", messages=120, conversations=4, users=4).directory)
-    built = [i for c in loaded.conversations for i in fixtures.conversation_items(loaded, c, NOW.astimezone(UTC))]
+    built = [i for c in loaded.conversations for i in stamping.conversation_items(loaded, c, NOW.astimezone(UTC))]
     assert len(built) == 120 + 2 * 4
     assert len({(i["pk"], i["sk"]) for i in built}) == len(built)
     for item in built:

@@ -1,0 +1,78 @@
+"""A fixture conversation's table items, with times relative to one `now`.
+
+Message i of a conversation is stamped `now - minutes_ago + i microseconds`: messages
+listed oldest first then have strictly increasing, hence unique, sort keys in their
+partition. Each participant's group item takes the last message's time as its sort key
+(`GRP#<owner>`, last message time), so two conversations of one user whose last messages
+land on the same microsecond would share a key, and one group item would overwrite the
+other: that user would lose a conversation from their list. `GroupTimes` hands out the
+group items' times across one pass over the fixtures and moves such a conversation on by
+as many microseconds as it takes, every message with it (so its group items still sit at
+its last message). The shift depends only on the fixtures and their order, so every pass
+over the same set (the plan's stale keys, the puts, a re-seed) stamps it the same way.
+"""
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from . import items
+from .fixtures import Conversation
+from .items import User
+
+MICROSECONDS_PER_MINUTE = 60_000_000
+
+
+class Directory(Protocol):
+    """Anything that finds a user by handle: `Fixtures`, or the checked fixtures of the streamed seed."""
+
+    def user(self, handle: str) -> User: ...
+
+
+class GroupTimes:
+    """The group items' times handed out so far in one pass, by owner (as microseconds from `now`)."""
+
+    def __init__(self) -> None:
+        self._taken: set[tuple[str, int]] = set()
+
+    def shift(self, owners: tuple[str, ...], conversation: Conversation) -> int:
+        """Microseconds to move the conversation on so that none of its owners' group items meets another."""
+        last = conversation.messages[-1]
+        at = len(conversation.messages) - 1 - last.minutes_ago * MICROSECONDS_PER_MINUTE
+        moved = 0
+        while any((owner, at + moved) in self._taken for owner in owners):
+            moved += 1
+        self._taken.update((owner, at + moved) for owner in owners)
+        return moved
+
+
+def conversation_items(
+    fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes | None = None
+) -> list[dict]:
+    """The items of one conversation: its messages, then one group item per participant.
+
+    `times`, shared by every conversation of one pass, keeps one owner's group items apart
+    (see the module); without it nothing is moved.
+    """
+    first, second = (fixtures.user(h) for h in conversation.between)
+    moved = times.shift((first.uuid, second.uuid), conversation) if times is not None else 0
+    result = []
+    for index, message in enumerate(conversation.messages):
+        created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index + moved))
+        result.append(
+            items.message_item(
+                conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created
+            )
+        )
+    last = result[-1]
+    for owner, other in ((first, second), (second, first)):
+        result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
+    return result
+
+
+def seed_items(fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes) -> list[dict]:
+    """Every item the table must hold for one conversation: its messages, group items and group claim."""
+    first, second = (fixtures.user(handle) for handle in conversation.between)
+    return [
+        *conversation_items(fixtures, conversation, now, times),
+        items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
+    ]
