@@ -210,10 +210,9 @@ def pattern(letter: str) -> AccessPattern:
 
 def sample_items(fixture_set: "Fixtures", now: datetime = SAMPLE_NOW) -> list[dict]:
     """The items a seed of `fixture_set` writes at `now`: each conversation's items, then its group claim."""
-    from .stamping import GroupTimes, seed_items
+    from .stamping import stamped
 
-    times = GroupTimes()
-    return [item for conversation in fixture_set.conversations for item in seed_items(fixture_set, conversation, now, times)]
+    return [item for _, wanted in stamped(fixture_set, fixture_set.conversations, now) for item in wanted]
 
 
 def type_of(item: dict) -> str:

@@ -31,7 +31,7 @@ from .fixture_stream import CheckAside, CheckedFixtures, FixtureFile, check, con
 from .fixtures import Fixtures
 from .items import utc_now
 from .seed_lock import LockWait, SeedLock, exclusive
-from .stamping import GroupTimes, seed_items
+from .stamping import stamped
 
 Source = Fixtures | CheckedFixtures | CheckAside | str | Path
 
@@ -93,9 +93,7 @@ def plan(client: DynamoDBClient, table: str, fixtures: Fixtures, now: datetime, 
         result.way, result.table_items = seed_plan.pick(client, table, way, len(fixtures.conversations), 0)
         found = seed_plan.found_keys(client, table, result.way, list(fixtures.conversations), fixtures.users, result.table_items)
         already: set = set()
-        times = GroupTimes()
-        for conversation in fixtures.conversations:
-            wanted = seed_items(fixtures, conversation, now, times)
+        for conversation, wanted in stamped(fixtures, fixtures.conversations, now):
             result.puts += wanted
             result.deletes += seed_plan.stale_keys(found, conversation, wanted, already)
             result.conversations += 1
@@ -124,11 +122,10 @@ def streamed_plan(
 
     def stale() -> Iterator[dict]:
         already: set = set()
-        times = GroupTimes()  # each pass stamps the set afresh, the same way
         with translated(client, table):
             keys = found.result() if isinstance(found, Future) else found
-        for conversation in conversations(checked) if keys else ():
-            yield from seed_plan.stale_keys(keys, conversation, seed_items(checked, conversation, now, times), already)
+        for conversation, wanted in stamped(checked, conversations(checked), now) if keys else ():
+            yield from seed_plan.stale_keys(keys, conversation, wanted, already)
 
     if isinstance(found, Future):
         result.later_deletes = stale
@@ -136,9 +133,8 @@ def streamed_plan(
         result.deletes = list(stale())
 
     def put_items() -> Iterator[dict]:
-        times = GroupTimes()
-        for conversation in conversations(checked):
-            yield from seed_items(checked, conversation, now, times)
+        for _, wanted in stamped(checked, conversations(checked), now):
+            yield from wanted
 
     result.put_items = put_items
     return result

@@ -1,4 +1,4 @@
-"""A fixture conversation's table items, with times relative to one `now`.
+"""The table items of fixture conversations, with times relative to one `now` (`stamped`).
 
 Message i of a conversation is stamped `now - minutes_ago + i microseconds`: messages
 listed oldest first then have strictly increasing, hence unique, sort keys in their
@@ -10,8 +10,10 @@ group items' times across one pass over the fixtures and moves such a conversati
 as many microseconds as it takes, every message with it (so its group items still sit at
 its last message). The shift depends only on the fixtures and their order, so every pass
 over the same set (the plan's stale keys, the puts, a re-seed) stamps it the same way.
+Each conversation's group claim (`ddb.items.group_claim`) comes last.
 """
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -45,16 +47,22 @@ class GroupTimes:
         return moved
 
 
-def conversation_items(
-    fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes | None = None
-) -> list[dict]:
-    """The items of one conversation: its messages, then one group item per participant.
+def stamped(
+    fixtures: Directory, conversations: Iterable[Conversation], now: datetime
+) -> Iterator[tuple[Conversation, list[dict]]]:
+    """One pass over the conversations: each with every item the table must hold for it.
 
-    `times`, shared by every conversation of one pass, keeps one owner's group items apart
-    (see the module); without it nothing is moved.
+    Its messages, then one group item per participant, then its group claim; one owner's
+    group items kept apart across the pass (see the module).
     """
+    times = GroupTimes()
+    for conversation in conversations:
+        yield conversation, _items(fixtures, conversation, now, times)
+
+
+def _items(fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes) -> list[dict]:
     first, second = (fixtures.user(h) for h in conversation.between)
-    moved = times.shift((first.uuid, second.uuid), conversation) if times is not None else 0
+    moved = times.shift((first.uuid, second.uuid), conversation)
     result = []
     for index, message in enumerate(conversation.messages):
         created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index + moved))
@@ -66,13 +74,5 @@ def conversation_items(
     last = result[-1]
     for owner, other in ((first, second), (second, first)):
         result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
+    result.append(items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid))
     return result
-
-
-def seed_items(fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes) -> list[dict]:
-    """Every item the table must hold for one conversation: its messages, group items and group claim."""
-    first, second = (fixtures.user(handle) for handle in conversation.between)
-    return [
-        *conversation_items(fixtures, conversation, now, times),
-        items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
-    ]

@@ -13,9 +13,8 @@ import time
 import pytest
 
 from ddb import fixtures, schema, seeding, synthetic
-from ddb.items import group_claim
 from ddb.scan import scan_items
-from ddb.stamping import conversation_items
+from ddb.stamping import stamped
 
 from .support import NOW, TABLE, fake_aws_environment, local_client, reset_moto, start_task_process
 
@@ -89,8 +88,7 @@ def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finish
         f"seeded 6 conversations, 6000 messages, 12 group items, 6 group claims: 6018 put, {landed - claims} stale deleted" in err
     )
     stored = list(scan_items(client, TABLE))
-    wanted = [item for conversation in loaded.conversations for item in conversation_items(loaded, conversation, NOW)]
-    wanted += [group_claim(c.message_group_uuid, *(loaded.user(h).uuid for h in c.between)) for c in loaded.conversations]
+    wanted = [item for _, items in stamped(loaded, loaded.conversations, NOW) for item in items]
     assert sorted(map(_without_times, stored)) == sorted(map(_without_times, wanted))
     assert len({(i["pk"], i["sk"]) for i in stored}) == len(stored) == 6018
 

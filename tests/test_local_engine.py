@@ -173,7 +173,10 @@ def test_auto_without_dynamodb_local_runs_moto_and_says_why(invoke_alone_process
 
 
 def test_the_moto_engine_keeps_no_copy_of_items_or_tables_once_they_are_gone(invoke_alone_process, tmp_path):
-    """moto tracks every model object it makes, forever; the engine `local.start` runs does not (moto_server.py)."""
+    """moto tracks every model object it makes, forever; the engine `local.start` runs does not (moto_server.py).
+
+    It runs with the speed-ups too (moto_speedups.py), and its log says so.
+    """
     import urllib.request
 
     from ddb import schema
@@ -190,6 +193,8 @@ def test_the_moto_engine_keeps_no_copy_of_items_or_tables_once_they_are_gone(inv
         with urllib.request.urlopen(f"{task.endpoint}/moto-api/data.json", timeout=10) as answer:
             tracked = json.load(answer)["dynamodb"]
         assert {name: len(objects) for name, objects in tracked.items() if objects} == {}
+        log = (tmp_path / "state" / "engine.log").read_text()
+        assert "cruddur-ddb: moto untracked; speed-ups: sort by plain values, direct read answers, free dropped tables" in log
     finally:
         assert task("local.stop").code == 0
     _nothing_left(task, tmp_path)

@@ -7,10 +7,9 @@ import pytest
 
 from ddb import batch, messaging, patterns, schema, stream, stream_reader
 from ddb.errors import Refused, SchemaDrift
-from ddb.items import group_claim
 from ddb.schema_apply import Waiting, apply, wait_settled
 from ddb.schema_plan import Extras, plan, steps_for
-from ddb.stamping import conversation_items
+from ddb.stamping import stamped
 
 from .support import NOW, TABLE, all_items
 
@@ -32,13 +31,7 @@ def create_old_table(client, table=TABLE):
 
 def write_fixture_items(client, fixtures, table=TABLE) -> int:
     """Every item a seed writes (messages, group items, claims), written as they are, to any pk/sk table."""
-    wanted = []
-    for conversation in fixtures.conversations:
-        first, second = (fixtures.user(handle) for handle in conversation.between)
-        wanted += [
-            *conversation_items(fixtures, conversation, NOW),
-            group_claim(conversation.message_group_uuid, first.uuid, second.uuid),
-        ]
+    wanted = [item for _, items in stamped(fixtures, fixtures.conversations, NOW) for item in items]
     result = batch.write(client, table, [batch.put_request(item) for item in wanted])
     assert result.put == len(wanted)
     return len(wanted)

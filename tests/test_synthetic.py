@@ -25,8 +25,8 @@ def test_a_synthetic_set_is_a_valid_fixture_directory_of_the_asked_size(tmp_path
 
 def test_every_item_of_a_synthetic_set_keeps_the_item_contract(tmp_path):
     loaded = fixtures.load(synthetic.generate(tmp_path / "fx", messages=120, conversations=4, users=4).directory)
-    built = [i for c in loaded.conversations for i in stamping.conversation_items(loaded, c, NOW.astimezone(UTC))]
-    assert len(built) == 120 + 2 * 4
+    built = [i for _, items in stamping.stamped(loaded, loaded.conversations, NOW.astimezone(UTC)) for i in items]
+    assert len(built) == 120 + 2 * 4 + 4  # messages, group items, group claims
     assert len({(i["pk"], i["sk"]) for i in built}) == len(built)
     for item in built:
         assert contract.item_problems(item) == [], item

@@ -43,7 +43,9 @@ def main(argv: list[str]) -> None:
     from ddb.engines import moto_speedups
 
     untrack()
-    moto_speedups.apply()
+    made = moto_speedups.apply()
+    # The engine's own log (local.start keeps it) says what this moto runs with.
+    sys.stderr.write(f"cruddur-ddb: moto untracked; speed-ups: {', '.join(made) or 'none (this moto lacks what they replace)'}\n")
     moto_main(argv)
 
 
