@@ -4,8 +4,10 @@ The tasks run unchanged against the proxy's endpoint. For a chosen share of requ
 (writes only, by default; `operations=ALL` for every kind, reads included) it answers
 with a throttling error, a 500 or 503, drops the connection before or after forwarding,
 or stays silent past the client's read timeout; `shares` gives each fault its own share;
-and it makes BatchWriteItem store only part of its items, returning the rest as
-UnprocessedItems. With `write_units_per_second` it behaves like a provisioned table at its
+it makes BatchWriteItem store only part of its items, returning the rest as
+UnprocessedItems, and BatchGetItem answer for only part of its keys, handing the rest back
+as UnprocessedKeys (with the request's projection, consistency and attribute names, as
+DynamoDB does). With `write_units_per_second` it behaves like a provisioned table at its
 limit (a `TokenBucket`). It counts every operation it sees, so a test can also assert that
 no request (or no write) was sent at all.
 """
@@ -87,6 +89,10 @@ class FaultProxy:
     answers every request with that fault; `hang_all` makes the proxy accept requests
     and never answer. The draws come from one generator seeded by `seed`.
     `write_units_per_second` puts the table's item writes under a `TokenBucket` of that rate.
+    `unprocessed_share` of BatchWriteItem calls store only the first half of their items (rounded
+    up) and hand the rest back as UnprocessedItems; `unprocessed_keys_share` of BatchGetItem calls
+    answer for only the first half of their keys (rounded up) and hand the rest back as
+    UnprocessedKeys. `injected` counts the calls that handed some back ("unprocessed", "unprocessed keys").
     """
 
     def __init__(
@@ -97,6 +103,7 @@ class FaultProxy:
         faults=FAULTS,
         shares=None,
         unprocessed_share=0.0,
+        unprocessed_keys_share=0.0,
         operations=WRITES,
         hang_all=False,
         always=None,
@@ -107,6 +114,7 @@ class FaultProxy:
     ):
         self.upstream = urlparse(upstream)
         self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
+        self.unprocessed_keys_share = unprocessed_keys_share
         self.shares = dict(shares or {})
         unknown = set(self.shares) - set(FAULTS)
         if unknown or sum(self.shares.values()) > 1:
@@ -171,6 +179,28 @@ class FaultProxy:
         half = len(requests) // 2  # a batch of one is kept whole: "half" of one item is none
         keep, rest = requests[: len(requests) - half], requests[len(requests) - half :]
         return {**body, "RequestItems": {table: keep}} if keep else None, {table: rest}
+
+    def _split_keys(self, body: dict):
+        """Ask upstream for the first half of a BatchGetItem's keys (rounded up); return (kept body, UnprocessedKeys).
+
+        Each table's unasked keys come back as `{table: {"Keys": [...], **the rest of its request}}`:
+        ProjectionExpression, ConsistentRead, ExpressionAttributeNames stay with them, as DynamoDB
+        hands them back. A request for one key is asked whole.
+        """
+        with self.lock:
+            if self.random.random() >= self.unprocessed_keys_share:
+                return body, {}
+        kept, unprocessed = {}, {}
+        for table, request in body["RequestItems"].items():
+            keys = request["Keys"]
+            half = len(keys) // 2
+            kept[table] = {**request, "Keys": keys[: len(keys) - half]}
+            if half:
+                unprocessed[table] = {**request, "Keys": keys[len(keys) - half :]}
+        if unprocessed:
+            with self.lock:
+                self.injected["unprocessed keys"] += 1
+        return {**body, "RequestItems": kept}, unprocessed
 
     def _over_capacity(self, bucket: TokenBucket, operation: str, raw: bytes):
         """The bucket's answer to an item write: (body to forward or None: throttled, unprocessed)."""
@@ -251,6 +281,10 @@ class FaultProxy:
                             200, "application/x-amz-json-1.0", json.dumps({"UnprocessedItems": unprocessed}).encode()
                         )
                     raw = json.dumps(body).encode()
+                unprocessed_keys = {}
+                if operation == "BatchGetItem" and proxy.unprocessed_keys_share:
+                    body, unprocessed_keys = proxy._split_keys(json.loads(raw))
+                    raw = json.dumps(body).encode()
                 status, content_type, payload = proxy._forward(self, raw)
                 if fault == "drop-after":
                     return self._drop()
@@ -259,6 +293,12 @@ class FaultProxy:
                     answer.setdefault("UnprocessedItems", {})
                     for table, rest in unprocessed.items():
                         answer["UnprocessedItems"].setdefault(table, []).extend(rest)
+                    payload = json.dumps(answer).encode()
+                if unprocessed_keys and status == 200:
+                    answer = json.loads(payload)
+                    answer.setdefault("UnprocessedKeys", {})
+                    for table, rest in unprocessed_keys.items():
+                        answer["UnprocessedKeys"].setdefault(table, {**rest, "Keys": []})["Keys"].extend(rest["Keys"])
                     payload = json.dumps(answer).encode()
                 self._send(status, content_type, payload)
 
