@@ -160,3 +160,19 @@ def engine_stopped(state) -> str:
     return f"stopped {state.label} (pid {state.pid})" + (
         f"; its tables stay in {state.db_path}" if state.db_path else "; its tables are gone"
     )
+
+
+def import_notes(source, found, deleted: int | None = None) -> list[str]:
+    """What an import leaves out or restores differently, a line each (`ddb.import_source.Source`, `ddb.importing.Plan`)."""
+    notes = []
+    if source.locks:
+        notes.append(f"left out {source.locks} lock item(s): a lock of a seed or migrate run is never restored as held")
+    for change in source.history_changes:
+        then = "; run `invoke migrate.up` to finish it" if change.state == "applying" else ""
+        notes.append(f"migration {change.version:04d} restored as {change.state}: {change.reason}{then}")
+    if found.stale:
+        notes.append(f"kept the table's newer group items: {found.stale} older group item(s) of the export left out")
+    if found.superseded:
+        done = "deleted" if deleted is not None else "would delete"
+        notes.append(f"{done} {len(found.superseded)} group item(s) of the table that the export's newer ones replace")
+    return notes

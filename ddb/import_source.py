@@ -1,10 +1,13 @@
 """What an import reads: a DynamoDB export folder (ours or AWS's) or a dynamodump folder, checked whole.
 
 `open_source(folder)` finds the layout; `validate(source)` reads every file once and
-refuses the first problem with one line naming the file (and line): a data file whose
-MD5 or item count is not the manifest's, a line that is not `{"Item": {…}}`, an item
-that breaks the item contract (`ddb/schemas/item.schema.json`, the 400 KB limit), two
-items with one key. Nothing is sent to DynamoDB. `typed_items(source)` then reads the
+refuses the first problem with one line naming the file (and line) and the rule: a data
+file whose size, MD5 or item count is not the manifest's, a line longer than one item
+can be or beyond the file's item count (so memory and time stay bounded whatever a file
+unpacks to), a line that is not `{"Item": {…}}`, an item that breaks a rule of
+`ddb.import_rules` (typed JSON DynamoDB can store, the item contract, the text rules, the
+cross-item contract), two items with one key. Nothing is sent to DynamoDB. Locks are left
+out and history items restored as `import_rules` says. `typed_items(source)` then reads the
 files again, one line at a time, for the writes; `read_ahead(source, size)` does the same
 on a thread of its own and hands over lists of `size` items, a bounded number ahead, so
 the files are read and decoded while the caller's requests are in flight.
@@ -21,18 +24,18 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import contract
 from . import export_layout as layout
+from . import table_description
 from .export_layout import ExportFormatError
-from .items import from_typed
-from .validate import shown
+from .import_rules import Conversations, HistoryChange, is_lock, item_problem, restored_history, typed_problem
+from .items import from_typed, to_typed
 
 EXPORT = "DynamoDB export"
 DYNAMODUMP = "dynamodump folder"
-_BRANCHES = (("CLAIM#GROUP#", "group_claim"), ("CLAIM#PAIR#", "pair_claim"), ("GRP#", "group_item"), ("MSG#", "message_item"))
+MAX_DUMP_PAGE_BYTES = 8 * 1024 * 1024  # a Scan page holds at most 1 MB of items; dynamodump indents it
 
 
 @dataclass
@@ -44,7 +47,20 @@ class Source:
     files: list[tuple[Path, layout.DataFile | None]]
     description: dict | None
     declared_items: int | None  # manifest-summary's itemCount (exports only)
-    item_count: int = 0  # counted by validate()
+    item_count: int = 0  # items to restore, counted by validate() (locks left out)
+    conversations: Conversations = field(default_factory=Conversations)  # filled by validate()
+    locks: int = 0  # lock items left out
+    history: dict[int, str] = field(default_factory=dict)  # migration version → its state as restored
+    history_changes: list[HistoryChange] = field(default_factory=list)
+    skip: set[tuple[str, str]] = field(default_factory=set)  # keys never written: locks, stale group items
+    rewrites: dict[tuple[str, str], dict] = field(default_factory=dict)  # typed items written instead of the exported
+
+    def restored(self, typed: dict) -> dict | None:
+        """The typed item to write for an exported one: itself, its rewrite, or None (left out)."""
+        if not self.skip and not self.rewrites:
+            return typed
+        key = (typed["pk"]["S"], typed["sk"]["S"])
+        return None if key in self.skip else self.rewrites.get(key, typed)
 
 
 def open_source(folder: Path | str) -> Source:
@@ -54,7 +70,7 @@ def open_source(folder: Path | str) -> Source:
         raise ExportFormatError(f"{folder}: no such folder")
     if (folder / "schema.json").is_file() and not (folder / layout.SUMMARY).is_file():
         pages = sorted((folder / layout.DATA).glob("*.json"))
-        return Source(DYNAMODUMP, folder, [(p, None) for p in pages], layout.read_description(folder / "schema.json"), None)
+        return Source(DYNAMODUMP, folder, [(p, None) for p in pages], _description(folder / "schema.json"), None)
     export_dir = layout.find_export(folder)
     summary = layout.read_summary(export_dir)
     entries = layout.read_file_manifest(export_dir)
@@ -64,7 +80,15 @@ def open_source(folder: Path | str) -> Source:
         raise ExportFormatError(
             f"{export_dir / layout.FILES}: its files hold {listed} items, {layout.SUMMARY} says itemCount {summary['itemCount']}"
         )
-    return Source(EXPORT, export_dir, files, layout.read_description(export_dir / layout.DESCRIPTION), summary["itemCount"])
+    return Source(EXPORT, export_dir, files, _description(export_dir / layout.DESCRIPTION), summary["itemCount"])
+
+
+def _description(path: Path) -> dict | None:
+    """The saved table description, if there is one, checked: a table of this project can be made from it."""
+    description = layout.read_description(path)
+    if description is not None:
+        table_description.check(description, str(path))
+    return description
 
 
 def plain(typed: dict) -> dict:
@@ -74,30 +98,14 @@ def plain(typed: dict) -> dict:
     return from_typed(typed)
 
 
-def item_problem(item: dict, line_bytes: int) -> str | None:
-    """The first way a plain item breaks the contract, or None.
-
-    The item type is the one its pk names (the four types of the item schema exclude
-    each other by pk), so a problem is worded for that type (`user_handle: … is not a
-    handle`) rather than as "matches none of the types". The 400 KB check runs only for
-    a line longer than the limit: an item's size (UTF-8 names and values) is never
-    above the length of its typed JSON line.
-    """
-    pk = item.get("pk")
-    branch = next((name for prefix, name in _BRANCHES if isinstance(pk, str) and pk.startswith(prefix)), None)
-    if branch is None:
-        return f"pk: {shown(pk)} is not the key of an item type of this table (GRP#, MSG#, CLAIM#GROUP#, CLAIM#PAIR#)"
-    problem = contract.first_problem("item", item, branch)
-    if problem is None and line_bytes > contract.MAX_ITEM_BYTES:
-        problems = contract.item_problems(item)  # the size check
-        return problems[-1] if problems else None
-    return problem
-
-
 def _dump_page(path: Path) -> list:
     try:
-        page = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_DUMP_PAGE_BYTES + 1)
+        if len(raw) > MAX_DUMP_PAGE_BYTES:
+            raise ExportFormatError(f"{path}: larger than {MAX_DUMP_PAGE_BYTES} bytes, more than a Scan page can be")
+        page = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ExportFormatError(f"{path}: not readable JSON ({str(exc).splitlines()[0][:120]})") from None
     items = page.get("Items") if isinstance(page, dict) else None
     if not isinstance(items, list):
@@ -116,7 +124,7 @@ def _records(source: Source) -> Iterator[tuple[Path, int, int, dict]]:
                     raise ExportFormatError(f"{path}: Items[{position - 1}]: expected an object of typed attributes")
                 yield path, position, 0, typed
             continue
-        for number, line in layout.data_lines(path):
+        for number, line in layout.data_lines(path, entry.item_count):
             yield path, number, len(line), layout.typed_item(path, number, line)
 
 
@@ -125,9 +133,9 @@ def _where(path: Path, number: int, source: Source) -> str:
 
 
 def validate(source: Source) -> int:
-    """Check every file and item of `source` (see the module's docstring); returns the item count."""
+    """Check every file and item of `source` (see the module's docstring); returns the count of items to restore."""
     seen: set[bytes] = set()
-    total = 0
+    history: list[dict] = []
     for path, entry in source.files:
         if entry is not None:
             layout.check_data_file(path, entry)
@@ -135,8 +143,9 @@ def validate(source: Source) -> int:
             raise ExportFormatError(f"{path}: missing")
     counts: dict[Path, int] = {}
     for path, number, size, typed in _records(source):
-        item = _plain_or_refuse(typed, path, number, source)
-        problem = item_problem(item, size or _json_size(typed))
+        problem = typed_problem(typed)
+        item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
+        problem = problem or item_problem(item, size or _json_size(typed))
         if problem:
             raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
         key = hashlib.blake2b(f"{item['pk']}\x00{item['sk']}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
@@ -144,12 +153,24 @@ def validate(source: Source) -> int:
             raise ExportFormatError(f"{_where(path, number, source)}: the key {item['pk']}/{item['sk']} is there twice")
         seen.add(key)
         counts[path] = counts.get(path, 0) + 1
-        total += 1
+        if is_lock(item):
+            source.skip.add((item["pk"], item["sk"]))
+            source.locks += 1
+        elif item["pk"] == "MIGRATION":
+            history.append(item)
+        elif problem := source.conversations.add(item):
+            raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
     for path, entry in source.files:
         if entry is not None and counts.get(path, 0) != entry.item_count:
             raise ExportFormatError(f"{path}: holds {counts.get(path, 0)} items, manifest-files.json says {entry.item_count}")
-    source.item_count = total
-    return total
+    for item in history:
+        restored, change = restored_history(item, source.conversations)
+        source.history[int(item["version"])] = restored["state"]
+        if change:
+            source.rewrites[(item["pk"], item["sk"])] = to_typed(restored)
+            source.history_changes.append(change)
+    source.item_count = sum(counts.values()) - source.locks
+    return source.item_count
 
 
 def _json_size(typed: dict) -> int:
@@ -159,14 +180,16 @@ def _json_size(typed: dict) -> int:
 def _plain_or_refuse(typed: dict, path: Path, number: int, source: Source) -> dict:
     try:
         return plain(typed)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
         raise ExportFormatError(f"{_where(path, number, source)}: not DynamoDB JSON ({str(exc)[:80]})") from None
 
 
 def typed_items(source: Source) -> Iterator[dict]:
-    """Every typed item of a validated source, read again file by file."""
+    """Every typed item of a validated source to restore, read again file by file (rewrites applied, locks left out)."""
     for _, _, _, typed in _records(source):
-        yield typed
+        restored = source.restored(typed)
+        if restored is not None:
+            yield restored
 
 
 _END = object()

@@ -31,11 +31,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from . import batch, schema, table_description
+from . import batch, import_live, schema, table_description
 from .clients import DynamoDBClient
 from .errors import DdbError, Interrupted
 from .import_source import Source, plain, read_ahead
-from .items import from_typed
+from .items import from_typed, to_typed
 from .readback import count_stored, each_stored, key_of
 from .retry import RetryPolicy
 
@@ -55,15 +55,27 @@ class Plan:
     """What an import will do, found with reads only."""
 
     table: str
-    items: int
+    items: int  # the export's items to restore (locks left out)
     table_exists: bool
     identical: set = field(default_factory=set)  # keys (pk, sk) already stored as in the export
     conflicts: list = field(default_factory=list)  # keys stored differently
     replace: bool = False
+    creation: "Creation | None" = None  # how a missing table is made
+    stale: int = 0  # the export's group items older than the table's: left out
+    superseded: list = field(default_factory=list)  # the table's group item keys older than the export's: deleted
+    dropping: list = field(default_factory=list)  # keys whose stored item has attributes the export's lacks
 
     @property
     def to_write(self) -> int:
-        return self.items - len(self.identical)
+        return self.items - len(self.identical) - self.stale
+
+
+@dataclass(frozen=True)
+class Creation:
+    """How a missing table would be made: from what, and billed how."""
+
+    source: str  # "saved description" / "project schema"
+    capacity: table_description.Capacity
 
 
 @dataclass
@@ -75,10 +87,24 @@ class ImportResult:
     seconds: float  # the whole run
     write_seconds: float  # the write phase alone
     read_back_seconds: float = 0.0  # the final read-back alone
+    deleted: int = 0  # the table's superseded group items deleted
 
 
 def _same(stored: dict, exported: dict) -> bool:
     return stored == exported or from_typed(stored) == plain(exported)
+
+
+def creation(source: Source, table: str, billing: str = schema.PROVISIONED, *, backup_capacity: bool = False) -> Creation:
+    """How a missing table would be made (no request); refuses a backup's capacity above the declaration's unless asked."""
+    if source.description is None:
+        return Creation("project schema", table_description.capacity(schema.table_spec(table, billing)))
+    asked = table_description.capacity(source.description)
+    if asked.above(schema.DEFAULT_CAPACITY) and not backup_capacity:
+        raise DdbError(
+            f"the backup's table description asks for {asked}, above the declared {schema.DEFAULT_CAPACITY} RCU/WCU: "
+            "nothing was created (pass --backup-capacity to create the table with the backup's capacity)"
+        )
+    return Creation("saved description", asked)
 
 
 def plan(
@@ -90,11 +116,16 @@ def plan(
     policy: RetryPolicy | None = None,
     readers: int = 4,
     on_progress: Callable[[int], None] | None = None,
+    billing: str = schema.PROVISIONED,
+    backup_capacity: bool = False,
 ) -> Plan:
-    """Find what the import would do: whether the table exists, and, unless `replace`, which items are already there."""
+    """Find what the import would do, with reads only (see the module's docstring); raises what it refuses."""
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
-    if not result.table_exists or replace:
+    if not result.table_exists:
+        result.creation = creation(source, table, billing, backup_capacity=backup_capacity)
         return result
+    live = import_live.decide(client, table, source, readers=readers)
+    result.stale, result.superseded = len(live.stale), live.superseded
 
     def compare(exported: list[dict], stored: list[dict]) -> None:
         by_key = {key_of(typed): typed for typed in exported}
@@ -104,20 +135,36 @@ def plan(
                 result.identical.add(key)
             else:
                 result.conflicts.append(key)
+                if set(item) - set(by_key[key]):
+                    result.dropping.append((key, sorted(set(item) - set(by_key[key]))))
         if on_progress:
             on_progress(len(exported))
 
     each_stored(client, table, source, compare, policy=policy or RetryPolicy(), readers=readers)
+    if result.dropping:
+        raise _dropping_error(result)
     return result
 
 
+def _keys_shown(keys: list) -> str:
+    keys = sorted(keys)
+    return ", ".join(f"{pk}/{sk}" for pk, sk in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+
+def _dropping_error(found: Plan) -> DdbError:
+    names = sorted({name for _, dropped in found.dropping for name in dropped})
+    return DdbError(
+        f"{len(found.dropping)} item(s) of table {found.table!r} hold {', '.join(names)}, which the export's lack "
+        f"({_keys_shown([key for key, _ in found.dropping])}): restoring them would remove what was added since "
+        "(a migration?); nothing was written; import into a new table (--table)"
+    )
+
+
 def conflict_error(found: Plan) -> ImportConflict:
-    keys = sorted(found.conflicts)
-    shown = ", ".join(f"{pk}/{sk}" for pk, sk in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
     return ImportConflict(
-        f"{len(keys)} item(s) of the export would overwrite different items in table {found.table!r}: "
-        f"{shown}; nothing was written (pass --replace to overwrite them)",
-        keys,
+        f"{len(found.conflicts)} item(s) of the export would overwrite different items in table {found.table!r}: "
+        f"{_keys_shown(found.conflicts)}; nothing was written (pass --replace to overwrite them)",
+        sorted(found.conflicts),
     )
 
 
@@ -129,7 +176,6 @@ def run(
     *,
     writers: int = 4,
     policy: RetryPolicy | None = None,
-    billing: str = schema.PROVISIONED,
     on_progress: Callable[[int], None] | None = None,
     on_read_back: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
@@ -139,23 +185,35 @@ def run(
     policy = policy or RetryPolicy()
     if found.conflicts and not found.replace:
         raise conflict_error(found)
+    if found.dropping:
+        raise _dropping_error(found)
     created = None
-    if not found.table_exists:
+    if found.creation is not None:
         if source.description is not None:
             table_description.create(client, table, source.description)
-            created = "saved description"
         else:
-            schema.load(client, table, billing)
-            created = "project schema"
+            schema.load(client, table, found.creation.capacity.billing)
+        created = found.creation.source
     write_began = time.monotonic()
     keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
     with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
         requests = ({"PutRequest": {"Item": typed}} for group in groups for typed in group)
         written = _write(client, table, requests, writers, policy, on_progress, stop, found)
+    deleted = _delete_superseded(client, table, found, writers, policy)
     write_seconds = time.monotonic() - write_began
     stored = count_stored(client, table, source, policy, readers=writers, on_progress=on_read_back)
     ended = time.monotonic()
-    return ImportResult(found, created, written, stored, ended - began, write_seconds, ended - write_began - write_seconds)
+    return ImportResult(
+        found, created, written, stored, ended - began, write_seconds, ended - write_began - write_seconds, deleted
+    )
+
+
+def _delete_superseded(client: DynamoDBClient, table: str, found: Plan, writers: int, policy: RetryPolicy) -> int:
+    """Delete the table's group items that the export's newer ones replace (after those are written)."""
+    if not found.superseded:
+        return 0
+    requests = ({"DeleteRequest": {"Key": to_typed(key)}} for key in found.superseded)
+    return batch.write(client, table, requests, writers=writers, policy=policy, capacity=False).deleted
 
 
 def _write(

@@ -106,6 +106,11 @@ def display_name_problem(value: object) -> str | None:
     return _words_problem(value, _CONTROL, "display_name")
 
 
+def plain_text_problem(value: object) -> str | None:
+    """What makes a string no storable text of a field without rules of its own: a lone surrogate or any control character."""
+    return _not_text(value, _CONTROL)
+
+
 def handle_problem(value: object) -> str | None:
     """What is wrong with a handle (1-32 of a-z, 0-9, _), or None."""
     if not isinstance(value, str):
