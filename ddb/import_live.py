@@ -108,7 +108,9 @@ def decide(client: DynamoDBClient, table: str, source: Source, *, readers: int =
         _check_history(client, table, source)
         groups = sorted(source.conversations.people)
         with ThreadPoolExecutor(max_workers=max(1, readers), thread_name_prefix="import-live") as pool:
-            for group, (live, claimed) in zip(groups, pool.map(lambda g: _live_conversation(client, table, g), groups), strict=True):
+            for group, (live, claimed) in zip(
+                groups, pool.map(lambda g: _live_conversation(client, table, g), groups), strict=True
+            ):
                 _decide(group, source, live, claimed, decision)
                 decision.conversations += 1
     source.skip |= decision.stale

@@ -311,3 +311,34 @@ def start_task_process(args, env, **popen) -> subprocess.Popen:
 
 # The fields of a pattern B item, as the app reads them.
 INBOX_FIELDS = {"message_group_uuid", "user_uuid", "user_handle", "user_display_name", "message", "last_message_at"}
+
+
+def write_export(folder: Path, lines, *, description: dict | None = None, item_count: int | None = None) -> Path:
+    """Write an export folder in DynamoDB's layout holding one data file of `lines` (typed items, or raw str/bytes lines).
+
+    The manifests match the file (MD5, counts), so only what a test puts in the lines (or
+    `item_count`, the count the manifests claim) is wrong. Returns the export folder.
+    """
+    import base64
+    import gzip
+    import hashlib
+    import json
+
+    export = folder / "AWSDynamoDB" / "01764000000000-0000abcd"
+    (export / "data").mkdir(parents=True)
+    raw = b"".join(
+        line if isinstance(line, bytes) else ((line if isinstance(line, str) else json.dumps({"Item": line})) + "\n").encode()
+        for line in lines
+    )
+    data = export / "data" / "crafted.json.gz"
+    data.write_bytes(gzip.compress(raw, mtime=0))
+    digest = hashlib.md5(data.read_bytes()).digest()
+    count = len(lines) if item_count is None else item_count
+    entry = {"itemCount": count, "md5Checksum": base64.b64encode(digest).decode(), "etag": digest.hex()}
+    entry["dataFileS3Key"] = f"AWSDynamoDB/{export.name}/data/{data.name}"
+    (export / "manifest-files.json").write_text(json.dumps(entry) + "\n")
+    summary = {"version": "2020-06-30", "outputFormat": "DYNAMODB_JSON", "exportType": "FULL_EXPORT", "itemCount": count}
+    (export / "manifest-summary.json").write_text(json.dumps(summary))
+    if description is not None:
+        (export / "table-description.json").write_text(json.dumps({"Table": description}))
+    return export

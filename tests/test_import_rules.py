@@ -1,0 +1,184 @@
+"""Import holds every item to the rules of every other write path before its first write, in-process on moto.
+
+Each crafted export differs from a real one (the seeded table's items) in one way; the
+import refuses it in one line naming the file, the line and the rule, creates no table
+and sends no write.
+"""
+
+import copy
+import json
+
+import pytest
+
+from ddb import import_source, importing, schema
+from ddb.export_layout import ExportFormatError
+from ddb.table_description import DescriptionError
+
+from .support import TABLE, typed_items, write_export
+
+COPY = "cruddur-copy"
+MIRA = "c8d570ce-751b-4d03-85a6-4c0f876ca3ca"
+TOMAS = "af471036-78d5-4a38-bcf5-7d663ff84e8a"
+JUNE = "a3d22a69-1e07-4922-aa0f-9a7468447548"
+MIRA_TOMAS = "3364f717-0448-48d9-b8ed-f5dc3fb166c3"
+WRITES = {"BatchWriteItem", "PutItem", "CreateTable", "UpdateItem", "DeleteItem", "TransactWriteItems"}
+
+
+def _first(items: list[dict], prefix: str) -> int:
+    return next(i for i, item in enumerate(items) if item["pk"]["S"].startswith(prefix))
+
+
+def _refusal(client, folder, sent) -> str:
+    """Validate and plan an import of `folder` into a new table; the one-line refusal it must end in."""
+    with pytest.raises((ExportFormatError, DescriptionError)) as refused:
+        source = import_source.open_source(folder)
+        import_source.validate(source)
+        importing.run(client, COPY, source, importing.plan(client, COPY, source))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert COPY not in schema.list_tables(client) and not WRITES & set(sent)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("message", "hi \ud800 there", "holds a lone surrogate U+D800, which is not Unicode text"),
+        ("message", "bell \x07", "holds the control character '\\x07' at position 5"),
+        ("message", "carriage\r return", "holds the control character '\\r'"),
+        ("message", "escape \x1b[2J", "holds the control character '\\x1b'"),
+        ("user_display_name", "Mira\x00", "holds the control character '\\x00'"),
+        ("user_handle", "mira\n", "is not a handle"),
+    ],
+)
+def test_a_text_that_any_other_write_path_refuses_is_refused_naming_file_line_and_rule(
+    client, seeded, tmp_path, sent, field, value, rule
+):
+    items = typed_items(client)
+    index = _first(items, "MSG#")
+    items[index][field] = {"S": value}
+    folder = write_export(tmp_path, items)
+    message = _refusal(client, folder, sent)
+    assert message.startswith(f"{folder}/data/crafted.json.gz:{index + 1}: {field}: ")
+    assert rule in message
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ({"N": "1" * 41}, "has more than 38 significant digits"),
+        ({"N": "1e200"}, "outside DynamoDB's range"),
+        ({"N": "twelve"}, "is not a number"),
+        ({"S": "7", "N": "7"}, "expected one typed value"),
+        ({"X": "7"}, "is not a DynamoDB type"),
+    ],
+)
+def test_a_value_dynamodb_cannot_store_is_refused_before_anything_is_written(client, seeded, tmp_path, sent, value, rule):
+    items = typed_items(client)
+    index = _first(items, "GRP#")
+    items[index]["message_count"] = value
+    message = _refusal(client, write_export(tmp_path, items), sent)
+    assert f"crafted.json.gz:{index + 1}: message_count: " in message and rule in message
+
+
+def test_json_nested_100000_deep_is_one_line(client, seeded, tmp_path, sent):
+    line = '{"Item": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    message = _refusal(client, write_export(tmp_path, [line]), sent)
+    assert message.endswith(
+        "crafted.json.gz:1: not JSON (maximum recursion depth exceeded while decoding a JSON array from a unicode string)"
+    )
+
+
+def test_a_line_longer_than_one_item_can_be_is_refused_as_soon_as_it_is_read(client, seeded, tmp_path, sent):
+    message = _refusal(client, write_export(tmp_path, [b" " * 3_000_000 + b"\n"]), sent)
+    assert message.endswith(f"crafted.json.gz:1: longer than {6 * 400 * 1024 + 64 * 1024} bytes, more than one item can be")
+
+
+def test_a_file_with_more_lines_than_its_item_count_is_refused_at_the_first_line_too_many(client, seeded, tmp_path, sent):
+    items = typed_items(client)[:2]
+    message = _refusal(client, write_export(tmp_path, [*items, b"\n" * 1_000_000], item_count=2), sent)
+    assert message.endswith("crafted.json.gz:4: more lines than the 2 item(s) manifest-files.json gives it")
+
+
+def test_a_data_file_larger_than_its_items_can_fill_is_refused_before_it_is_read(client, seeded, tmp_path, sent):
+    folder = write_export(tmp_path, [], item_count=0)
+    data = folder / "data" / "crafted.json.gz"
+    data.write_bytes(data.read_bytes() + b"\0" * 2_600_000)
+    message = _refusal(client, folder, sent)
+    assert (
+        message
+        == f"{data}: {data.stat().st_size} bytes, more than its 0 item(s) can fill (manifest-files.json): not the file exported"
+    )
+
+
+def test_a_group_item_that_adds_a_third_person_to_a_conversation_is_refused(client, seeded, tmp_path, sent):
+    items = typed_items(client)
+    intruder = copy.deepcopy(items[_first(items, f"GRP#{MIRA}")])
+    intruder.update(pk={"S": f"GRP#{JUNE}"}, message_group_uuid={"S": MIRA_TOMAS}, user_uuid={"S": MIRA})
+    items.append(intruder)
+    message = _refusal(client, write_export(tmp_path, items), sent)
+    assert message.endswith(
+        f"crafted.json.gz:{len(items)}: a group item makes {JUNE} a third participant of conversation {MIRA_TOMAS}, "
+        f"which is between {MIRA} and {TOMAS}: a conversation is between exactly two users"
+    ) or message.endswith(f"which is between {TOMAS} and {MIRA}: a conversation is between exactly two users")
+
+
+def test_a_message_from_someone_outside_the_conversation_is_refused(client, seeded, tmp_path, sent):
+    items = typed_items(client)
+    index = next(i for i, item in enumerate(items) if item["pk"]["S"] == f"MSG#{MIRA_TOMAS}")
+    items[index]["user_uuid"] = {"S": JUNE}
+    message = _refusal(client, write_export(tmp_path, items), sent)
+    assert f"the sender of a message makes {JUNE} a third participant of conversation {MIRA_TOMAS}" in message
+
+
+def test_a_second_group_item_of_one_user_for_one_conversation_is_refused(client, seeded, tmp_path, sent):
+    items = typed_items(client)
+    twin = copy.deepcopy(items[_first(items, f"GRP#{MIRA}")])
+    twin["sk"] = {"S": "2020-01-01T00:00:00.000000+00:00"}
+    items.append(twin)
+    message = _refusal(client, write_export(tmp_path, items), sent)
+    assert f"crafted.json.gz:{len(items)}: user {MIRA} has a second group item for conversation " in message
+    assert message.endswith("a user has one group item per conversation")
+
+
+def test_a_claim_that_names_other_users_than_the_group_items_is_refused(client, seeded, tmp_path, sent):
+    items = typed_items(client)
+    index = next(i for i, item in enumerate(items) if item["pk"]["S"] == f"CLAIM#GROUP#{MIRA_TOMAS}")
+    items[index]["user_uuids"] = {"L": [{"S": JUNE}, {"S": MIRA}]}
+    assert "a third participant of conversation" in _refusal(client, write_export(tmp_path, items), sent)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d["GlobalSecondaryIndexes"][0].update(Projection="x"), "Projection: expected {ProjectionType: "),
+        (lambda d: d.update(KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}]), "KeySchema: expected pk (HASH) and sk"),
+        (lambda d: d["AttributeDefinitions"].append({"AttributeName": "message", "AttributeType": "N"}), "'message' as 'N'"),
+        (lambda d: d.update(ProvisionedThroughput={"ReadCapacityUnits": 10**9}), "is not a number of units"),
+        (lambda d: d.update(StreamSpecification=[1]), "not a DescribeTable answer"),
+    ],
+)
+def test_a_saved_description_no_table_of_this_project_comes_from_is_one_line(client, seeded, tmp_path, sent, edit, problem):
+    description = json.loads(json.dumps(schema.table_spec(TABLE)))
+    edit(description)
+    folder = write_export(tmp_path, typed_items(client), description=description)
+    message = _refusal(client, folder, sent)
+    assert message.startswith(f"{folder}/table-description.json: ") and problem in message
+
+
+def test_a_backups_capacity_above_the_declaration_is_refused_unless_asked_for(client, seeded, tmp_path, sent):
+    description = json.loads(json.dumps(schema.table_spec(TABLE)))
+    description["ProvisionedThroughput"] = {"ReadCapacityUnits": 40000, "WriteCapacityUnits": 40000}
+    source = import_source.open_source(write_export(tmp_path, typed_items(client), description=description))
+    import_source.validate(source)
+    with pytest.raises(importing.DdbError) as refused:
+        importing.creation(source, COPY)
+    assert str(refused.value) == (
+        "the backup's table description asks for provisioned 40000/40000 RCU/WCU, index message-group-sk-index 5/5, "
+        "above the declared 5 RCU/WCU: nothing was created (pass --backup-capacity to create the table with the backup's capacity)"
+    )
+    assert str(importing.creation(source, COPY, backup_capacity=True).capacity).startswith("provisioned 40000/40000")
+    found = importing.plan(client, COPY, source, backup_capacity=True)
+    importing.run(client, COPY, source, found)
+    created = client.describe_table(TableName=COPY)["Table"]["ProvisionedThroughput"]
+    assert (created["ReadCapacityUnits"], created["WriteCapacityUnits"]) == (40000, 40000)
