@@ -42,7 +42,7 @@ def test_an_older_backup_into_a_live_table_keeps_the_newer_group_items_and_resto
     after = _group_items_of(client, MIRA_TOMAS)
     lost = next(i for i in all_items(client) if i["pk"] == f"MSG#{MIRA_TOMAS}")
     client.delete_item(TableName=TABLE, Key={"pk": {"S": lost["pk"]}, "sk": {"S": lost["sk"]}})
-    source, found, result = _import(client, backup)
+    _, found, result = _import(client, backup)
     assert (found.stale, found.superseded, result.written.put) == (2, [], 1)
     assert _group_items_of(client, MIRA_TOMAS) == after  # one each, at the newer time
     assert lost in all_items(client)
