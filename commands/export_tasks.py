@@ -18,7 +18,8 @@ def _rate(items, elapsed):
     help={
         "out": "folder to write the export into (run again with the same folder to finish an interrupted export)",
         "segments": "scan in N parallel segments, one data file each (default: ddb.export_segments)",
-        "anonymize": "replace handles, display names and message texts with deterministic stand-ins",
+        "anonymize": "replace people (handles, names, texts, user uuids) and the account id with stand-ins keyed by this "
+        "installation's secret (or ddb.anonymize_salt)",
         "table": "table to export (default: ddb.table)",
         "prod": PROD + "; reads only",
         "endpoint_url": ENDPOINT,
@@ -40,7 +41,14 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         resolve_target(c, prod, endpoint_url, table), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
     )
     client = make_client(target)
-    anonymizer = Anonymizer(str(config(c).anonymize_salt)) if anonymize else None
+    anonymizer = None
+    if anonymize:
+        from ddb.anonymize_secret import anonymize_key, secret_file
+
+        key = anonymize_key(str(config(c).anonymize_salt or ""), secret_file(str(config(c).anonymize_secret_file or "")))
+        if key.created:
+            status_line(f"made this installation's anonymization secret in {key.source} (0600): keep it to anonymize alike again")
+        anonymizer = Anonymizer(key.key)
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     with Progress(

@@ -15,28 +15,28 @@ is. The items of a resumed export were read at different times, as those of any 
 are: an export is a copy of the items, not a point-in-time snapshot.
 """
 
-import base64
+import contextlib
 import gzip
-import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from . import export_layout as layout
-from . import schema, table_description
+from . import export_manifest, schema, table_description
 from .anonymize import Anonymizer
 from .clients import DynamoDBClient
 from .errors import DdbError, Interrupted, TableMissing
+from .export_files import Folder, HashingWriter, reported
+from .export_manifest import file_name
+from .export_progress import PROGRESS, Progress, Source, start_or_resume, table_account
 from .scan import PARALLEL_PAGE_ITEMS, typed_pages
 
-PROGRESS = ".export-progress.json"
+__all__ = ["PROGRESS", "ExportResult", "export_table", "file_name"]
 MAX_THREADS = 16
 
 
@@ -54,68 +54,6 @@ class ExportResult:
     already_complete: bool = False
     anonymized: bool = False
     summary: dict = field(default_factory=dict)
-
-
-def _iso(moment: float) -> str:
-    """AWS's manifest time format: `2020-11-04T07:28:34.028Z`."""
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(moment * 1000) % 1000:03d}Z"
-
-
-def file_name(export_id: str, segment: int) -> str:
-    """A data file's name, in the style of AWS's (26 characters of base32), fixed per export and segment."""
-    digest = hashlib.sha256(f"{export_id}/{segment}".encode()).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:26] + ".json.gz"
-
-
-class _Progress:
-    """The progress file: which segments are finished, written atomically after each one."""
-
-    def __init__(self, path: Path, state: dict):
-        self.path, self.state, self.lock = path, state, threading.Lock()
-
-    def finish(self, segment: int, entry: layout.DataFile, finished_at: float):
-        with self.lock:
-            self.state["finished"][str(segment)] = entry.as_json()
-            self.state["last_finished_at"] = finished_at
-            layout.write_atomically(self.path, json.dumps(self.state, indent=1))
-
-    def entries(self) -> list[layout.DataFile]:
-        finished = self.state["finished"]
-        return [
-            layout.DataFile(e["itemCount"], e["md5Checksum"], e["etag"], e["dataFileS3Key"])
-            for _, e in sorted(finished.items(), key=lambda pair: int(pair[0]))
-        ]
-
-
-def _start_or_resume(out: Path, table: str, segments: int, anonymized: bool) -> _Progress:
-    path = out / PROGRESS
-    if path.is_file():
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-            known = (state["table"], state["segments"], state["anonymized"], state["export_id"], state["finished"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise DdbError(f"{path} is damaged: delete {out} (or give another --out) and export again") from None
-        if known[:3] != (table, segments, anonymized):
-            was = f"table {state['table']!r}, --segments {state['segments']}{', --anonymize' if state['anonymized'] else ''}"
-            raise DdbError(
-                f"{out} holds an export started with {was}: run it again the same way to finish it, or give another --out"
-            )
-        return _Progress(path, state)
-    if (out / layout.ROOT).exists():
-        raise DdbError(f"{out} already holds {layout.ROOT}/ but no {PROGRESS}: give an empty or new folder to --out")
-    started = time.time()
-    export_id = f"{int(started * 1000):014d}-{secrets.token_hex(4)}"
-    state = {
-        "table": table,
-        "segments": segments,
-        "anonymized": anonymized,
-        "export_id": export_id,
-        "started_at": started,
-        "finished": {},
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    layout.write_atomically(path, json.dumps(state, indent=1))
-    return _Progress(path, state)
 
 
 def export_table(
@@ -139,70 +77,93 @@ def export_table(
     out = Path(out)
     if segments < 1:
         raise ValueError(f"segments must be at least 1, not {segments}")
-    progress = _start_or_resume(out, table, segments, anonymizer is not None)
-    export_id = progress.state["export_id"]
-    export_dir = out / layout.ROOT / export_id
-    summary_path = export_dir / layout.SUMMARY
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        files = progress.entries()
-        return ExportResult(
-            export_dir,
-            export_id,
-            summary["itemCount"],
-            files,
-            segments,
-            len(files),
-            time.monotonic() - began,
-            already_complete=True,
-            anonymized=anonymizer is not None,
-            summary=summary,
-        )
-    description = schema.describe(client, table)
+    description = schema.describe(client, table)  # before anything is written to `out`
     if description is None:
         raise TableMissing(f"table {table!r} does not exist at {client.meta.endpoint_url}: nothing to export")
-    (export_dir / layout.DATA).mkdir(parents=True, exist_ok=True)
-    (export_dir / layout.STARTED).touch()
-    saved = {"Table": table_description.as_json(description)}
-    layout.write_atomically(export_dir / layout.DESCRIPTION, json.dumps(saved, indent=1))
-    kept = len(progress.state["finished"])
-    todo = [s for s in range(segments) if str(s) not in progress.state["finished"]]
-    stop = stop or threading.Event()
-    if segments > 1 and not page_size:
-        page_size = PARALLEL_PAGE_ITEMS
-    _run_segments(client, table, export_dir, export_id, todo, segments, page_size, anonymizer, progress, on_progress, stop)
+    source = Source.of(client, table, description, segments, anonymizer)
+    saved = table_description.as_json(description)
+    if anonymizer is not None:
+        saved = anonymizer.description(saved, table_account(description))
+    with contextlib.ExitStack() as folders:
+        folder = Folder.open_out(out)
+        folders.callback(folder.close)
+        progress = start_or_resume(folder, source)
+        try:
+            return _export(client, folder, progress, saved, page_size, anonymizer, on_progress, stop, began, folders)
+        except BaseException:
+            if not progress.state["finished"]:  # nothing worth keeping: leave nothing that blocks `out`
+                progress.remove([file_name(progress.export_id, s) + ".part" for s in range(segments)])
+            raise
+
+
+def _export(
+    client: DynamoDBClient,
+    folder: Folder,
+    progress: Progress,
+    saved: dict,
+    page_size: int | None,
+    anonymizer: Anonymizer | None,
+    on_progress: Callable[[int], None] | None,
+    stop: threading.Event | None,
+    began: float,
+    folders: contextlib.ExitStack,
+) -> ExportResult:
+    source_segments = progress.state["segments"]
+    export_id = progress.export_id
+    root = _opened(folders, folder.child(layout.ROOT, create=True))
+    export = _opened(folders, root.child(export_id, create=True))
     files = progress.entries()
-    started = progress.state["started_at"]
-    summary = {
-        "version": layout.VERSION,
-        "exportArn": f"{description.get('TableArn', '')}/export/{export_id}",
-        "startTime": _iso(started),
-        "endTime": _iso(progress.state.get("last_finished_at") or time.time()),
-        "tableArn": description.get("TableArn"),
-        "tableId": description.get("TableId"),
-        "exportTime": _iso(started),
-        "s3Bucket": None,
-        "s3Prefix": None,
-        "s3SseAlgorithm": None,
-        "s3SseKmsKeyId": None,
-        "manifestFilesS3Key": f"{layout.ROOT}/{export_id}/{layout.FILES}",
-        "billedSizeBytes": 0,
-        "itemCount": sum(f.item_count for f in files),
-        "outputFormat": layout.OUTPUT_FORMAT,
-        "exportType": layout.EXPORT_TYPE,
-    }
-    layout.write_manifests(export_dir, summary, files)
+    done = export.read_text(layout.SUMMARY)
+    if done is not None:
+        try:
+            summary = json.loads(done)
+            count = int(summary["itemCount"])
+        except (ValueError, KeyError, TypeError):
+            raise DdbError(f"{export.path / layout.SUMMARY} is damaged: give another --out and export again") from None
+        return ExportResult(
+            export.path,
+            export_id,
+            count,
+            files,
+            source_segments,
+            len(files),
+            time.monotonic() - began,
+            True,
+            anonymizer is not None,
+            summary,
+        )
+    data = _opened(folders, export.child(layout.DATA, create=True))
+    export.create(layout.STARTED).close()
+    export.write_atomically(layout.DESCRIPTION, json.dumps({"Table": saved}, indent=1))
+    kept = len(progress.state["finished"])
+    todo = [s for s in range(source_segments) if str(s) not in progress.state["finished"]]
+    stop = stop or threading.Event()
+    if source_segments > 1 and not page_size:
+        page_size = PARALLEL_PAGE_ITEMS
+    table = progress.state["table"]
+    _run_segments(client, table, data, export_id, todo, source_segments, page_size, anonymizer, progress, on_progress, stop)
+    files = progress.entries()
+    ended = progress.state.get("last_finished_at") or time.time()
+    summary = export_manifest.summary(saved, export_id, progress.state["started_at"], ended, files)
+    export.write_manifests(summary, files)
     return ExportResult(
-        export_dir,
+        export.path,
         export_id,
         summary["itemCount"],
         files,
-        segments,
+        source_segments,
         kept,
         time.monotonic() - began,
-        anonymized=anonymizer is not None,
-        summary=summary,
+        False,
+        anonymizer is not None,
+        summary,
     )
+
+
+def _opened(folders: contextlib.ExitStack, found: Folder | None) -> Folder:
+    assert found is not None  # made when missing
+    folders.callback(found.close)
+    return found
 
 
 class _Stopped(Exception):
@@ -212,23 +173,22 @@ class _Stopped(Exception):
 def _run_segments(
     client: DynamoDBClient,
     table: str,
-    export_dir: Path,
+    data: Folder,
     export_id: str,
     todo: list[int],
     segments: int,
     page_size: int | None,
     anonymizer: Anonymizer | None,
-    progress: _Progress,
+    progress: Progress,
     on_progress: Callable[[int], None] | None,
     stop: threading.Event,
 ) -> None:
     def one(segment: int):
         name = file_name(export_id, segment)
-        final = export_dir / layout.DATA / name
-        part = final.with_name(name + ".part")
+        part = name + ".part"
         count = 0
-        with open(part, "wb") as raw:
-            hashing = layout.HashingWriter(raw)
+        with data.create(part) as raw:
+            hashing = HashingWriter(raw, data.path / part)
             with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as packed:
                 pages = typed_pages(client, table, segment=segment, total_segments=segments, page_size=page_size)
                 try:
@@ -243,16 +203,17 @@ def _run_segments(
                             on_progress(len(page))
                 finally:
                     pages.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(part, final)
+            with reported(data.path / part):
+                raw.flush()
+                os.fsync(raw.fileno())
+        data.rename(part, name)
         digest = hashing.md5.digest()
         key = f"{layout.ROOT}/{export_id}/{layout.DATA}/{name}"
         entry = layout.DataFile(count, layout.md5_checksum(digest), digest.hex(), key)
         progress.finish(segment, entry, time.time())
 
     for segment in todo:  # a part file left by a run that stopped is started again
-        (export_dir / layout.DATA / (file_name(export_id, segment) + ".part")).unlink(missing_ok=True)
+        data.unlink(file_name(export_id, segment) + ".part")
     if not todo:
         return
     pool = ThreadPoolExecutor(max_workers=min(len(todo), MAX_THREADS), thread_name_prefix="export-segment")

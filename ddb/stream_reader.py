@@ -6,6 +6,7 @@ can never apply. What `stream.process` runs; the Lambda needs none of it.
 """
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,7 +105,10 @@ def save_dead_letters(path: str | Path, records: list, failures: list, table: st
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # records hold people's messages: owner only
+    if os.fstat(fd).st_mode & 0o077:
+        os.fchmod(fd, 0o600)  # a file an earlier version left readable by others
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
         for failure in failures:
             entry = {
                 "table": table,
