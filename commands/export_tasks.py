@@ -85,15 +85,29 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         "dry_run": "validate and plan (reads only), write nothing",
         "replace": "overwrite items that differ from the export's instead of refusing",
         "writers": "concurrent batch writers (default: ddb.writers)",
+        "backup_capacity": "create a missing table with the backup's provisioned capacity even when above the declared schema's",
     },
 )
 @reports_errors
-def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False, replace=False, writers=None):
+def import_(
+    c,
+    folder,
+    table=None,
+    prod=False,
+    endpoint_url=None,
+    yes=False,
+    dry_run=False,
+    replace=False,
+    writers=None,
+    backup_capacity=False,
+):
     """Validate an export folder whole, then restore it into the table (created if missing)."""
     import time
 
     from ddb import import_source, importing
     from ddb.target import describe
+
+    from .sentences import import_notes
 
     target = resolve_target(c, prod, endpoint_url, table)
     writers = writer_count(c, target, writers)
@@ -104,19 +118,32 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
         f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "
         f"in {time.monotonic() - began:.1f} s"
     )
+    creation = importing.creation(source, target.table, config(c).billing, backup_capacity=backup_capacity)
     client = make_client(target)
     if not dry_run:
-        confirm(target, client, f"import {items} items into the table", yes or False)
-    found = importing.plan(client, target.table, source, replace=replace, policy=target.retries, readers=writers)
+        action = f"import {items} items into the table (if it is missing, create it {creation.capacity})"
+        confirm(target, client, action, yes or False)
+    found = importing.plan(
+        client,
+        target.table,
+        source,
+        replace=replace,
+        policy=target.retries,
+        readers=writers,
+        billing=config(c).billing,
+        backup_capacity=backup_capacity,
+    )
     if found.conflicts and not replace:
         raise importing.conflict_error(found)
     if dry_run:
-        what = "create it and write" if not found.table_exists else "write"
+        what = f"create it ({creation.capacity}) and write" if not found.table_exists else "write"
         status_line(
             f"dry run: would {what} {found.to_write} items into {describe(target, client)}"
             + (f" ({len(found.identical)} already there as exported)" if found.identical else "")
             + (" overwriting what differs" if replace and found.table_exists else "")
         )
+        for note in import_notes(source, found):
+            status_line(note)
         return
     from rich.progress import Progress
 
@@ -130,12 +157,13 @@ def import_(c, folder, table=None, prod=False, endpoint_url=None, yes=False, dry
             found,
             writers=writers,
             policy=target.retries,
-            billing=config(c).billing,
             on_progress=lambda n: progress.advance(bar, n),
             on_read_back=lambda n: progress.update(check, advance=n, visible=True),
         )
     w = result.written
-    created = f" (created from the {result.created})" if result.created else ""
+    created = f" (created from the {result.created}, {found.creation.capacity})" if result.created and found.creation else ""
+    for note in import_notes(source, found, result.deleted):
+        status_line(note)
     status_line(
         f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
         f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table "

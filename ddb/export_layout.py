@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,13 @@ STARTED = "_started"
 DESCRIPTION = "table-description.json"
 DATA = "data"
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
+# The longest data line one item can make: JSON may spend 6 bytes (\u0001) on one byte of an
+# item's size, plus the typed wrapping of its attributes. A longer line is no item.
+MAX_LINE_BYTES = 6 * MAX_ITEM_BYTES + 64 * 1024
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # manifest-files.json at about 200 bytes a line: 80,000 data files
+MAX_SMALL_JSON_BYTES = 4 * 1024 * 1024  # manifest-summary.json, a saved table description
+_SLACK_LINES = 1  # a data file may end with one blank line
 
 
 class ExportFormatError(DdbError):
@@ -120,12 +128,20 @@ def find_export(folder: Path) -> Path:
     )
 
 
-def _json_file(path: Path):
+def _json_file(path: Path, limit: int = MAX_MANIFEST_BYTES):
+    """A small JSON file (a manifest, a saved description), refused past `limit` bytes before it is parsed."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            raw = file.read(limit + 1)
     except FileNotFoundError:
         raise ExportFormatError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise ExportFormatError(f"{path}: not readable ({_short(exc)})") from None
+    if len(raw) > limit:
+        raise ExportFormatError(f"{path}: larger than {limit} bytes: not a file of an export")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ExportFormatError(f"{path}: not readable JSON ({_short(exc)})") from None
 
 
@@ -136,7 +152,7 @@ def _short(exc: BaseException) -> str:
 def read_summary(export_dir: Path) -> dict:
     """manifest-summary.json, checked for what an import needs: version, format, full export, item count."""
     path = export_dir / SUMMARY
-    summary = _json_file(path)
+    summary = _json_file(path, MAX_SMALL_JSON_BYTES)
     if not isinstance(summary, dict):
         raise ExportFormatError(f"{path}: expected a JSON object")
     if summary.get("version") != VERSION:
@@ -157,7 +173,11 @@ def read_file_manifest(export_dir: Path) -> list[DataFile]:
     """The lines of manifest-files.json, each checked for its four fields."""
     path = export_dir / FILES
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ExportFormatError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes: not a manifest of an export")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ExportFormatError(f"{path}: missing") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -168,7 +188,7 @@ def read_file_manifest(export_dir: Path) -> list[DataFile]:
             continue
         try:
             entry = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ExportFormatError(f"{path}:{number}: not JSON ({_short(exc)})") from None
         if not isinstance(entry, dict):
             raise ExportFormatError(f"{path}:{number}: expected a JSON object")
@@ -192,10 +212,21 @@ def data_path(export_dir: Path, key: str) -> Path:
 
 
 def check_data_file(path: Path, entry: DataFile) -> None:
-    """Refuse a data file whose bytes are not the ones the manifest names (md5Checksum, and a one-part etag)."""
-    if not path.is_file():
-        raise ExportFormatError(f"{path}: missing (manifest-files.json lists it)")
-    digest = file_md5(path)
+    """Refuse a data file whose bytes are not the ones the manifest names (md5Checksum, and a one-part etag).
+
+    A file larger than its `itemCount` items can make is refused before a byte of it is read.
+    """
+    try:
+        size = path.stat().st_size if path.is_file() else None
+        if size is None:
+            raise ExportFormatError(f"{path}: missing (manifest-files.json lists it)")
+        if size > (entry.item_count + _SLACK_LINES) * MAX_LINE_BYTES:
+            raise ExportFormatError(
+                f"{path}: {size} bytes, more than its {entry.item_count} item(s) can fill (manifest-files.json): not the file exported"
+            )
+        digest = file_md5(path)
+    except OSError as exc:
+        raise ExportFormatError(f"{path}: not readable ({_short(exc)})") from None
     if md5_checksum(digest) != entry.md5_checksum:
         raise ExportFormatError(
             f"{path}: MD5 is {md5_checksum(digest)}, manifest-files.json says {entry.md5_checksum[:40]}: "
@@ -205,16 +236,34 @@ def check_data_file(path: Path, entry: DataFile) -> None:
         raise ExportFormatError(f"{path}: etag {entry.etag[:40]} is not the file's MD5 {digest.hex()}")
 
 
-def data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a data file, gzip or plain, read a block at a time."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == _GZIP_MAGIC
+def data_lines(path: Path, item_count: int | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a data file, gzip or plain, one bounded line at a time.
+
+    However the file was crafted, memory holds one line of at most MAX_LINE_BYTES: a
+    longer line is refused, and so is a file with more lines (blank ones included) than
+    `item_count` items make, so a gzip file that unpacks to gigabytes is refused early.
+    """
+    lines_allowed = None if item_count is None else item_count + _SLACK_LINES
     try:
-        with gzip.open(path, "rt", encoding="utf-8") if gzipped else open(path, encoding="utf-8") as file:
-            for number, line in enumerate(file, 1):
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == _GZIP_MAGIC
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as file:
+            number = 0
+            while raw := file.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ExportFormatError(f"{path}:{number}: longer than {MAX_LINE_BYTES} bytes, more than one item can be")
+                if lines_allowed is not None and number > lines_allowed:
+                    raise ExportFormatError(
+                        f"{path}:{number}: more lines than the {item_count} item(s) manifest-files.json gives it"
+                    )
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ExportFormatError(f"{path}:{number}: not UTF-8 ({_short(exc)})") from None
                 if line.strip():
                     yield number, line
-    except (OSError, EOFError, UnicodeDecodeError) as exc:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise ExportFormatError(f"{path}: not readable ({_short(exc)})") from None
 
 
@@ -222,7 +271,7 @@ def typed_item(path: Path, number: int, line: str) -> dict:
     """The typed item of one data line `{"Item": {...}}`."""
     try:
         record = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ExportFormatError(f"{path}:{number}: not JSON ({_short(exc)})") from None
     item = record.get("Item") if isinstance(record, dict) else None
     if not isinstance(item, dict) or not item:
@@ -234,7 +283,7 @@ def read_description(path: Path) -> dict | None:
     """The `Table` of a saved DescribeTable answer (ours or dynamodump's schema.json), or None when absent."""
     if not path.is_file():
         return None
-    document = _json_file(path)
+    document = _json_file(path, MAX_SMALL_JSON_BYTES)
     table = document.get("Table") if isinstance(document, dict) else None
     if not isinstance(table, dict) or not isinstance(table.get("KeySchema"), list):
         raise ExportFormatError(f'{path}: expected {{"Table": {{…, "KeySchema": […]}}}}, a DescribeTable answer')

@@ -58,7 +58,8 @@ def test_setup_write_export_drop_import_gives_back_every_item_attribute_by_attri
         imported.err.strip()
         .splitlines()[-1]
         .startswith(
-            f"imported {len(before)} items into local table 'cruddur-messages' at {engine} (created from the saved description): "
+            f"imported {len(before)} items into local table 'cruddur-messages' at {engine} (created from the saved description, "
+            "provisioned 5/5 RCU/WCU, index message-group-sk-index 5/5): "
             "0 already there, "
         )
     )
