@@ -41,14 +41,12 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         resolve_target(c, prod, endpoint_url, table), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
     )
     client = make_client(target)
-    anonymizer = None
+    anonymizer, made_secret = None, None
     if anonymize:
         from ddb.anonymize_secret import anonymize_key, secret_file
 
         key = anonymize_key(str(config(c).anonymize_salt or ""), secret_file(str(config(c).anonymize_secret_file or "")))
-        if key.created:
-            status_line(f"made this installation's anonymization secret in {key.source} (0600): keep it to anonymize alike again")
-        anonymizer = Anonymizer(key.key)
+        anonymizer, made_secret = Anonymizer(key.key), key.source if key.created else None
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     with Progress(
@@ -72,6 +70,8 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         f"exported {result.item_count} items{' (anonymized)' if result.anonymized else ''} from {describe(target, client)} "
         f"into {len(result.files)} data file(s) in {result.directory}{kept}; {_rate(result.item_count, result.seconds)}"
     )
+    if made_secret:
+        status_line(f"made this installation's anonymization secret, {made_secret} (0600): keep it to anonymize alike again")
 
 
 @task(

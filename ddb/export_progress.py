@@ -84,8 +84,9 @@ class Source:
     def described(self) -> str:
         """`table 'x' at <endpoint> (region r, account a, raw, 1 segment)`."""
         how = "raw" if self.anonymization is None else f"anonymized with key {self.anonymization}"
+        account = f"{'stand-in ' if self.anonymization else ''}account {self.account or 'unknown'}"
         return (
-            f"table {self.table!r} at {self.endpoint} (region {self.region}, account {self.account or 'unknown'}, "
+            f"table {self.table!r} at {self.endpoint} (region {self.region}, {account}, "
             f"{how}, {self.segments} segment{'s' if self.segments != 1 else ''})"
         )
 
@@ -164,7 +165,9 @@ def start_or_resume(folder: Folder, source: Source) -> Progress:
         except (ValueError, KeyError, TypeError, AttributeError):
             raise DdbError(f"{out / PROGRESS} is damaged or of an older version: give another --out (or delete {out})") from None
         if recorded != source:
-            differ = ", ".join(_NAMES[n] for n in _NAMES if getattr(recorded, n) != getattr(source, n))
+            # Under another key the stand-ins of the account and ARN differ too: only the key is named then.
+            keyed = ("account", "table_arn") if recorded.anonymization != source.anonymization else ()
+            differ = ", ".join(_NAMES[n] for n in _NAMES if getattr(recorded, n) != getattr(source, n) and n not in keyed)
             raise ExportMismatch(
                 f"{out} holds an export of {recorded.described()}; this run reads {source.described()}: "
                 f"the {differ} differ{'s' if ',' not in differ else ''}; run it the same way to finish it, or give another --out"
