@@ -102,10 +102,11 @@ def _read_secret(path: Path) -> bytes:
         if exc.errno == errno.ELOOP:
             raise SecretError(f"the anonymization secret {path} is a symbolic link: refused (remove it)") from None
         raise SecretError(f"cannot read the anonymization secret {path}: {exc.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SecretError(f"the anonymization secret {path} is not a regular file: refused")
     with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretError(f"the anonymization secret {path} is not a regular file: refused")
         if info.st_uid != os.geteuid():
             raise SecretError(f"the anonymization secret {path} belongs to another user (uid {info.st_uid}): refused")
         if info.st_mode & 0o077:
