@@ -118,7 +118,7 @@ def import_(
         f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "
         f"in {time.monotonic() - began:.1f} s"
     )
-    creation = importing.creation(source, target.table, config(c).billing, backup_capacity=backup_capacity)
+    creation = importing.creation(source, target.table, config(c).billing)
     client = make_client(target)
     if not dry_run:
         action = f"import {items} items into the table (if it is missing, create it {creation.capacity})"

@@ -94,17 +94,21 @@ def _same(stored: dict, exported: dict) -> bool:
     return stored == exported or from_typed(stored) == plain(exported)
 
 
-def creation(source: Source, table: str, billing: str = schema.PROVISIONED, *, backup_capacity: bool = False) -> Creation:
-    """How a missing table would be made (no request); refuses a backup's capacity above the declaration's unless asked."""
+def creation(source: Source, table: str, billing: str = schema.PROVISIONED) -> Creation:
+    """How a missing table would be made (no request): from the saved description, else from the declaration."""
     if source.description is None:
         return Creation("project schema", table_description.capacity(schema.table_spec(table, billing)))
-    asked = table_description.capacity(source.description)
-    if asked.above(schema.DEFAULT_CAPACITY) and not backup_capacity:
+    return Creation("saved description", table_description.capacity(source.description))
+
+
+def _allowed(made: Creation, backup_capacity: bool) -> Creation:
+    """`made`, unless it asks for more capacity than the declaration's and the caller did not ask for the backup's."""
+    if made.capacity.above(schema.DEFAULT_CAPACITY) and not backup_capacity:
         raise DdbError(
-            f"the backup's table description asks for {asked}, above the declared {schema.DEFAULT_CAPACITY} RCU/WCU: "
+            f"the backup's table description asks for {made.capacity}, above the declared {schema.DEFAULT_CAPACITY} RCU/WCU: "
             "nothing was created (pass --backup-capacity to create the table with the backup's capacity)"
         )
-    return Creation("saved description", asked)
+    return made
 
 
 def plan(
@@ -122,7 +126,7 @@ def plan(
     """Find what the import would do, with reads only (see the module's docstring); raises what it refuses."""
     result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
     if not result.table_exists:
-        result.creation = creation(source, table, billing, backup_capacity=backup_capacity)
+        result.creation = _allowed(creation(source, table, billing), backup_capacity)
         return result
     live = import_live.decide(client, table, source, readers=readers)
     result.stale, result.superseded = len(live.stale), live.superseded

@@ -119,4 +119,11 @@ def test_prod_import_without_yes_refuses_before_any_request_and_prod_export_only
         run = invoke("import", str(out), "--prod", env={"AWS_ENDPOINT_URL_DYNAMODB": proxy.endpoint})
         assert sum(proxy.seen.values()) == 0
     assert run.code == 1
-    assert run.err.strip().splitlines()[-1].endswith("no terminal to confirm on; pass --yes to confirm")
+    assert (
+        run.err.strip()
+        .splitlines()[-1]
+        .endswith(
+            "(if it is missing, create it provisioned 5/5 RCU/WCU, index message-group-sk-index 5/5) on prod table "
+            f"'cruddur-messages' in us-east-1 at {proxy.endpoint}: no terminal to confirm on; pass --yes to confirm"
+        )
+    )

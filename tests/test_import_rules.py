@@ -172,13 +172,15 @@ def test_a_backups_capacity_above_the_declaration_is_refused_unless_asked_for(cl
     source = import_source.open_source(write_export(tmp_path, typed_items(client), description=description))
     import_source.validate(source)
     with pytest.raises(importing.DdbError) as refused:
-        importing.creation(source, COPY)
+        importing.plan(client, COPY, source)
     assert str(refused.value) == (
         "the backup's table description asks for provisioned 40000/40000 RCU/WCU, index message-group-sk-index 5/5, "
         "above the declared 5 RCU/WCU: nothing was created (pass --backup-capacity to create the table with the backup's capacity)"
     )
-    assert str(importing.creation(source, COPY, backup_capacity=True).capacity).startswith("provisioned 40000/40000")
     found = importing.plan(client, COPY, source, backup_capacity=True)
+    assert found.creation and str(found.creation.capacity).startswith("provisioned 40000/40000")
     importing.run(client, COPY, source, found)
+    into_live = importing.plan(client, TABLE, source)  # an existing table: its capacity is not the backup's business
+    assert into_live.creation is None and into_live.to_write == 0
     created = client.describe_table(TableName=COPY)["Table"]["ProvisionedThroughput"]
     assert (created["ReadCapacityUnits"], created["WriteCapacityUnits"]) == (40000, 40000)
