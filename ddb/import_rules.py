@@ -46,7 +46,14 @@ _BRANCHES = (
     (LOCK_PREFIX, "lock"),
 )
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,4})?")
-_TEXT_RULES = {"message": validate.text_problem, "user_display_name": validate.display_name_problem}
+_TEXT_RULES = {
+    "message": validate.text_problem,
+    "user_display_name": validate.display_name_problem,
+    "user_handle": validate.handle_problem,
+    "user_uuid": validate.uuid_problem,
+    "message_uuid": validate.uuid_problem,
+    "message_group_uuid": validate.uuid_problem,
+}
 
 
 def _number_problem(text: object) -> str | None:
@@ -118,16 +125,15 @@ def item_problem(item: dict, line_bytes: int) -> str | None:
     branch = next((name for prefix, name in _BRANCHES if isinstance(pk, str) and pk.startswith(prefix)), None)
     if branch is None:
         return f"pk: {shown(pk)} is not the key of an item type of this table (GRP#, MSG#, CLAIM#, MIGRATION, LOCK#)"
+    for name, value in item.items():  # first, so a text gets the words every other write path gives it
+        rule = _TEXT_RULES.get(name, validate.plain_text_problem)
+        problem = next((p for p in map(rule, _strings(value)) if p), None)
+        if problem:
+            return f"{location([name])}: {problem}"
     problem = contract.first_problem("item", item, branch)
     if problem is None and line_bytes > contract.MAX_ITEM_BYTES:
         problems = contract.item_problems(item)  # the size check
         problem = problems[-1] if problems else None
-    if problem is None:
-        for name, value in item.items():
-            rule = _TEXT_RULES.get(name, validate.plain_text_problem)
-            problem = next((p for p in map(rule, _strings(value)) if p), None)
-            if problem:
-                return f"{location([name])}: {problem}"
     return problem
 
 

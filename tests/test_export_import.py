@@ -153,9 +153,9 @@ def test_a_data_file_that_does_not_match_its_md5_is_refused_in_one_line_naming_i
     [
         (
             lambda item: item.update(user_handle={"S": "Not A Handle"}),
-            'user_handle: "Not A Handle" is not a handle (1-32 of a-z, 0-9, _)',
+            "user_handle: 'Not A Handle' is not a handle (1-32 of a-z, 0-9, _)",
         ),
-        (lambda item: item.update(message={"S": "   "}), 'message: "   " is blank'),
+        (lambda item: item.update(message={"S": "   "}), "message: '   ' is blank"),
         (lambda item: item.pop("message_uuid"), "message_uuid: is required but missing"),
     ],
 )

@@ -9,8 +9,10 @@ import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ddb import import_source, importing, schema
+from ddb import import_source, importing, schema, validate
 from ddb.export_layout import ExportFormatError
 from ddb.table_description import DescriptionError
 
@@ -184,3 +186,42 @@ def test_a_backups_capacity_above_the_declaration_is_refused_unless_asked_for(cl
     assert into_live.creation is None and into_live.to_write == 0
     created = client.describe_table(TableName=COPY)["Table"]["ProvisionedThroughput"]
     assert (created["ReadCapacityUnits"], created["WriteCapacityUnits"]) == (40000, 40000)
+
+
+_ANY_TEXT = st.text(st.characters(codec=None), max_size=60) | st.sampled_from(["\ud800", "a\udcff", "\x1b[2J", "ok\r\n", " ", ""])
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_ANY_TEXT)
+def test_import_accepts_a_message_text_exactly_when_sending_it_would(tmp_path_factory, text):
+    """The same verdict as pattern C's check (`ddb.validate.text_problem`), and a refusal names the line and the rule."""
+    folder = tmp_path_factory.mktemp("export")
+    message = {
+        "pk": {"S": f"MSG#{MIRA_TOMAS}"},
+        "sk": {"S": "2026-11-25T16:20:00.000000+00:00"},
+        "message_uuid": {"S": JUNE},
+        "message": {"S": text},
+        "user_uuid": {"S": MIRA},
+        "user_display_name": {"S": "Mira"},
+        "user_handle": {"S": "mira"},
+    }
+    source = import_source.open_source(write_export(folder, [message]))
+    expected = validate.text_problem(text)
+    if expected is None:
+        assert import_source.validate(source) == 1
+        return
+    with pytest.raises(ExportFormatError) as refused:
+        import_source.validate(source)
+    assert str(refused.value) == f"{folder}/AWSDynamoDB/01764000000000-0000abcd/data/crafted.json.gz:1: message: {expected}"
+
+
+def test_a_data_file_that_cannot_be_read_is_one_line(client, seeded, tmp_path, sent, monkeypatch):
+    from ddb import export_layout
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(export_layout, "file_md5", refuse)  # root reads any file, so the refusal is made here
+    folder = write_export(tmp_path, typed_items(client))
+    message = _refusal(client, folder, sent)
+    assert message == f"{folder}/data/crafted.json.gz: not readable ([Errno 13] Permission denied)"
