@@ -234,6 +234,15 @@ def test_a_resume_in_another_account_is_refused_in_one_line(client, seeded, tmp_
     assert "account 111122223333" in line and ": the account, table ARN differ;" in line
 
 
+def test_a_resume_in_another_region_is_refused_in_one_line(client, seeded, tmp_path):
+    out = tmp_path / "out"
+    _interrupted_export(client, out)
+    other = boto3.client("dynamodb", region_name="eu-west-1")
+    seed_table(other)
+    line = _refused_resume(other, out)
+    assert "(region eu-west-1, account 123456789012," in line and ": the endpoint, region, table ARN differ;" in line
+
+
 @pytest.mark.parametrize(
     ("first", "then", "differs"),
     [
