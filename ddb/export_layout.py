@@ -16,20 +16,19 @@ the two `.checksum` files; ours hold the hex MD5 of the manifest beside them, an
 nothing here reads them. The table description is not part of AWS's layout: DynamoDB's
 "Import from S3" takes the key schema as a parameter, so point it at the `data/` prefix.
 
-This module only knows files: writing atomically, hashing, reading manifests and data
-lines (gzip or plain). It sends no request.
+This module only knows files: the names, the checksums, reading manifests and data lines
+(gzip or plain). It sends no request. An export writes them through `export_files`,
+which never follows a link it did not create.
 """
 
 import base64
 import gzip
 import hashlib
 import json
-import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from .errors import DdbError
 
@@ -69,20 +68,6 @@ class DataFile:
         return {"itemCount": self.item_count, "md5Checksum": self.md5_checksum, "etag": self.etag, "dataFileS3Key": self.key}
 
 
-class HashingWriter:
-    """A binary file that keeps the MD5 of every byte written to it (for gzip to write through)."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw, self.md5 = raw, hashlib.md5()
-
-    def write(self, data: bytes) -> int:
-        self.md5.update(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
 def md5_checksum(digest: bytes) -> str:
     """manifest-files.json's md5Checksum: base64 of the binary MD5."""
     return base64.b64encode(digest).decode("ascii")
@@ -92,24 +77,6 @@ def file_md5(path: Path) -> bytes:
     """The binary MD5 of the file at `path` (manifests carry it as base64 and as hex)."""
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "md5").digest()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename it into place."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-
-
-def write_manifests(export_dir: Path, summary: dict, files: list[DataFile]) -> None:
-    """manifest-files.json first, then manifest-summary.json, each atomically, with their .checksum files."""
-    lines = "".join(json.dumps(f.as_json()) + "\n" for f in files)
-    for name, text in ((FILES, lines), (SUMMARY, json.dumps(summary, indent=2) + "\n")):
-        write_atomically(export_dir / name, text)
-        write_atomically(export_dir / name.replace(".json", ".checksum"), hashlib.md5(text.encode()).hexdigest() + "\n")
 
 
 def find_export(folder: Path) -> Path:
