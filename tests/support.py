@@ -162,6 +162,8 @@ def task_environment(endpoint, state_dir, engine_port, env=None, base=None) -> d
     full_env.update(
         INVOKE_DDB_ENDPOINT_URL=endpoint,
         INVOKE_DDB_STATE_DIR=str(state_dir),
+        # export --anonymize makes its installation secret here, never in the real ~/.config
+        INVOKE_DDB_ANONYMIZE_SECRET_FILE=str(Path(state_dir) / "anonymize-secret"),
         INVOKE_DDB_ENGINE_PORT=str(engine_port),
         INVOKE_DDB_DYNAMODB_LOCAL_DIR=str(DYNAMODB_LOCAL_DIR),
         **QUICK_BACKOFF,
