@@ -6,7 +6,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from ddb import contract, messaging, migrations, patterns, stream
+from ddb import contract, messaging, migration_files, migrations, patterns, stream
 from ddb.errors import InvalidInput
 from ddb.items import GROUP_PREFIX, iso_time, message_item
 
@@ -202,3 +202,78 @@ def test_a_new_conversation_starts_counted_and_its_next_message_adds_one(client,
     groups = [g for g in group_items(client) if g["message_group_uuid"] == started.message_group_uuid]
     assert [(g["message"], g["message_count"]) for g in groups] == [("hello", 2)] * 2
     assert all(contract.item_problems(g) == [] for g in groups)
+
+
+def _migration_1():
+    (first,) = migration_files.load(FOLDER)
+    return first.module
+
+
+def test_removing_the_count_of_a_group_item_moved_meanwhile_creates_nothing_and_counts_0(client, seeded):
+    migrations.run(client, TABLE, FOLDER, "up")
+    before = all_items(client)
+    counted = group_items(client)[0]
+    module = _migration_1()
+    gone = {"pk": counted["pk"], "sk": "2020-01-01T00:00:00.000000+00:00"}  # its key before pattern E moved it
+    assert module._remove_one(client, TABLE, gone) == 0
+    assert all_items(client) == before
+    assert module._remove_one(client, TABLE, counted) == 1
+    assert module._remove_one(client, TABLE, counted) == 0
+    assert (
+        len(all_items(client)) == len(before)
+        and "message_count"
+        not in client.get_item(TableName=TABLE, Key={"pk": {"S": counted["pk"]}, "sk": {"S": counted["sk"]}})["Item"]
+    )
+
+
+def test_the_preview_asks_the_scan_for_a_count_only(client, seeded):
+    asked: list[dict] = []
+    client.meta.events.register("provide-client-params.dynamodb.Scan", lambda params, **_: asked.append(dict(params)))
+    assert _migration_1().preview(client, TABLE) == "8 group item(s) without message_count would be counted"
+    assert [request["Select"] for request in asked] == ["COUNT"]
+
+
+def test_a_down_killed_half_way_resumes_at_its_checkpoint_and_removes_every_count(client, seeded, tmp_path):
+    folder = small_pages(tmp_path)
+    before = all_items(client)
+    migrations.run(client, TABLE, folder, "up")
+    updates = []
+
+    def kill_after_three_updates(model, **_):
+        if model.name == "UpdateItem":
+            updates.append(1)
+            if len(updates) == 4:
+                raise Crash
+
+    handler = client.meta.events.register("before-call.dynamodb", kill_after_three_updates)
+    with pytest.raises(Crash):
+        migrations.run(client, TABLE, folder, "down")
+    client.meta.events.unregister("before-call.dynamodb", handler)
+    assert migrations.status(client, TABLE, folder)[0].state == "reverting"
+    heard = []
+    migrations.run(client, TABLE, folder, "down", on_start=lambda m, resume: heard.append(resume is not None))
+    assert heard == [True]
+    assert app_items(client) == [i for i in before if not i["pk"].startswith(("MIGRATION", "LOCK#"))]
+
+
+def test_status_lists_every_pending_migration_and_one_whose_file_is_gone_by_its_history(client, seeded, tmp_path):
+    folder = small_pages(tmp_path)
+    for version in (2, 3):
+        (folder / f"m000{version}_nothing.py").write_text(
+            f'VERSION = {version}\nDESCRIPTION = "changes nothing ({version})"\n'
+            "def up(client, table, progress):\n    pass\n"
+            "def down(client, table, progress):\n    pass\n"
+        )
+    assert [(s.version, s.description, s.state) for s in migrations.status(client, TABLE, folder)] == [
+        (1, "message_count on group items: the number of messages in the conversation", "pending"),
+        (2, "changes nothing (2)", "pending"),
+        (3, "changes nothing (3)", "pending"),
+    ]
+    migrations.run(client, TABLE, folder, "up")
+    (folder / "m0002_nothing.py").write_text((folder / "m0002_nothing.py").read_text().replace("(2)", "(2, edited)"))
+    (folder / "m0003_nothing.py").unlink()
+    assert [(s.version, s.description, s.state, s.file_missing) for s in migrations.status(client, TABLE, folder)] == [
+        (1, "message_count on group items: the number of messages in the conversation", "applied", False),
+        (2, "changes nothing (2, edited)", "applied", False),
+        (3, "changes nothing (3)", "applied", True),
+    ]

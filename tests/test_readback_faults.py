@@ -158,3 +158,54 @@ def test_invoke_import_reads_back_every_item_when_half_of_every_batch_get_comes_
     assert typed_items(local_client(engine)) == before and len(before) == 112
     last = again.err.strip().splitlines()[-1]
     assert "imported 0 items" in last and "112 already there" in last and "; all 112 read back from the table in " in last
+
+
+class Stalling:
+    """A client whose BatchGetItem hands every key back unprocessed on the calls `stalls` picks (by call number, from 1)."""
+
+    def __init__(self, client, stalls):
+        self.client, self.stalls, self.calls = client, stalls, 0
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def batch_get_item(self, RequestItems):
+        self.calls += 1
+        if self.stalls(self.calls):
+            return {"Responses": {table: [] for table in RequestItems}, "UnprocessedKeys": RequestItems}
+        return self.client.batch_get_item(RequestItems=RequestItems)
+
+
+@pytest.fixture
+def moto_source(client, seeded, tmp_path):
+    """The seeded table (in moto's mock) exported and validated."""
+    exporting.export_table(client, TABLE, tmp_path)
+    found = import_source.open_source(tmp_path)
+    import_source.validate(found)
+    return found
+
+
+def test_a_batch_handed_back_whole_is_asked_again_after_a_wait_with_the_default_policy(client, moto_source):
+    gone = next(i for i in all_items(client) if i["pk"].startswith("MSG#"))
+    client.delete_item(TableName=TABLE, Key={"pk": {"S": gone["pk"]}, "sk": {"S": gone["sk"]}})
+    stalling = Stalling(client, lambda call: call % 2 == 1)  # every other call answers nothing
+    with pytest.raises(DdbError) as refused:
+        readback.count_stored(stalling, TABLE, moto_source, readers=1)
+    assert str(refused.value) == (
+        f"1 item(s) of the export are not in table '{TABLE}' after the import: {gone['pk']}/{gone['sk']}; run the import again"
+    )
+    # each of the two batches: a stalled call and an answer for the sort keys, one batch comes up short: the same for whole keys
+    assert stalling.calls == 6
+
+
+def test_a_batch_handed_back_whole_every_time_is_one_line_after_max_attempts(client, seeded):
+    keys = [{"pk": {"S": i["pk"]}, "sk": {"S": i["sk"]}} for i in all_items(client)[:3]]
+    stalling = Stalling(client, lambda call: True)
+    with pytest.raises(DdbError) as refused:
+        readback.batch_get(stalling, TABLE, keys, RetryPolicy(max_attempts=4, base_delay=0.001))
+    assert str(refused.value) == (
+        "BatchGetItem returned the same 3 keys unprocessed 4 times: the table is throttled; try again later"
+    )
+    assert stalling.calls == 4
+    patient = Stalling(client, lambda call: call <= 3)  # three stalls, then the answer: within four tries
+    assert len(readback.batch_get(patient, TABLE, keys, RetryPolicy(max_attempts=4, base_delay=0.001))) == 3

@@ -149,3 +149,33 @@ def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client
         seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
     assert all_keys(client) == {(i["pk"], i["sk"]) for i in plan.puts}
     assert sorted(map(items.to_typed, plan.puts), key=str) == sorted((i for i in client.scan(TableName=TABLE)["Items"]), key=str)
+
+
+def test_a_lock_item_from_an_older_version_reads_as_empty_fields_and_describes_what_it_says():
+    holder = seed_lock.LockHolder.from_item({**LOCK, "owner": {"S": "old-seed"}})
+    assert holder == seed_lock.LockHolder("old-seed", "", None, "", 0.0)
+    assert holder.describe() == "an unknown seed"
+    assert seed_lock.LockHolder.from_item({**LOCK, "pid": {"N": "4242"}, "expires_at": {"N": "12.5"}}) == (
+        seed_lock.LockHolder("", "", 4242, "", 12.5)
+    )
+    described = [
+        seed_lock.LockHolder("o", host, pid, "", 0.0).describe()
+        for pid, host in ((None, "build-7"), (4242, ""), (4242, "build-7"))
+    ]
+    assert described == ["pid ? on build-7", "pid 4242 on an unknown host", "pid 4242 on build-7"]
+
+
+def test_a_lock_item_deleted_under_a_seed_stops_it_and_the_lock_is_named_lost_after_a_consistent_read(client, table):
+    reads: list[bool] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params.get("ConsistentRead", False))
+    )
+    with pytest.raises(LockLost) as caught, seed_lock.exclusive(client, TABLE, **SHORT) as lock:
+        client.delete_item(TableName=TABLE, Key=LOCK)
+        assert lock.stop.wait(2.0)
+        lock.check(3, 10)
+    assert str(caught.value) == (
+        "the seed lock on table 'cruddur-messages' was lost: its lease ran out while renewals failed; "
+        "stopped after 3 of 10 items written; run the seed again when the other is done"
+    )
+    assert lock.taken_by is None and reads[-1] is True
