@@ -10,7 +10,7 @@ for each mutant the tests of `pytest_add_cli_args_test_selection` that reach the
 function), then reads mutmut's results and prints, per module: the mutants, those killed
 (a test failed, or timed out), those that survived, and those listed in `EQUIVALENT` below:
 mutants that change no behaviour anyone can observe, each with the reason. The rate is
-killed / (mutants - equivalent). A survivor's diff: `cd .local/mutation && mutmut show NAME`.
+killed / (mutants checked - equivalent); a run stopped early leaves some unchecked. A survivor's diff: `cd .local/mutation && mutmut show NAME`.
 Exit code 1 when a module is below `--min-rate` (90 by default).
 """
 
@@ -31,7 +31,23 @@ WORK = ROOT / ".local" / "mutation"
 
 KILLED = {"killed", "timeout", "caught by type check"}
 # Mutants that change no behaviour: the mutant's name (mutmut's) -> why no test can tell.
-EQUIVALENT: dict[str, str] = {}
+_THREAD_NAME = "the read-back threads' name: seen only in a debugger, no behaviour depends on it"
+_READERS_DEFAULT = "a default every caller overrides (importing passes readers=)"
+_COUNT_ALWAYS = "every Scan answer has Count: the default is never used"
+_KEYWORD_CASE = "DynamoDB's expression keywords are case-insensitive"
+EQUIVALENT: dict[str, str] = {
+    "ddb.readback.x_each_stored__mutmut_1": _READERS_DEFAULT,
+    "ddb.readback.x_count_stored__mutmut_1": _READERS_DEFAULT,
+    "ddb.readback.x_each_stored__mutmut_11": _THREAD_NAME,
+    "ddb.readback.x_each_stored__mutmut_13": _THREAD_NAME,
+    "ddb.readback.x_each_stored__mutmut_14": _THREAD_NAME,
+    "ddb.readback.x_each_stored__mutmut_15": _THREAD_NAME,
+    "migrations.m0001_message_count.x__remove_one__mutmut_21": _KEYWORD_CASE,
+    "migrations.m0001_message_count.x_preview__mutmut_14": _KEYWORD_CASE,
+    "migrations.m0001_message_count.x_preview__mutmut_31": _COUNT_ALWAYS,
+    "migrations.m0001_message_count.x_preview__mutmut_33": _COUNT_ALWAYS,
+    "migrations.m0001_message_count.x_preview__mutmut_37": _COUNT_ALWAYS,
+}
 
 
 def _copy_commit(target: Path) -> None:
@@ -103,16 +119,18 @@ def main() -> int:
             print(f"mutmut run failed (exit {run.returncode}); its output: cd {WORK} && mutmut run", file=sys.stderr)
             return 2
     counts, left = results(WORK, modules)
-    print(f"{'module':40} {'mutants':>7} {'killed':>7} {'left':>5} {'equivalent':>10} {'rate':>7}")
+    print(f"{'module':36} {'mutants':>7} {'checked':>7} {'killed':>6} {'left':>5} {'equivalent':>10} {'rate':>6}")
     worst = 100.0
     for module in modules:
         tally = counts[module]
         total = sum(tally.values())
-        rate = 100.0 * tally["killed"] / max(1, total - tally["equivalent"])
+        checked = total - tally["not checked"]
+        survived = checked - tally["killed"] - tally["equivalent"]
+        rate = 100.0 * tally["killed"] / max(1, checked - tally["equivalent"])
         worst = min(worst, rate)
-        print(
-            f"{module:40} {total:>7} {tally['killed']:>7} {total - tally['killed'] - tally['equivalent']:>5} {tally['equivalent']:>10} {rate:>6.1f}%"
-        )
+        row = f"{module:36} {total:>7} {checked:>7} {tally['killed']:>6} {survived:>5} {tally['equivalent']:>10} {rate:>5.1f}%"
+        print(row)
+    left = {name: status for name, status in left.items() if status != "not checked"}
     if left:
         print(f"\nnot killed (`cd {WORK.relative_to(ROOT)} && mutmut show NAME` shows one):")
         for name, status in sorted(left.items()):
