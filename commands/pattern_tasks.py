@@ -33,7 +33,7 @@ def list_conversations(c, handle=None, limit=None, cursor=None, json_=False, pro
     handle = handle or config(c).default_handle
     user = user_directory(c).user(handle)
     target = resolve_target(c, prod, endpoint_url)
-    page = patterns.list_conversations(make_client(target), target.table, user.uuid, limit, cursor)
+    page = patterns.list_conversations(make_client(target), target.table, user.uuid, limit, cursor or patterns.FIRST_PAGE)
     _show_page(page, json_, lambda: conversations_view(page, handle))
 
 
@@ -57,7 +57,7 @@ def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json_=
     limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
     group = message_group_uuid or config(c).default_message_group_uuid
     target = resolve_target(c, prod, endpoint_url)
-    page = patterns.list_messages(make_client(target), target.table, group, limit, cursor)
+    page = patterns.list_messages(make_client(target), target.table, group, limit, cursor or patterns.FIRST_PAGE)
     _show_page(page, json_, lambda: chat_table(page, group))
 
 

@@ -37,13 +37,29 @@ class Page:
         return {"items": self.items, "next_cursor": self.next_cursor, "consumed_capacity": self.consumed_capacity}
 
 
+class _FirstPage:
+    """The cursor of a first page: the default of `list_conversations` and `list_messages`."""
+
+    def __repr__(self) -> str:
+        return "FIRST_PAGE"
+
+
+FIRST_PAGE = _FirstPage()
+Cursor = str | None | _FirstPage
+
+
+def _end(capacity: dict | None = None) -> Page:
+    """The page after the last: no items, no next cursor, nothing read."""
+    return Page([], None, capacity or {"reported": 0.0, "estimated": 0.0})
+
+
 def encode_cursor(pk: str, sk: str) -> str:
     """An opaque cursor pointing after the item (pk, sk)."""
     raw = json.dumps({"pk": pk, "sk": sk}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, pk: str) -> dict:
+def decode_cursor(cursor: object, pk: str) -> dict:
     """The ExclusiveStartKey a cursor stands for; BadCursor unless it was made for `pk`."""
     if not isinstance(cursor, str):
         raise BadCursor(f"malformed cursor {shown(cursor)}: pass the next_cursor value of a previous page unchanged")
@@ -70,12 +86,12 @@ def _check_limit(limit: int):
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
 
 
-def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: str, limit: int, cursor: str | None):
+def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: str, limit: int, cursor: str | _FirstPage):
     """Up to `limit` items of partition `pk`, by the declared `query`, the next cursor, and capacity."""
     _check_limit(limit)
     request = {**query.request(table, {":pk": pk}), "ReturnConsumedCapacity": "TOTAL"}
-    if cursor is not None and cursor != "":
-        request["ExclusiveStartKey"] = decode_cursor(cursor, pk)
+    if cursor is not FIRST_PAGE and cursor != "":
+        request["ExclusiveStartKey"] = decode_cursor(cursor, pk)  # anything but our cursor is refused
     found: list[dict] = []
     reported, estimated = 0.0, 0.0
     with translated(client, table):
@@ -97,13 +113,17 @@ def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: st
 
 
 def list_conversations(
-    client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: Cursor = FIRST_PAGE
 ) -> Page:
     """Pattern B: the user's conversations, most recent first.
 
     Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
-    participant), message (the last one) and last_message_at.
+    participant), message (the last one) and last_message_at. Page on with
+    `cursor=page.next_cursor`; after the last page that is None, which gives the end: an
+    empty page, with no request sent.
     """
+    if cursor is None:
+        return _end()
     found, next_cursor, capacity = _newest_first(client, table, model.pattern("B").queries[0], group_pk(user_uuid), limit, cursor)
     items = [
         {
@@ -120,19 +140,22 @@ def list_conversations(
 
 
 def list_messages(
-    client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: Cursor = FIRST_PAGE
 ) -> Page:
     """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
 
-    The cursor of the result leads to the next older messages. Raises NotFound when the
+    The cursor of the result leads to the next older messages; None (the next_cursor of
+    the last page) gives the end: an empty page, with no request sent. Raises NotFound when the
     conversation has no messages at all; InvalidInput, before any request, when
     `message_group_uuid` is not a lower-case canonical UUID.
     """
     validate.uuid(message_group_uuid, "message_group_uuid")
+    if cursor is None:
+        return _end()
     found, next_cursor, capacity = _newest_first(
         client, table, model.pattern("A").queries[0], message_pk(message_group_uuid), limit, cursor
     )
-    if not found and not cursor:
+    if not found and (cursor is FIRST_PAGE or cursor == ""):
         raise NotFound(f"no conversation {message_group_uuid} in table {table!r}", hint=Hint.LIST_CONVERSATIONS)
     items = [
         {

@@ -69,13 +69,12 @@ def test_a_items_carry_the_documented_fields(client, seeded):
 
 def test_a_walks_a_long_conversation_in_pages_exactly_once(client, seeded):
     conversation = _conversation(seeded, MIRA_TOMAS)
-    pages, cursor = [], None
-    while True:
+    pages: list[list[dict]] = []
+    cursor: patterns.Cursor = patterns.FIRST_PAGE
+    while cursor is not None:  # the next_cursor of the last page is None
         page = patterns.list_messages(client, TABLE, MIRA_TOMAS, limit=7, cursor=cursor)
         pages.append(page.items)
         cursor = page.next_cursor
-        if cursor is None:
-            break
     assert [len(p) for p in pages] == [7] * 10
     chat = [item for page in reversed(pages) for item in page]
     assert [i["message"] for i in chat] == [m.text for m in conversation.messages]
@@ -164,3 +163,15 @@ def test_a_group_uuid_that_is_not_a_canonical_uuid_is_one_bounded_line_before_an
     with pytest.raises(InvalidInput) as caught:
         patterns.list_messages(None, TABLE, group)
     assert str(caught.value) == f"message_group_uuid: {shown}"
+
+
+def test_paging_with_the_last_pages_next_cursor_is_the_end_not_the_first_page_again(client, seeded, sent):
+    mira = seeded.user("mira").uuid
+    page = patterns.list_conversations(client, TABLE, mira, limit=100)
+    assert page.next_cursor is None and page.items
+    sent.clear()
+    after = patterns.list_conversations(client, TABLE, mira, limit=100, cursor=page.next_cursor)
+    assert (after.items, after.next_cursor, sent) == ([], None, [])
+    chat = patterns.list_messages(client, TABLE, "3364f717-0448-48d9-b8ed-f5dc3fb166c3", limit=1000)
+    assert chat.next_cursor is None
+    assert patterns.list_messages(client, TABLE, "3364f717-0448-48d9-b8ed-f5dc3fb166c3", cursor=None).items == []
