@@ -130,7 +130,10 @@ def first_problem(name: str, document: Any, branch: str | None = None) -> str | 
 
     if plainly_valid(_branch(name, branch), document):  # the common case, without importing jsonschema
         return None
-    from jsonschema.exceptions import best_match
+    try:
+        from jsonschema.exceptions import best_match
+    except ImportError:  # the library installed with boto3 alone: still one line, without the place
+        return f"top level: breaks {name}.schema.json (install jsonschema, as `pip install 'cruddur-ddb[tasks]'` does, to be told where)"
 
     error = best_match(_validator(name, branch).iter_errors(document))
     if error is None:
@@ -140,7 +143,14 @@ def first_problem(name: str, document: Any, branch: str | None = None) -> str | 
 
 def item_problems(item: dict) -> list[str]:
     """Every way a plain item breaks the item contract (empty when it keeps it)."""
-    problems = [f"{location(e.absolute_path)}: {e.message}" for e in _validator("item").iter_errors(item)]
+    problem = first_problem("item", item)
+    if problem is None:
+        problems = []
+    else:
+        try:
+            problems = [f"{location(e.absolute_path)}: {e.message}" for e in _validator("item").iter_errors(item)]
+        except ImportError:  # boto3 alone: the one line first_problem gives
+            problems = [problem]
     from .capacity import item_size
 
     size = item_size(item)

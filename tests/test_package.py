@@ -49,7 +49,21 @@ applied = stream.handle_records(client, table, records)
 
 inbox = patterns.list_conversations(client, table, mira.uuid, limit=5)
 chat = patterns.list_messages(client, table, group, limit=5)
+
+# A bad fixture folder is a DdbError of one line, jsonschema or not.
+import pathlib, tempfile
+from ddb import fixtures
+from ddb.errors import DdbError
+bad = pathlib.Path(tempfile.mkdtemp())
+(bad / "conversations").mkdir()
+(bad / "users.json").write_text('[{"uuid": "c8d570ce-751b-4d03-85a6-4c0f876ca3ca", "handle": "mira", "display_name": 7}]')
+try:
+    fixtures.load(bad)
+    refused = None
+except DdbError as exc:
+    refused = [type(exc).__name__, str(exc)]
 print(json.dumps({
+    "refused": refused,
     "ddb_file": ddb.__file__,
     "missing": [name for name in ("jsonschema", "moto", "invoke", "rich", "pytest")
                 if importlib.util.find_spec(name) is None],
@@ -136,6 +150,14 @@ def test_the_installed_wheel_lists_sends_and_streams_with_boto3_alone_from_any_f
     assert result["failed"] == 0
     assert result["inbox"] == [["tomas", "Only if it does not rain."]]  # moved by the stream records
     assert result["chat"] == [["mira", "Hike on Saturday?"], ["tomas", "Only if it does not rain."]]
+    kind, line = result["refused"]
+    assert (
+        kind == "FixtureError"
+        and "\n" not in line
+        and line.endswith(
+            "breaks users.schema.json (install jsonschema, as `pip install 'cruddur-ddb[tasks]'` does, to be told where)"
+        )
+    ), line
 
 
 def _modules(*folders: str) -> list[Path]:
