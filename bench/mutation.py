@@ -1,16 +1,21 @@
-"""Mutation testing: run mutmut over the modules of `[tool.mutmut]` and print each module's kill rate.
+"""Mutation testing: run mutmut over the modules of each group below and print each module's kill rate.
 
-    python bench/mutation.py                 # the last commit (git archive HEAD), 2 workers
-    python bench/mutation.py --worktree      # the working tree as it is, uncommitted changes included
+    python bench/mutation.py                     # every group, the last commit (git archive HEAD), 2 workers
+    python bench/mutation.py --modules import    # one group (or several, comma-separated), or module paths
+    python bench/mutation.py --worktree          # the working tree as it is, uncommitted changes included
+    python bench/mutation.py --report-only       # the last run's figures
 
-It copies the project into `.local/mutation/` (git-ignored; by default the last commit, so
-edits in progress elsewhere in the tree do not change the figure), runs `mutmut run` there
-(which copies the code again into `mutants/`, mutates the files of `only_mutate`, and runs
-for each mutant the tests of `pytest_add_cli_args_test_selection` that reach the mutated
-function), then reads mutmut's results and prints, per module: the mutants, those killed
-(a test failed, or timed out), those that survived, and those listed in `EQUIVALENT` below:
-mutants that change no behaviour anyone can observe, each with the reason. The rate is
-killed / (mutants checked - equivalent); a run stopped early leaves some unchecked. A survivor's diff: `cd .local/mutation && mutmut show NAME`.
+Mutation time is test time: each group names its modules and the smallest selection of
+tests that holds them (fast, in-process tests with moto), so each mutant runs only the
+tests of its group that reach the mutated function. Per group, it copies the project into
+`.local/mutation/<group>/` (git-ignored; by default the last commit, so edits in progress
+elsewhere in the tree do not change the figure), writes the group's modules and tests
+into that copy's `[tool.mutmut]` (the rest of it comes from `pyproject.toml`), runs
+`mutmut run` there, then reads mutmut's results and prints, per module: the mutants,
+those checked, killed (a test failed, or timed out), left (survived), and those listed in
+`EQUIVALENT` below: mutants that change no behaviour anyone can observe, each with the
+reason. The rate is killed / (checked - equivalent). A survivor's diff:
+`cd .local/mutation/<group> && mutmut show NAME`.
 Exit code 1 when a module is below `--min-rate` (90 by default).
 """
 
@@ -18,11 +23,11 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -92,47 +97,135 @@ def results(work: Path, modules: list[str]) -> tuple[dict[str, Counter], dict[st
     return counts, left
 
 
+# Each group: the modules mutated together and the tests that hold them (pytest arguments).
+# End-to-end tests that run the tasks are left out unless a module needs them.
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "import": (
+        [
+            "ddb/import_rules.py",
+            "ddb/importing.py",
+            "ddb/import_live.py",
+            "ddb/import_source.py",
+            "ddb/table_description.py",
+            "ddb/export_layout.py",
+        ],
+        [
+            "tests/test_import_rules.py",
+            "tests/test_import_live.py",
+            "tests/test_export_import.py",
+            "tests/test_import_pipeline.py",
+            "tests/test_readback_faults.py",
+            "--deselect",
+            "tests/test_readback_faults.py::test_invoke_import_reads_back_every_item_when_half_of_every_batch_get_comes_back_unprocessed",
+        ],
+    ),
+    "export": (
+        ["ddb/anonymize.py", "ddb/export_progress.py", "ddb/exporting.py", "ddb/export_files.py", "ddb/anonymize_secret.py"],
+        ["tests/test_export_safety.py", "tests/test_anonymize.py", "tests/test_export_import.py"],
+    ),
+    "migrate": (
+        ["ddb/readback.py", "ddb/migrations.py", "ddb/migration_files.py", "migrations/m0001_message_count.py"],
+        [
+            "tests/test_migrations.py",
+            "tests/test_import_pipeline.py",
+            "tests/test_readback_faults.py",
+            "--deselect",
+            "tests/test_readback_faults.py::test_invoke_import_reads_back_every_item_when_half_of_every_batch_get_comes_back_unprocessed",
+        ],
+    ),
+}
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(value) for value in values) + "]"
+
+
+def _configure(work: Path, modules: list[str], tests: list[str]) -> None:
+    """The copy's `[tool.mutmut]` mutates `modules` and selects `tests`; the rest stays as in pyproject.toml."""
+    path = work / "pyproject.toml"
+    text = path.read_text()
+    for key, values in (("only_mutate", modules), ("pytest_add_cli_args_test_selection", tests)):
+        line = f"{key} = {_toml_list(values)}"
+        text, found = re.subn(rf"^{key} = \[.*?\]", lambda _, line=line: line, text, count=1, flags=re.M | re.S)
+        if not found:
+            raise SystemExit(f"pyproject.toml: [tool.mutmut] has no {key}")
+    path.write_text(text)
+
+
+def _groups(chosen: str | None) -> dict[str, tuple[list[str], list[str]]]:
+    if not chosen:
+        return GROUPS
+    picked: dict[str, tuple[list[str], list[str]]] = {}
+    for name in chosen.split(","):
+        if name in GROUPS:
+            picked[name] = GROUPS[name]
+            continue
+        owner = [group for group, (modules, _) in GROUPS.items() if name in modules]
+        if not owner:
+            raise SystemExit(f"--modules: {name!r} is no group ({', '.join(GROUPS)}) and no module of one")
+        modules, tests = picked.get(owner[0], ([], GROUPS[owner[0]][1]))
+        picked[owner[0]] = ([*modules, name], tests)
+    return picked
+
+
+def _run_group(work: Path, modules: list[str], tests: list[str], args: argparse.Namespace) -> bool:
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (_copy_worktree if args.worktree else _copy_commit)(work)
+    _configure(work, modules, tests)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INVOKE_"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if run.returncode != 0:
+        print(run.stderr[-3000:], file=sys.stderr)
+        print(f"mutmut run failed (exit {run.returncode}); its output: cd {work} && mutmut run", file=sys.stderr)
+        return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", help=f"groups ({', '.join(GROUPS)}) or module paths, comma-separated (default: all)")
     parser.add_argument("--worktree", action="store_true", help="the working tree as it is, instead of the last commit")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--min-rate", type=float, default=90.0, help="the lowest acceptable rate, in %% (default 90)")
     parser.add_argument("--report-only", action="store_true", help="print the last run's figures, run nothing")
     args = parser.parse_args()
 
-    modules = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
+    groups = _groups(args.modules)
     if not args.report_only:
-        shutil.rmtree(WORK, ignore_errors=True)
-        WORK.mkdir(parents=True)
-        (_copy_worktree if args.worktree else _copy_commit)(WORK)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INVOKE_"))}
-        run = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
-            cwd=WORK,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        if run.returncode != 0:
-            print(run.stderr[-3000:], file=sys.stderr)
-            print(f"mutmut run failed (exit {run.returncode}); its output: cd {WORK} && mutmut run", file=sys.stderr)
-            return 2
-    counts, left = results(WORK, modules)
+        for name, (modules, tests) in groups.items():
+            if not _run_group(WORK / name, modules, tests, args):
+                return 2
     print(f"{'module':36} {'mutants':>7} {'checked':>7} {'killed':>6} {'left':>5} {'equivalent':>10} {'rate':>6}")
     worst = 100.0
-    for module in modules:
-        tally = counts[module]
-        total = sum(tally.values())
-        checked = total - tally["not checked"]
-        survived = checked - tally["killed"] - tally["equivalent"]
-        rate = 100.0 * tally["killed"] / max(1, checked - tally["equivalent"])
-        worst = min(worst, rate)
-        row = f"{module:36} {total:>7} {checked:>7} {tally['killed']:>6} {survived:>5} {tally['equivalent']:>10} {rate:>5.1f}%"
-        print(row)
-    left = {name: status for name, status in left.items() if status != "not checked"}
+    left: dict[str, str] = {}
+    for name, (modules, _) in groups.items():
+        work = WORK / name
+        if not (work / "mutants").is_dir():
+            print(f"{name}: not run yet (python bench/mutation.py --modules {name})")
+            continue
+        counts, group_left = results(work, modules)
+        left |= {f"{name}: {mutant}": status for mutant, status in group_left.items() if status != "not checked"}
+        for module in modules:
+            tally = counts[module]
+            total = sum(tally.values())
+            checked = total - tally["not checked"]
+            survived = checked - tally["killed"] - tally["equivalent"]
+            rate = 100.0 * tally["killed"] / max(1, checked - tally["equivalent"])
+            worst = min(worst, rate)
+            row = (
+                f"{module:36} {total:>7} {checked:>7} {tally['killed']:>6} {survived:>5} {tally['equivalent']:>10} {rate:>5.1f}%"
+            )
+            print(row)
     if left:
-        print(f"\nnot killed (`cd {WORK.relative_to(ROOT)} && mutmut show NAME` shows one):")
+        print(f"\nnot killed (`cd {WORK.relative_to(ROOT)}/<group> && mutmut show NAME` shows one):")
         for name, status in sorted(left.items()):
             print(f"  {name}  ({status})")
     return 0 if worst >= args.min_rate else 1
