@@ -37,6 +37,8 @@ _ERROR_BODIES = {
     "500": (500, "InternalServerError", "Internal server error"),
     "503": (503, "ServiceUnavailable", "Service unavailable"),
     "auth": (400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+    # refuse_stream_updates: an engine that takes a stream only in CreateTable
+    "stream-refused": (400, "ValidationException", "StreamSpecification cannot be changed after the table is created"),
 }
 
 
@@ -93,6 +95,8 @@ class FaultProxy:
     up) and hand the rest back as UnprocessedItems; `unprocessed_keys_share` of BatchGetItem calls
     answer for only the first half of their keys (rounded up) and hand the rest back as
     UnprocessedKeys. `injected` counts the calls that handed some back ("unprocessed", "unprocessed keys").
+    `refuse_stream_updates` answers every UpdateTable that carries a StreamSpecification with a
+    ValidationException, as an engine that takes a stream only at creation does ("stream refused").
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class FaultProxy:
         seed=7,
         write_units_per_second=None,
         burst_seconds=1.0,
+        refuse_stream_updates=False,
     ):
         self.upstream = urlparse(upstream)
         self.fail_share, self.faults, self.unprocessed_share = fail_share, faults, unprocessed_share
@@ -121,6 +126,7 @@ class FaultProxy:
             raise ValueError(f"shares must name faults of {FAULTS} and add up to at most 1: {shares}")
         self.operations, self.hang_all, self.always = operations, hang_all, always
         self.timeout_seconds = timeout_seconds
+        self.refuse_stream_updates = refuse_stream_updates
         if write_units_per_second and unprocessed_share:
             raise ValueError("write_units_per_second and unprocessed_share do not combine: both decide what is unprocessed")
         self.bucket = TokenBucket(write_units_per_second, burst_seconds) if write_units_per_second else None
@@ -261,6 +267,10 @@ class FaultProxy:
                     time.sleep(proxy.timeout_seconds)
                     return self._drop()
                 fault = proxy._choose(operation)
+                if proxy.refuse_stream_updates and operation == "UpdateTable" and "StreamSpecification" in json.loads(raw):
+                    with proxy.lock:
+                        proxy.injected["stream refused"] += 1
+                    return self._send_error("stream-refused")
                 if fault in _ERROR_BODIES:
                     return self._send_error(fault)
                 if fault == "drop-before":
