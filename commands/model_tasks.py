@@ -58,9 +58,17 @@ def workbench(c, out):
     )
 
 
+# The highest price model.cost takes from the config: far above any DynamoDB price, and low
+# enough that a month at the traffic file's highest rates stays a finite number.
+MAX_PRICE = 1e6
+
+
 def _prices(c):
+    import math
+
     from ddb import pricing
     from ddb.errors import InvalidInput
+    from ddb.validate import shown
 
     given = config(c).prices
     values = {}
@@ -68,9 +76,9 @@ def _prices(c):
         try:
             values[name] = float(given[name])
         except (KeyError, TypeError, ValueError):
-            raise InvalidInput(f"ddb.prices.{name} must be a price in USD, not {str(given.get(name))!r}") from None
-        if values[name] < 0:
-            raise InvalidInput(f"ddb.prices.{name} must be a price in USD, not {given[name]!r}")
+            values[name] = math.nan
+        if not 0 <= values[name] <= MAX_PRICE:  # NaN and inf too
+            raise InvalidInput(f"ddb.prices.{name} must be a price in USD from 0 to {MAX_PRICE:g}, not {shown(given.get(name))}")
     return pricing.Prices(**values, taken=str(given.get("taken", "?")), region=str(given.get("region", "?")))
 
 
@@ -78,21 +86,23 @@ def _prices(c):
     help={
         "traffic": "YAML file of requests per second per pattern (see docs/traffic.example.yaml)",
         "from_fixtures": "measure item sizes on the fixtures instead of the table's items",
-        "chart": "also write the month's cost against traffic, on demand vs provisioned, as an SVG image",
+        "chart": "also write the month's cost against traffic, on demand vs provisioned, as an SVG image (a new file)",
+        "force": "with --chart: replace the file if it exists (a link at that name is replaced, never followed)",
         "json_": JSON,
         "prod": PROD + "; reads only",
         "endpoint_url": ENDPOINT,
     }
 )
 @reports_errors
-def cost(c, traffic, from_fixtures=False, chart=None, json_=False, prod=False, endpoint_url=None):
+def cost(c, traffic, from_fixtures=False, chart=None, force=False, json_=False, prod=False, endpoint_url=None):
     """Price a month of traffic: units per pattern, on demand vs provisioned, hot partitions."""
-    from ddb import cost_chart, pricing
+    from ddb import cost_chart, pricing, traffic_file
+    from ddb.errors import DdbError
 
     from .cost_view import cost_lines
 
     prices = _prices(c)
-    wanted = pricing.read_traffic(traffic)
+    wanted = traffic_file.read_traffic(traffic)
     if from_fixtures:
         found = _fixture_items(c)
     else:
@@ -104,10 +114,11 @@ def cost(c, traffic, from_fixtures=False, chart=None, json_=False, prod=False, e
         found = list(scan_items(make_client(target), target.table))
     answer = pricing.price(found, wanted, prices)
     if chart:
-        _write(
-            chart,
-            cost_chart.svg(cost_chart.points(found, wanted, prices), f"cruddur-messages: a month at 0.25x to 10x {traffic}"),
-        )
+        drawn = cost_chart.svg(cost_chart.points(found, wanted, prices), f"cruddur-messages: a month at 0.25x to 10x {traffic}")
+        try:
+            cost_chart.write(chart, drawn, replace=force)
+        except cost_chart.ChartExists as exc:
+            raise DdbError(f"{exc}: give --force to replace it") from None
     if json_:
         print_json(answer)
     else:

@@ -1,8 +1,19 @@
-"""The month's price against traffic, on demand and provisioned, as an SVG line chart (no plotting library)."""
+"""The month's price against traffic, on demand and provisioned, as an SVG line chart (no plotting library).
 
+`write` puts the chart at a path without replacing what is there: the file is created
+with O_CREAT|O_EXCL|O_NOFOLLOW, so an existing file, or a symbolic link planted at the
+name, is refused (`ChartExists`), never written through. With `replace=True` the chart
+goes to a new temporary file beside it (created the same way), renamed over the name:
+rename replaces a link rather than following it.
+"""
+
+import os
+import secrets
 from html import escape
+from pathlib import Path
 
 from . import cost, pricing
+from .errors import DdbError
 
 WIDTH, HEIGHT, MARGIN = 640, 360, 60
 SCALES = tuple(round(0.25 * step, 2) for step in range(1, 41))  # 0.25x to 10x the traffic file's rates
@@ -58,3 +69,42 @@ def svg(series: list[dict], title: str) -> str:
         "</svg>",
     ]
     return "\n".join(lines) + "\n"
+
+
+class ChartExists(DdbError):
+    """Something (a file, a folder, a link) is already at the chart's path, and it was not to be replaced."""
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def write(path: str | Path, text: str, replace: bool = False) -> None:
+    """Write `text` to a new file at `path` (its folder made if missing); with `replace`, over whatever is there."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not replace:
+            try:
+                _write_new(path, text.encode("utf-8"))
+            except FileExistsError:
+                raise ChartExists(f"{path} exists") from None
+            return
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        _write_new(temporary, text.encode("utf-8"))
+        try:
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DdbError(f"cannot write {path}: {exc.strerror}") from None

@@ -1,30 +1,24 @@
 """A month of traffic priced: on demand and provisioned, the cheaper mode, and the hottest partition.
 
-The traffic file (YAML) gives requests per second per pattern, by task name:
-
-    patterns: {list-conversations: 50, get-conversation: 200, create-message: 20, create-conversation: 1}
-    page_sizes: {list-conversations: 20, get-conversation: 20}   # optional, default 20
-    peak_factor: 3      # optional: the peak rate over the average (provisioned capacity and partitions hold the peak)
-    hot_share: 0.1      # optional: the share of a pattern's requests that meet one partition key
-    storage_gb: 12      # optional: else the data's own size
-
-`stream` (pattern E) runs once per message written into an existing conversation: it
-defaults to the create-message rate. The formula (README, docs/data-model.md):
+The traffic comes from a traffic file (`ddb.traffic_file`, read with bounds) or from code
+(`Traffic`). The formula (README, docs/data-model.md):
 
     on demand   = H * 3600 * sum(rate * read units) / 1e6 * read price
                 + H * 3600 * sum(rate * write units) / 1e6 * write price + storage
     provisioned = H * (ceil(peak * sum(rate * read units)) per table and GSI) * RCU-hour price
                 + H * (ceil(peak * sum(rate * write units)) per table and GSI) * WCU-hour price + storage
 
-with H = 730 hours, units the mean per request over the data's runs (`ddb.cost`).
+with H = 730 hours, units the mean per request over the data's runs (`ddb.cost`). A month
+that is not a finite number (traffic built in code past any file's ranges) is InvalidInput.
 """
 
 import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 from . import capacity, cost, model
 from .errors import InvalidInput
+from .traffic_file import Traffic
+from .traffic_file import read_traffic as read_traffic  # where callers of the library found it first
 
 HOURS_PER_MONTH = 730
 PARTITION_RCU = 3000  # what one partition serves per second
@@ -43,72 +37,6 @@ class Prices:
     storage_gb_month: float
     taken: str
     region: str
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Requests per second per pattern letter, and how the traffic peaks."""
-
-    rates: dict[str, float]
-    page_sizes: dict[str, int] = field(default_factory=dict)
-    peak_factor: float = 1.0
-    hot_share: float = 0.1
-    storage_gb: float | None = None
-
-    def scaled(self, factor: float) -> "Traffic":
-        return Traffic(
-            {k: v * factor for k, v in self.rates.items()}, self.page_sizes, self.peak_factor, self.hot_share, self.storage_gb
-        )
-
-
-def _number(value: object, where: str, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high or math.isnan(value):
-        raise InvalidInput(f"{where}: {value!r} is not a number from {low:g} to {high:g}")
-    return float(value)
-
-
-def read_traffic(path: str | Path) -> Traffic:
-    """The traffic file at `path`, checked whole; InvalidInput names the file and the place of the first problem."""
-    import yaml
-
-    shown = str(path)
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"{shown}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{shown}: is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise InvalidInput(f"{shown}: {place}invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("patterns"), dict):
-        raise InvalidInput(f"{shown}: expected a mapping with `patterns: {{<pattern>: <requests per second>, ...}}`")
-    known = {p.name: p.letter for p in model.PATTERNS}
-    unknown = set(document) - {"patterns", "page_sizes", "peak_factor", "hot_share", "storage_gb"}
-    if unknown:
-        raise InvalidInput(
-            f"{shown}: unknown key {sorted(unknown)[0]!r}: the keys are patterns, page_sizes, peak_factor, hot_share, storage_gb"
-        )
-    rates: dict[str, float] = {}
-    for name, rate in document["patterns"].items():
-        if name not in known:
-            raise InvalidInput(f"{shown}: patterns.{name}: unknown pattern: the patterns are {', '.join(known)}")
-        rates[known[name]] = _number(rate, f"{shown}: patterns.{name}")
-    rates.setdefault("E", rates.get("C", 0.0))
-    pages: dict[str, int] = {}
-    for name, size in (document.get("page_sizes") or {}).items():
-        if name not in ("get-conversation", "list-conversations"):
-            raise InvalidInput(f"{shown}: page_sizes.{name}: only get-conversation and list-conversations page")
-        pages[known[name]] = int(_number(size, f"{shown}: page_sizes.{name}", 1, 1000))
-    storage = document.get("storage_gb")
-    return Traffic(
-        rates,
-        pages,
-        _number(document.get("peak_factor", 1.0), f"{shown}: peak_factor", 1.0),
-        _number(document.get("hot_share", 0.1), f"{shown}: hot_share", 0.0, 1.0),
-        None if storage is None else _number(storage, f"{shown}: storage_gb"),
-    )
 
 
 @dataclass(frozen=True)
@@ -166,6 +94,12 @@ def storage_gb(found: list[dict]) -> float:
     return total / 1024**3
 
 
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise InvalidInput(f"the month's {what} is not a finite number: lower the rates or the peak")
+    return value
+
+
 def monthly(costs: list[PatternCost], traffic: Traffic, prices: Prices, stored_gb: float) -> dict:
     """The month's price on demand and provisioned by the formula above, and the cheaper mode."""
     seconds = HOURS_PER_MONTH * 3600
@@ -176,7 +110,8 @@ def monthly(costs: list[PatternCost], traffic: Traffic, prices: Prices, stored_g
     on_demand = read_units / 1e6 * prices.read_request_million + write_units / 1e6 * prices.write_request_million + storage
 
     def provisioned_units(unit: str) -> int:
-        return max(1, math.ceil(round(traffic.peak_factor * sum(c.rate * getattr(c, unit) for c in costs), 9)))
+        peak = _finite(traffic.peak_factor * sum(c.rate * getattr(c, unit) for c in costs), "provisioned capacity")
+        return max(1, math.ceil(round(peak, 9)))
 
     capacity_units = {
         "table_rcu": provisioned_units("table_read_units"),
@@ -187,6 +122,8 @@ def monthly(costs: list[PatternCost], traffic: Traffic, prices: Prices, stored_g
     rcu = capacity_units["table_rcu"] + capacity_units["index_rcu"]
     wcu = capacity_units["table_wcu"] + capacity_units["index_wcu"]
     provisioned = HOURS_PER_MONTH * (rcu * prices.rcu_hour + wcu * prices.wcu_hour) + storage
+    _finite(on_demand, "price on demand")
+    _finite(provisioned, "price provisioned")
     return {
         "hours": HOURS_PER_MONTH,
         "storage_gb": gb,

@@ -164,7 +164,7 @@ def test_model_cost_prices_the_example_traffic_as_json_and_draws_its_chart(invok
             "patterns: {get-conversations: 5}\n",
             "patterns.get-conversations: unknown pattern: the patterns are get-conversation, list-conversations, create-message, create-conversation, stream",
         ),
-        ("patterns: {create-message: -1}\n", "patterns.create-message: -1 is not a number from 0 to inf"),
+        ("patterns: {create-message: -1}\n", "patterns.create-message: -1 is out of range: from 0 to 1e+12"),
         ("patterns: [1, 2\n", "line 2 column 1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
         ("rates: {}\n", "expected a mapping with `patterns: {<pattern>: <requests per second>, ...}`"),
     ],
