@@ -9,12 +9,13 @@ from invoke import task
 from .exits import reports_errors
 from .flags import ENDPOINT, JSON, PROD, YES, whole_number
 from .output import print_json, status_line
-from .targeting import config, confirm, make_client, resolve_target, user_directory
+from .targeting import config, confirm, make_client, resolve_target, resolve_user
 
 
 @task(
     help={
-        "handle": "whose conversations (default: ddb.default_handle)",
+        "handle": "whose conversations (default: ddb.default_handle); found in the fixture set, else in the table",
+        "user_uuid": "whose conversations, by uuid (instead of --handle)",
         "limit": "page size (default 20)",
         "cursor": "next_cursor of the previous page",
         "json_": JSON,
@@ -23,18 +24,23 @@ from .targeting import config, confirm, make_client, resolve_target, user_direct
     }
 )
 @reports_errors
-def list_conversations(c, handle=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
+def list_conversations(c, handle=None, user_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
     """Pattern B: a user's conversations, most recent first."""
-    from ddb import patterns
+    from ddb import patterns, validate
 
     from .views import conversations_view
 
     limit = whole_number("--limit", limit, patterns.DEFAULT_LIMIT, high=patterns.MAX_LIMIT)
-    handle = handle or config(c).default_handle
-    user = user_directory(c).user(handle)
     target = resolve_target(c, prod, endpoint_url)
-    page = patterns.list_conversations(make_client(target), target.table, user.uuid, limit, cursor or patterns.FIRST_PAGE)
-    _show_page(page, json_, lambda: conversations_view(page, handle))
+    client = make_client(target)
+    if user_uuid and not handle:  # the pattern needs the uuid alone: no lookup
+        validate.uuid(user_uuid, "--user-uuid")
+        owner, label = user_uuid, user_uuid
+    else:
+        user = resolve_user(c, target, client, handle, user_uuid)
+        owner, label = user.uuid, user.handle
+    page = patterns.list_conversations(client, target.table, owner, limit, cursor or patterns.FIRST_PAGE)
+    _show_page(page, json_, lambda: conversations_view(page, label))
 
 
 @task(
@@ -77,7 +83,8 @@ def _show_page(page, as_json, view):
 @task(
     help={
         "message_group_uuid": "the conversation to write into",
-        "handle": "the sender (default: ddb.default_handle)",
+        "handle": "the sender (default: ddb.default_handle); found in the fixture set, else in the table",
+        "user_uuid": "the sender, by uuid (instead of --handle)",
         "message": "the text",
         "json_": JSON,
         "prod": PROD,
@@ -86,21 +93,25 @@ def _show_page(page, as_json, view):
     }
 )
 @reports_errors
-def create_message(c, message_group_uuid, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
+def create_message(
+    c, message_group_uuid, message, handle=None, user_uuid=None, json_=False, prod=False, endpoint_url=None, yes=False
+):
     """Pattern C: send a message into an existing conversation."""
     from ddb import messaging
 
-    sender = user_directory(c).user(handle or config(c).default_handle)
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
+    sender = resolve_user(c, target, client, handle, user_uuid)
     confirm(target, client, "write a message", yes)
     _show_sent(messaging.create_message(client, target.table, message_group_uuid, sender, message), json_)
 
 
 @task(
     help={
-        "handle": "who starts it (default: ddb.default_handle)",
+        "handle": "who starts it (default: ddb.default_handle); found in the fixture set, else in the table",
+        "user_uuid": "who starts it, by uuid (instead of --handle)",
         "with_": "the other user's handle",
+        "with_user_uuid": "the other user, by uuid (instead of --with)",
         "message": "the first message",
         "json_": JSON,
         "prod": PROD,
@@ -109,14 +120,28 @@ def create_message(c, message_group_uuid, message, handle=None, json_=False, pro
     }
 )
 @reports_errors
-def create_conversation(c, with_, message, handle=None, json_=False, prod=False, endpoint_url=None, yes=False):
+def create_conversation(
+    c,
+    message,
+    with_=None,
+    handle=None,
+    user_uuid=None,
+    with_user_uuid=None,
+    json_=False,
+    prod=False,
+    endpoint_url=None,
+    yes=False,
+):
     """Pattern D: start a conversation (or continue the one the two share)."""
     from ddb import messaging
+    from ddb.errors import InvalidInput
 
-    users = user_directory(c)
-    sender, other = users.user(handle or config(c).default_handle), users.user(with_)
+    if not with_ and not with_user_uuid:
+        raise InvalidInput("who with? give --with HANDLE or --with-user-uuid UUID")
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
+    sender = resolve_user(c, target, client, handle, user_uuid)
+    other = resolve_user(c, target, client, with_, with_user_uuid, ("--with", "--with-user-uuid"))
     confirm(target, client, "write a conversation", yes)
     _show_sent(messaging.create_conversation(client, target.table, sender, other, message), json_)
 

@@ -108,3 +108,35 @@ def user_directory(c):
     from ddb import fixtures
 
     return fixtures.load_users(project_path(config(c).fixtures))
+
+
+def resolve_user(c, target, client, handle=None, user_uuid=None, flags=("--handle", "--user-uuid")):
+    """The user a pattern task acts for.
+
+    By uuid: from the table's group items. By handle (default: ddb.default_handle): locally
+    from the fixture set's users.json (ddb.fixtures), else from the table; on prod from the
+    table only, since a fixture file's uuids are not production's.
+    """
+    from ddb import user_lookup
+    from ddb.errors import DdbError, InvalidInput, NotFound
+
+    if handle and user_uuid:
+        raise InvalidInput(f"give {flags[0]} or {flags[1]}, not both")
+    if user_uuid:
+        return user_lookup.by_uuid(client, target.table, user_uuid)
+    handle = handle or config(c).default_handle
+    if not target.prod:
+        try:
+            users = user_directory(c).users
+        except DdbError:
+            users = {}
+        if handle in users:
+            return users[handle]
+    try:
+        return user_lookup.by_handle(client, target.table, handle)
+    except NotFound:
+        where = "" if target.prod else f"not in {config(c).fixtures}/users.json, and "
+        raise NotFound(
+            f"unknown handle {handle!r}: {where}no conversation of table {target.table!r} names them; "
+            f"pass {flags[1]} if you know the uuid"
+        ) from None
