@@ -14,7 +14,8 @@ defaults to the create-message rate.
 A traffic file is a few lines, so anything far past one is refused before it costs time
 or memory, each time as one `InvalidInput` line naming the file and the place:
 - at most `MAX_BYTES` are read (one more, to tell that there is more);
-- YAML aliases (`*name`) are refused where they stand, so a "billion laughs" never expands;
+- YAML anchors and aliases (`&name`, `*name`) are refused where they stand, so a "billion
+  laughs" never expands;
   the document holds at most `MAX_NODES` values, nested at most `MAX_DEPTH` deep;
 - a key given twice is refused with its line (YAML would keep the last silently);
 - an integer of more than `MAX_DIGITS` characters is never converted (a 5,000-digit one
@@ -94,8 +95,8 @@ def _loader() -> type:
 
         def compose_node(self, parent, index):  # noqa: ANN001
             event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise self.refuse("aliases are not allowed in a traffic file", event.start_mark)
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise self.refuse("anchors and aliases are not allowed in a traffic file", event.start_mark)
             self.nodes += 1
             if self.nodes > MAX_NODES:
                 raise self.refuse(f"more than {MAX_NODES} values: a traffic file has about 30", event.start_mark)

@@ -45,11 +45,13 @@ def test_a_traffic_file_of_64_kb_is_read_and_one_byte_more_is_refused(tmp_path):
     assert _refusal(tmp_path, path.read_bytes()) == "more than 64 KB: a traffic file is a few lines"
 
 
-def test_a_yaml_alias_is_refused_at_its_place_so_billion_laughs_never_expands(tmp_path):
+def test_yaml_anchors_and_aliases_are_refused_at_their_place_so_billion_laughs_never_expands(tmp_path):
     laughs = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     laughs += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]" for i in range(8)]
     content = "\n".join(laughs) + "\npatterns: {create-message: *i}\n"
-    assert _refusal(tmp_path, content) == "line 2 column 8: aliases are not allowed in a traffic file"
+    assert _refusal(tmp_path, content) == "line 1 column 4: anchors and aliases are not allowed in a traffic file"
+    content = "patterns: {create-message: 1, stream: *a}\n"
+    assert _refusal(tmp_path, content) == "line 1 column 39: anchors and aliases are not allowed in a traffic file"
 
 
 def test_nesting_deeper_than_a_traffic_file_goes_is_refused_before_it_is_walked(tmp_path):
@@ -161,23 +163,34 @@ def test_an_error_line_shows_only_a_short_excerpt_of_what_the_file_holds(tmp_pat
 
 # ------------------------------------------------------------------ every input: a finite month or one line
 
-_KEYS = st.sampled_from(["patterns", "page_sizes", "peak_factor", "hot_share", "storage_gb", *[p.name for p in model.PATTERNS]])
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**400), max_value=10**400)
+_RAW = (".inf", "-.inf", ".nan", "1e308", "1e999", "1e12", "0x1f", "0o17", "1_000", "1:30", "~", "&a 1", "*a", "!!binary aGk=")
+_NAMES = [p.name for p in model.PATTERNS]
+_KEYS = st.sampled_from(["patterns", "page_sizes", "peak_factor", "hot_share", "storage_gb", *_NAMES])
+_NUMBERS = (
+    st.integers(min_value=-(10**400), max_value=10**400)
+    | st.integers(min_value=0, max_value=10**13)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=50)
-    | st.sampled_from(
-        [".inf", "-.inf", ".nan", "1e308", "1e999", "0x1f", "0o17", "1_000", "1:30", "~", "&a 1", "*a", "!!binary aGk="]
-    )
+    | st.floats(min_value=0, max_value=1e13)
+    | st.sampled_from(_RAW)
 )
+_SCALARS = st.none() | st.booleans() | st.text(max_size=50) | _NUMBERS
 _VALUES = st.recursive(
     _SCALARS,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS | st.text(max_size=10), inner, max_size=6),
     max_leaves=20,
 )
-_DOCUMENTS = st.dictionaries(_KEYS, _VALUES, max_size=6) | st.fixed_dictionaries({"patterns": st.dictionaries(_KEYS, _VALUES)})
+# Files of the right shape, numbers anywhere (most price), and files of any shape (most are refused).
+_MOSTLY_IN_RANGE = st.integers(min_value=0, max_value=1000) | st.floats(min_value=0, max_value=1) | _NUMBERS
+_SHAPED = st.fixed_dictionaries(
+    {"patterns": st.dictionaries(st.sampled_from(_NAMES), _MOSTLY_IN_RANGE)},
+    optional={
+        "page_sizes": st.dictionaries(st.sampled_from(["get-conversation", "list-conversations"]), _MOSTLY_IN_RANGE),
+        "peak_factor": _MOSTLY_IN_RANGE,
+        "hot_share": _MOSTLY_IN_RANGE,
+        "storage_gb": _MOSTLY_IN_RANGE,
+    },
+)
+_ANY_SHAPE = st.dictionaries(_KEYS, _VALUES, max_size=6) | st.fixed_dictionaries({"patterns": st.dictionaries(_KEYS, _VALUES)})
 
 
 def _yaml_text(document) -> str:
@@ -186,20 +199,30 @@ def _yaml_text(document) -> str:
         text = yaml.safe_dump(document, allow_unicode=True, width=1_000_000)
     except (yaml.YAMLError, UnicodeEncodeError):
         text = repr(document)
-    for raw in (".inf", "-.inf", ".nan", "1e308", "1e999", "0x1f", "0o17", "1_000", "1:30", "~", "&a 1", "*a", "!!binary aGk="):
+    for raw in _RAW:
         text = text.replace(f"'{raw}'", raw)
     return text
 
 
-@given(_DOCUMENTS)
-def test_any_traffic_file_prices_a_finite_month_or_is_refused_in_one_short_line(tmp_path, repo_fixtures, document):
-    path = tmp_path / "traffic.yaml"
+def _priced_or_refused_in_one_line(path, items, document) -> bool:
+    """True if `document`, written as a traffic file, prices a finite month; False if it is refused in one short line."""
     path.write_text(_yaml_text(document), encoding="utf-8", errors="surrogatepass")
     try:
-        answer = pricing.price(model.sample_items(repo_fixtures), pricing.read_traffic(path), PRICES)
+        answer = pricing.price(items, pricing.read_traffic(path), PRICES)
     except InvalidInput as refused:
         line = str(refused)
         assert "\n" not in line and len(line) <= len(str(path)) + 220, line
-    else:
-        month = answer["month"]
-        assert math.isfinite(month["on_demand"]) and math.isfinite(month["provisioned"]), month
+        return False
+    month = answer["month"]
+    assert math.isfinite(month["on_demand"]) and math.isfinite(month["provisioned"]), month
+    return True
+
+
+@given(_SHAPED)
+def test_a_traffic_file_of_any_numbers_prices_a_finite_month_or_refuses_one_in_one_line(tmp_path, repo_fixtures, document):
+    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", model.sample_items(repo_fixtures), document)
+
+
+@given(_ANY_SHAPE)
+def test_a_yaml_document_of_any_shape_prices_a_finite_month_or_is_refused_in_one_line(tmp_path, repo_fixtures, document):
+    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", model.sample_items(repo_fixtures), document)
