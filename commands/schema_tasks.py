@@ -1,8 +1,9 @@
 """The root tasks that change a live table to the declaration: schema-plan and schema-apply.
 
-schema-plan reads only. schema-apply refuses destructive steps without
---allow-destructive (before anything is sent), asks on --prod, then applies the steps one
-at a time, each waited for; run again after an interruption, it continues.
+schema-plan reads only. schema-apply refuses, before anything is sent, what cannot change
+in place, and the risky steps (destructive ones, capacity cuts, billing switches) without
+--allow-destructive, also on --prod with --yes; then it asks on --prod and applies the
+steps one at a time, each waited for; run again after an interruption, it continues.
 """
 
 from invoke import Exit, task
@@ -13,6 +14,10 @@ from .output import print_json, status_line
 from .targeting import config, confirm, make_client, resolve_target
 
 ON_DEMAND = "declare on-demand (PAY_PER_REQUEST) billing instead of ddb.billing, as schema-load --on-demand does"
+ALLOW_DESTRUCTIVE = (
+    "also carry out the risky steps: destructive ones (deleting a GSI, turning the stream, TTL or PITR off, ...), "
+    "lowering the capacity of the table or a GSI, and switching the billing mode"
+)
 # schema-plan --check: the exit code that says "changes pending" (0: none; 1 stays "error").
 CHANGES_PENDING = 2
 
@@ -24,23 +29,46 @@ def _declared(c, table: str, on_demand: bool) -> dict:
 
 
 def _plan_lines(plan) -> list[str]:
-    return [
-        f"{number}. [{'DESTRUCTIVE' if step.destructive else 'safe'}] {step.summary}" for number, step in enumerate(plan.steps, 1)
+    return [f"{number}. [{step.label}] {step.summary}" for number, step in enumerate(plan.steps, 1)]
+
+
+def _apply_command(prod: bool, endpoint_url, on_demand: bool, guarded: bool) -> str:
+    """The schema-apply command that carries out the plan just shown: same target, same declaration."""
+    flags = [
+        "--prod" if prod else "",
+        f"--endpoint-url {endpoint_url}" if endpoint_url else "",
+        "--on-demand" if on_demand else "",
+        "--allow-destructive" if guarded else "",
     ]
+    return " ".join(["invoke schema-apply", *filter(None, flags)])
+
+
+def _refuse_blocked(table: str, blocked: list[str]):
+    """SchemaDrift naming how many differences no step can change (the lines themselves were shown)."""
+    from ddb.errors import SchemaDrift
+
+    raise SchemaDrift(
+        f"table {table!r}: {len(blocked)} difference(s) cannot change in place, so no schema-apply makes it the "
+        "declaration: export the items, drop the table, schema-load it and import them (their values converted)"
+    )
 
 
 @task(
     help={
         "prod": PROD,
         "endpoint_url": ENDPOINT,
-        "json_": "print the plan as JSON: {table, steps: [{kind, summary, destructive, operation, request}], skipped}",
+        "json_": "print the plan as JSON: {table, steps: [{kind, summary, destructive, risky, operation, request}], "
+        "skipped, blocked}",
         "on_demand": ON_DEMAND,
-        "check": f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way",
+        "check": f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way "
+        "(1 when something cannot change in place)",
     }
 )
 @reports_errors
 def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, check=False):
     """Show the steps that would make the live table match the declaration (reads only)."""
+    import sys
+
     from ddb.schema_plan import plan
     from ddb.target import describe
 
@@ -51,18 +79,19 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
         status_line(f"note: {line}")
     if json_:
         print_json(found.as_json())
-    elif found.steps:
-        import sys
-
-        sys.stdout.write("".join(line + "\n" for line in _plan_lines(found)))
+    elif found.steps or found.blocked:
+        lines = _plan_lines(found) + [f"cannot change in place: {line}" for line in found.blocked]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+    if found.blocked:
+        _refuse_blocked(target.table, found.blocked)
     if not found.steps:
         status_line(f"table {target.table!r}: up to date with the declaration, no step at {describe(target, client)}")
         return
-    destructive = len(found.destructive)
+    guarded = len(found.guarded)
     status_line(
         f"table {target.table!r}: {len(found.steps)} step(s) to match the declaration"
-        f"{f', {destructive} destructive (schema-apply needs --allow-destructive)' if destructive else ''}; "
-        "apply them with `invoke schema-apply`"
+        f"{f', {guarded} risky (schema-apply needs --allow-destructive)' if guarded else ''}; "
+        f"apply them with `{_apply_command(prod, endpoint_url, on_demand, bool(guarded))}`"
     )
     if check:
         raise Exit(code=CHANGES_PENDING)
@@ -74,14 +103,14 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
         "endpoint_url": ENDPOINT,
         "yes": YES,
         "on_demand": ON_DEMAND,
-        "allow_destructive": "also carry out destructive steps (deleting a GSI, turning the stream off, ...)",
+        "allow_destructive": ALLOW_DESTRUCTIVE,
     }
 )
 @reports_errors
 def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False):
     """Change the live table to the declaration, one step at a time; run again to continue after an interruption."""
     from ddb import errors
-    from ddb.schema_apply import apply, refuse_destructive
+    from ddb.schema_apply import apply, refuse_guarded
     from ddb.schema_plan import plan
 
     target = resolve_target(c, prod, endpoint_url)
@@ -90,12 +119,16 @@ def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, a
     found = plan(client, target.table, spec)
     for line in found.skipped:
         status_line(f"note: {line}")
+    for line in found.blocked:
+        status_line(f"cannot change in place: {line}")
+    if found.blocked:
+        _refuse_blocked(target.table, found.blocked)
     if not found.steps:
         status_line(f"table {target.table!r}: up to date with the declaration, nothing to apply")
         return
     for line in _plan_lines(found):
         status_line(line)
-    refuse_destructive(found.steps, allow_destructive)
+    refuse_guarded(found.steps, allow_destructive)
     confirm(target, client, f"apply {len(found.steps)} schema step(s) to the table", yes)
     total = len(found.steps)
     result = apply(

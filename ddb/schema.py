@@ -169,15 +169,22 @@ def load(client: DynamoDBClient, table: str, billing: str = PROVISIONED, *, stre
     return LoadResult(table, "created", _described(client, table))
 
 
+class StreamRefused(SchemaDrift):
+    """The engine did not turn on the stream of an existing table (some engines take a stream only at creation)."""
+
+
 def enable_stream(client: DynamoDBClient, table: str) -> dict:
     """Turn the declared stream on and wait until the table is ACTIVE again; its description.
 
     A stream already on as declared is left as it is (so a retried call whose first answer
-    was lost is harmless); one on with another view type is SchemaDrift.
+    was lost is harmless); one on with another view type is SchemaDrift. A stream still off
+    afterwards, refused (ValidationException: an engine that takes a stream only in
+    CreateTable) or ignored, is StreamRefused, naming the engine's answer.
     """
     from botocore.exceptions import ClientError
 
     want = table_spec(table)
+    answer = "it answered, yet the stream stayed off"
     if _stream_differences(describe(client, table) or {}, want):
         with translated(client, table):
             try:
@@ -186,18 +193,28 @@ def enable_stream(client: DynamoDBClient, table: str) -> dict:
                 # Already on (ValidationException) or still updating (ResourceInUseException): checked below.
                 if error_code(exc) not in ("ValidationException", "ResourceInUseException"):
                     raise
+                message = exc.response.get("Error", {}).get("Message", "")
+                answer = f"{error_code(exc)}: {message[:200]}"
     _wait_active(client, table)
     description = _described(client, table)
     drift = _stream_differences(description, want)
+    if drift and not (description.get("StreamSpecification") or {}).get("StreamEnabled"):
+        raise StreamRefused(f"table {table!r}: the engine did not turn its stream on ({answer})")
     if drift:
-        raise SchemaDrift(f"table {table!r}: {drift[0]} (drop it or fix it by hand)")
+        raise SchemaDrift(f"table {table!r}: {drift[0]}{_remedy(want)}")
     return description
+
+
+def _remedy(spec: dict) -> str:
+    """Where a user of the command line finds the steps that fix a drift, for the same declaration."""
+    flag = " --on-demand" if spec["BillingMode"] == ON_DEMAND else ""
+    return f"; `invoke schema-plan{flag}` shows what changes in place, `invoke schema-apply{flag}` changes it"
 
 
 def _check_declared(live: dict, spec: dict, table: str, stream: bool = True):
     drift = differences(live, spec, stream)
     if drift:
-        raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + " (drop it or fix it by hand)")
+        raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + _remedy(spec))
 
 
 def _described(client: DynamoDBClient, table: str) -> dict:

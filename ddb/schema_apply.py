@@ -1,7 +1,8 @@
 """Carrying out a schema plan (`ddb.schema_plan`), one step at a time.
 
 `apply(client, table, steps)` first refuses, before any request, a plan with destructive
-steps unless they are allowed. Then, for each step: wait until the table and every GSI
+or risky steps (`Step.guarded`: a GSI deleted, a stream, TTL or PITR turned off, capacity
+lowered, billing switched) unless they are allowed. Then, for each step: wait until the table and every GSI
 are ACTIVE (a step of an earlier, interrupted run may still be in progress), send the
 step's request, and wait again, reporting a new GSI's backfill through `on_wait`.
 
@@ -99,12 +100,12 @@ def wait_settled(
         sleep(poll)
 
 
-def refuse_destructive(steps: list[Step], allow_destructive: bool) -> None:
-    """Refused, naming each destructive step, unless they are allowed (or there are none)."""
-    destructive = [s for s in steps if s.destructive]
-    if destructive and not allow_destructive:
-        listed = "; ".join(s.summary for s in destructive)
-        raise Refused(f"{len(destructive)} destructive step(s) need --allow-destructive: {listed}; nothing was changed")
+def refuse_guarded(steps: list[Step], allow_destructive: bool) -> None:
+    """Refused, naming each destructive or risky step (`Step.guarded`), unless they are allowed (or there are none)."""
+    guarded = [s for s in steps if s.guarded]
+    if guarded and not allow_destructive:
+        listed = "; ".join(s.summary for s in guarded)
+        raise Refused(f"{len(guarded)} risky step(s) need --allow-destructive: {listed}; nothing was changed")
 
 
 def apply(
@@ -128,7 +129,7 @@ def apply(
     step the engine finds already done (the GSI is there, the stream is on) is not an
     error: an earlier run did it.
     """
-    refuse_destructive(steps, allow_destructive)
+    refuse_guarded(steps, allow_destructive)
     started = time.perf_counter()
     result = ApplyResult(table)
 

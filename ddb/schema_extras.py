@@ -47,7 +47,7 @@ def extra_steps(table: str, live: dict, read: dict, extras: Extras) -> list[Step
         steps.append(
             Step(
                 "deletion-protection",
-                f"turn deletion protection {'on' if want else 'off'}",
+                "turn deletion protection on" if want else "turn deletion protection off: on → off",
                 not want,
                 "update_table",
                 {"TableName": table, "DeletionProtectionEnabled": want},
@@ -60,7 +60,7 @@ def extra_steps(table: str, live: dict, read: dict, extras: Extras) -> list[Step
         steps.append(
             Step(
                 "pitr",
-                f"turn point-in-time recovery {'on' if want else 'off'}",
+                "turn point-in-time recovery on" if want else "turn point-in-time recovery off: on → off",
                 not want,
                 "update_continuous_backups",
                 {"TableName": table, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": want}},
@@ -96,7 +96,7 @@ def _ttl_steps(table: str, live_ttl: dict, want: str) -> list[Step]:
 
     off = Step(
         "ttl-off",
-        f"turn TTL on {attribute!r} off (DynamoDB allows it on again only after an hour)",
+        f"turn TTL off: on {attribute!r} → off (DynamoDB allows it on again only after an hour)",
         True,
         "update_time_to_live",
         ttl(False, attribute),

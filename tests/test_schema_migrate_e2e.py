@@ -70,7 +70,7 @@ def test_schema_apply_refuses_destructive_steps_without_the_flag(invoke, engine_
     refused = invoke("schema-apply")
     assert (refused.code, refused.err.splitlines()[-1]) == (
         1,
-        "error: 1 destructive step(s) need --allow-destructive: delete GSI by-user (user_uuid; KEYS_ONLY): not declared; "
+        "error: 1 risky step(s) need --allow-destructive: delete GSI by-user (user_uuid; KEYS_ONLY): not declared; "
         "nothing was changed",
     ), refused
     assert [g["IndexName"] for g in engine_client.describe_table(TableName=TABLE)["Table"]["GlobalSecondaryIndexes"]] == [

@@ -102,23 +102,23 @@ def _drifted(client, view="KEYS_ONLY"):
     )
 
 
-def test_a_drifted_table_gets_each_step_in_the_order_dynamodb_accepts_marked_safe_or_destructive(client):
+def test_a_drifted_table_gets_each_step_in_the_order_dynamodb_accepts_marked_safe_risky_or_destructive(client):
     _drifted(client)
     found = plan(client, TABLE, schema.table_spec(TABLE))
-    assert [(s.kind, s.destructive, s.summary) for s in found.steps] == [
-        ("delete-index", True, "delete GSI by-user (user_uuid; KEYS_ONLY): not declared"),
-        ("billing", False, "switch billing from PAY_PER_REQUEST to PROVISIONED"),
+    assert [(s.kind, s.label, s.summary) for s in found.steps] == [
+        ("delete-index", "DESTRUCTIVE", "delete GSI by-user (user_uuid; KEYS_ONLY): not declared"),
+        ("billing", "RISKY", f"switch billing of table {TABLE}: PAY_PER_REQUEST → PROVISIONED 5/5 RCU/WCU"),
         (
             "create-index",
-            False,
+            "safe",
             "create GSI message-group-sk-index (message_group_uuid, sk; ALL) and backfill it from the table's items",
         ),
         (
             "stream-off",
-            True,
-            "turn the stream (KEYS_ONLY) off: its records and its ARN are gone, consumers must be pointed at the new one",
+            "DESTRUCTIVE",
+            "turn the stream off: KEYS_ONLY → off; its records and its ARN are gone, consumers must be pointed at the new one",
         ),
-        ("stream-on", False, "turn the stream on with view type NEW_IMAGE"),
+        ("stream-on", "safe", "turn the stream on with view type NEW_IMAGE"),
     ]
     assert found.as_json()["steps"][1]["request"] == {
         "TableName": TABLE,
@@ -135,8 +135,8 @@ def test_destructive_steps_are_refused_without_the_flag_before_any_request(clien
     sent.clear()
     with pytest.raises(
         Refused,
-        match=r"^1 destructive step\(s\) need --allow-destructive: delete GSI by-user \(user_uuid; KEYS_ONLY\): not declared; "
-        r"nothing was changed$",
+        match=r"^2 risky step\(s\) need --allow-destructive: delete GSI by-user \(user_uuid; KEYS_ONLY\): not declared; "
+        rf"switch billing of table {TABLE}: PAY_PER_REQUEST → PROVISIONED 5/5 RCU/WCU; nothing was changed$",
     ):
         apply(client, TABLE, steps, spec, sleep=no_wait)
     assert "UpdateTable" not in sent
@@ -163,25 +163,23 @@ def test_throughput_and_settings_beyond_create_table_are_planned_only_when_decla
     schema.load(client, TABLE)
     client.update_table(TableName=TABLE, ProvisionedThroughput={"ReadCapacityUnits": 7, "WriteCapacityUnits": 5})
     spec = schema.table_spec(TABLE)
-    assert [s.summary for s in plan(client, TABLE, spec).steps] == [
-        "set the table's throughput from 7/5 to 5/5 (read/write units)"
-    ]
+    assert [s.summary for s in plan(client, TABLE, spec).steps] == [f"lower capacity of table {TABLE}: 7/5 → 5/5 RCU/WCU"]
     extras = Extras(deletion_protection=True, ttl_attribute="expires_at", point_in_time_recovery=True, tags={"team": "chat"})
     found = plan(client, TABLE, spec, extras)
-    assert [(s.kind, s.destructive) for s in found.steps] == [
-        ("throughput", False),
-        ("deletion-protection", False),
-        ("ttl-on", False),
-        ("pitr", False),
-        ("tag", False),
+    assert [(s.kind, s.label) for s in found.steps] == [
+        ("throughput", "RISKY"),
+        ("deletion-protection", "safe"),
+        ("ttl-on", "safe"),
+        ("pitr", "safe"),
+        ("tag", "safe"),
     ]
-    assert apply(client, TABLE, found.steps, spec, extras=extras, sleep=no_wait).remaining == []
+    assert apply(client, TABLE, found.steps, spec, extras=extras, allow_destructive=True, sleep=no_wait).remaining == []
     off = Extras(deletion_protection=False, ttl_attribute="", point_in_time_recovery=False, tags={})
-    assert [(s.kind, s.destructive) for s in plan(client, TABLE, spec, off).steps] == [
-        ("deletion-protection", True),
-        ("ttl-off", True),
-        ("pitr", True),
-        ("untag", True),
+    assert [(s.kind, s.label, s.summary) for s in plan(client, TABLE, spec, off).steps] == [
+        ("deletion-protection", "DESTRUCTIVE", "turn deletion protection off: on → off"),
+        ("ttl-off", "DESTRUCTIVE", "turn TTL off: on 'expires_at' → off (DynamoDB allows it on again only after an hour)"),
+        ("pitr", "DESTRUCTIVE", "turn point-in-time recovery off: on → off"),
+        ("untag", "DESTRUCTIVE", "remove the tags team"),
     ]
 
 
@@ -192,8 +190,13 @@ def test_a_different_key_schema_cannot_change_in_place(client):
         AttributeDefinitions=[ATTRIBUTES[0]],
         BillingMode="PAY_PER_REQUEST",
     )
+    found = plan(client, TABLE, schema.table_spec(TABLE))
+    assert (found.steps, found.blocked) == (
+        [],
+        ["key schema is [('pk', 'HASH')], declared [('pk', 'HASH'), ('sk', 'RANGE')]: keys cannot change in place"],
+    )
     with pytest.raises(SchemaDrift, match="keys cannot change in place"):
-        plan(client, TABLE, schema.table_spec(TABLE))
+        steps_for(client.describe_table(TableName=TABLE)["Table"], schema.table_spec(TABLE))
 
 
 def test_a_new_gsi_is_waited_for_with_a_progress_line_until_its_backfill_ends():
