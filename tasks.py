@@ -8,12 +8,14 @@ from commands import (
     local_tasks,
     migrate_tasks,
     model_tasks,
+    parsing,
     pattern_tasks,
     schema_tasks,
     stream_tasks,
     table_tasks,
 )
 
+parsing.install()  # unknown and missing flags get one line in the house style
 ns = Collection.from_module(table_tasks)
 ns.add_collection(Collection.from_module(pattern_tasks, name="patterns"))
 ns.add_collection(Collection.from_module(stream_tasks, name="stream"))
