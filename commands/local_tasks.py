@@ -1,6 +1,6 @@
 """The `local.*` tasks: the embedded engines (moto, DynamoDB Local) in the background."""
 
-from invoke import task
+from invoke import Exit, task
 
 from ddb import errors
 
@@ -70,7 +70,7 @@ def install(c, force=False):
 @task(help={"json_": JSON})
 @reports_errors
 def status(c, json_=False):
-    """Say which local engine runs, its version, and whether it answers."""
+    """Say which local engine runs, its version, and whether it answers (exit 1 when nothing answers)."""
     from dataclasses import asdict
 
     from ddb.engines import control
@@ -85,6 +85,8 @@ def status(c, json_=False):
         print_json({**asdict(state), "endpoint": endpoint, "closed_stream_records": closed.records if closed else None})
     else:
         status_line(engine_status(state, endpoint, closed))
+    if not state.answering:  # a script's `invoke local.status || invoke local.start` starts one
+        raise Exit(code=1)
 
 
 def _closed_streams(c, state):

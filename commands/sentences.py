@@ -136,7 +136,7 @@ def engine_status(state, endpoint: str, closed=None) -> str:
         )
     if state.answering:
         return f"no engine of ours runs, but something answers at {endpoint} (DynamoDB Local in docker?)"
-    return f"not running; nothing answers at {endpoint}"
+    return f"not running; nothing answers at {endpoint}: start one with `invoke local.start`"
 
 
 def stream_history(state, closed) -> str:

@@ -253,8 +253,14 @@ def test_local_start_status_stop(invoke_alone_process, engine_name):
     finally:
         stopped = invoke("local.stop")
     assert stopped.code == 0 and stopped.err.strip() == f"stopped {label} (pid {status['pid']}); its tables are gone"
-    status = json.loads(invoke("local.status", "--json").out)
-    assert not status["running"] and not status["answering"]
+    gone = invoke("local.status", "--json")
+    status = json.loads(gone.out)
+    assert not status["running"] and not status["answering"] and gone.code == 1  # nothing answers: a failure
+    down = invoke("local.status")
+    assert (down.code, down.err.strip()) == (
+        1,
+        f"not running; nothing answers at {endpoint}: start one with `invoke local.start`",
+    )
 
 
 @pytest.mark.each_engine
