@@ -111,11 +111,19 @@ def client(target: Target, service: str = "dynamodb") -> AwsClient:
         parameter_validation=False,
     )
     if target.prod:
-        session = boto3.session.Session(region_name=prod_region(target))
-        if session.region_name is None:
-            raise CredentialsError(
-                "no AWS region configured for --prod: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"
-            )
-        return retry.install(session.client(service, config=config), target.retries)
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            session = boto3.session.Session(region_name=prod_region(target))
+            if session.region_name is None:
+                raise CredentialsError(
+                    "no AWS region configured for --prod: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"
+                )
+            return retry.install(session.client(service, config=config), target.retries)
+        except BotoCoreError as exc:  # a profile that does not exist, a region that is no region name, …
+            from .validate import escaped
+
+            first = escaped(str(exc).splitlines()[0][:200]) if str(exc) else type(exc).__name__
+            raise CredentialsError(f"the AWS configuration for --prod is unusable: {first}") from None
     session = boto3.session.Session(region_name=target.region, **LOCAL_CREDENTIALS)
     return retry.install(session.client(service, endpoint_url=target.endpoint_url, config=config), target.retries)

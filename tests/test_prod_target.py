@@ -120,3 +120,22 @@ def test_end_of_input_at_the_prod_prompt_is_a_refusal(client):
     with pytest.raises(Refused) as refused:
         guard.confirm(prod_target(TABLE), client, "drop it", yes=False, interactive=True, ask=ctrl_d)
     assert str(refused.value) == "not confirmed (no answer): did not drop it; nothing was changed"
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"AWS_PROFILE": "missing"},
+            "error: the AWS configuration for --prod is unusable: The config profile (missing) could not be found",
+        ),
+        (
+            {"AWS_REGION": "../../evil\x1b[2J"},
+            "error: the AWS configuration for --prod is unusable: "
+            "Provided region_name '../../evil\\x1b[2J' doesn't match a supported format.",
+        ),
+    ],
+)
+def test_a_missing_profile_or_a_region_that_is_no_region_name_is_one_line(invoke_alone, env, line):
+    run = invoke_alone("list-tables", "--prod", env=env)
+    assert (run.code, run.err.strip()) == (1, line)
