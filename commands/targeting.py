@@ -87,11 +87,14 @@ def make_client(target, service="dynamodb"):
 def confirm(target, client, action, yes):
     """The prod guard at the command line: name the target as `client` resolves it, then ask."""
     from ddb import guard
-    from ddb.target import describe
+    from ddb.target import account_of, describe
 
+    interactive = sys.stdin.isatty()
+    # The account is asked of STS only when the run may go on: a refusal sends no request at all.
+    account = account_of(target) if target.prod and (yes or interactive) else None
     if target.prod:
-        status_line(f"target: {describe(target, client)}")
-    guard.confirm(target, client, action, yes=yes, interactive=sys.stdin.isatty(), ask=ask_at_terminal)
+        status_line(f"target: {describe(target, client, account)}")
+    guard.confirm(target, client, action, yes=yes, interactive=interactive, ask=ask_at_terminal, account=account)
 
 
 def ask_at_terminal(prompt):

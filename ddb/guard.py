@@ -8,7 +8,14 @@ from .target import Target, describe
 
 
 def confirm(
-    target: Target, client: AwsClient, action: str, *, yes: bool, interactive: bool, ask: Callable[[str], str | None]
+    target: Target,
+    client: AwsClient,
+    action: str,
+    *,
+    yes: bool,
+    interactive: bool,
+    ask: Callable[[str], str | None],
+    account: str | None = None,
 ) -> None:
     """Return when `action` on `target` may go ahead; raise Refused otherwise.
 
@@ -19,7 +26,7 @@ def confirm(
     """
     if not target.prod or yes:
         return
-    shown = describe(target, client)
+    shown = describe(target, client, account)
     if not interactive:
         raise Refused(f"refusing to {action} on {shown}: no terminal to confirm on; pass --yes to confirm")
     try:

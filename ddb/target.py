@@ -52,9 +52,32 @@ def where(target: Target, client: AwsClient) -> str:
     return f"{target.label} {_place(target, client)}"
 
 
-def describe(target: Target, client: AwsClient) -> str:
-    """Table, region and endpoint in one line, for confirmations and summaries."""
-    return f"{target.label} table {target.table!r} {_place(target, client)}"
+def describe(target: Target, client: AwsClient, account: str | None = None) -> str:
+    """Table, region, account (when given: `account_of`) and endpoint in one line, for confirmations and summaries."""
+    place = _place(target, client)
+    if account and target.prod:
+        region, _, endpoint = place.partition(" at ")
+        place = f"{region} (account {account}) at {endpoint}"
+    return f"{target.label} table {target.table!r} {place}"
+
+
+def account_of(target: Target) -> str:
+    """The AWS account the prod credentials act in (STS GetCallerIdentity), or `unknown (why)`: for the prod prompt.
+
+    The STS endpoint follows the SDK's own settings (`AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`).
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    config = Config(connect_timeout=target.connect_timeout, read_timeout=target.read_timeout, retries={"total_max_attempts": 1})
+    try:
+        sts = boto3.session.Session(region_name=prod_region(target)).client("sts", config=config)
+        return str(sts.get_caller_identity()["Account"])
+    except (BotoCoreError, ClientError, KeyError) as exc:
+        from .validate import escaped
+
+        return f"unknown: {escaped(str(exc).splitlines()[0][:80]) if str(exc) else type(exc).__name__}"
 
 
 def _place(target: Target, client: AwsClient):

@@ -58,6 +58,8 @@ def fake_aws_environment(base=None) -> dict:
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_EC2_METADATA_DISABLED="true",
+        # The prod prompt asks STS for the account: never of AWS (port 9 on loopback refuses at once).
+        AWS_ENDPOINT_URL_STS="http://127.0.0.1:9",
         AWS_CONFIG_FILE="/dev/null",
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
     )

@@ -272,9 +272,11 @@ def _env(engine, **extra):
 
 def test_at_a_terminal_typing_the_table_name_confirms(invoke, engine):
     seed_table(local_client(engine))
-    code, out = _at_a_terminal(["drop", "--prod"], "cruddur-messages", _env(engine))
+    code, out = _at_a_terminal(["drop", "--prod"], "cruddur-messages", _env(engine, AWS_ENDPOINT_URL_STS=engine))
     assert code == 0, out
     assert "Type the table name to go on:" in out and "table 'cruddur-messages': deleted" in out
+    prompt = f"About to DELETE the table and all its items on prod table 'cruddur-messages' in us-east-1 (account 123456789012) at {engine}."
+    assert prompt in out  # the account the credentials act in, as STS says
     assert json.loads(invoke("list-tables", "--json").out) == []
 
 

@@ -37,11 +37,16 @@ def test_prod_drop_names_and_deletes_the_table_in_aws_region_over_aws_default_re
         "drop",
         "--prod",
         "--yes",
-        env={"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL_DYNAMODB": engine},
+        env={
+            "AWS_REGION": "us-west-2",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL_DYNAMODB": engine,
+            "AWS_ENDPOINT_URL_STS": engine,  # moto answers GetCallerIdentity with its account
+        },
     )
     assert run.code == 0, run
     assert run.err.splitlines() == [
-        f"target: prod table 'cruddur-messages' in us-west-2 at {engine}",
+        f"target: prod table 'cruddur-messages' in us-west-2 (account 123456789012) at {engine}",
         "table 'cruddur-messages': deleted",
     ]
     assert (_tables(engine, "us-west-2"), _tables(engine, "eu-west-1")) == ([], [TABLE])
@@ -55,7 +60,10 @@ def test_prod_with_aws_region_alone_acts_in_that_region(invoke, engine):
         env={"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": None, "AWS_ENDPOINT_URL_DYNAMODB": engine},
     )
     assert run.code == 0, run
-    assert run.err.splitlines()[0] == f"target: prod table 'cruddur-messages' in eu-west-1 at {engine}"
+    assert run.err.splitlines()[0] == (
+        f"target: prod table 'cruddur-messages' in eu-west-1 (account unknown: Could not connect to the endpoint URL: "
+        '"http://127.0.0.1:9/") at ' + engine
+    )
     assert (_tables(engine, "eu-west-1"), _tables(engine, "us-east-1")) == ([TABLE], [])
 
 
