@@ -61,7 +61,7 @@ def test_prod_with_aws_region_alone_acts_in_that_region(invoke, engine):
     )
     assert run.code == 0, run
     assert run.err.splitlines()[0] == (
-        f"target: prod table 'cruddur-messages' in eu-west-1 (account unknown: Could not connect to the endpoint URL: "
+        "target: prod table 'cruddur-messages' in eu-west-1 (account unknown: Could not connect to the endpoint URL: "
         '"http://127.0.0.1:9/") at ' + engine
     )
     assert (_tables(engine, "eu-west-1"), _tables(engine, "us-east-1")) == ([TABLE], [])

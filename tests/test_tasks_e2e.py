@@ -161,7 +161,7 @@ def _prod_env(engine):
 def test_prod_setup_with_yes_then_list_conversations(invoke, engine):
     run = invoke("setup", "--prod", "--yes", env=_prod_env(engine))
     assert run.code == 0, run
-    assert f"target: prod table 'cruddur-messages' in us-east-1 (account unknown: Could not connect" in run.err
+    assert "target: prod table 'cruddur-messages' in us-east-1 (account unknown: Could not connect" in run.err
     page = json.loads(invoke("patterns.list-conversations", "--prod", "--json", env=_prod_env(engine)).out)
     assert [i["user_handle"] for i in page["items"]] == ["tomas", "june", "ravi"]
 
