@@ -218,14 +218,19 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     target = resolve_target(c, prod, endpoint_url)
     writers = writer_count(c, target)
     source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
-    from ddb import seeding
+    from ddb import table_setup
 
     from . import sentences
     from .output import ProgressBar
 
     client = make_client(target)
     with ProgressBar("seeding") as bar:
-        result = seeding.setup(
+
+        def refused(error):
+            bar.__exit__(None, None, None)  # the second seed shows a bar of its own
+            status_line(f"{error}: dropping the table, creating it with its stream and seeding again")
+
+        result = table_setup.setup(
             client,
             target.table,
             source,
@@ -233,6 +238,15 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
             confirm=lambda loaded: confirm(target, client, "DROP, re-create and seed the table", yes),
             on_dropped=lambda dropped: status_line(f"table {target.table!r}: {'deleted' if dropped else 'was not there'}"),
             on_created=lambda created: status_line(f"table {target.table!r}: {created.action}"),
+            on_refused=refused,
             **_seed_options(c, target, writers, bar),
         )
     status_line(sentences.seeded(result.seeded))
+    view = result.created.description.get("StreamSpecification", {}).get("StreamViewType")
+    if result.stream == table_setup.AFTER_SEED:
+        status_line(f"table {target.table!r}: stream {view} turned on after the seed (no stream record of the seed)")
+    else:
+        status_line(
+            f"table {target.table!r}: stream {view} created with the table, as this engine takes it only at creation: "
+            "seeded twice, and the stream holds the seed's records"
+        )

@@ -85,7 +85,11 @@ def test_enable_stream_refuses_a_stream_of_another_view_type(client):
 
 @pytest.mark.each_engine  # each engine's own UpdateTable of a stream, and its stream records
 def test_setup_task_then_a_new_message_reaches_the_stream_handler_and_schema_plan_finds_nothing_to_do(invoke, engine):
-    assert invoke("setup").code == 0
+    done = invoke("setup")
+    assert done.code == 0, done
+    assert (
+        done.err.splitlines()[-1] == f"table {TABLE!r}: stream NEW_IMAGE turned on after the seed (no stream record of the seed)"
+    )
 
     live = local_client(engine).describe_table(TableName=TABLE)["Table"]
     assert (live["TableStatus"], live["StreamSpecification"]) == ("ACTIVE", NEW_IMAGE)
