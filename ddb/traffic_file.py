@@ -188,7 +188,10 @@ def _document(path: str | Path) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        problem = escaped(str(getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__))
+        problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
+        if problem and context and problem.startswith("but "):  # "expected a single document in the stream but found another"
+            problem = f"{context} {problem}"
+        problem = escaped(str(problem or context or type(exc).__name__))
         problem = problem if len(problem) <= MAX_PROBLEM else problem[:MAX_PROBLEM] + "…"
         raise InvalidInput(f"{name}: {place}invalid YAML: {problem}") from None
     finally:

@@ -68,11 +68,21 @@ def test_chart_writer_refuses_an_existing_file_and_replaces_only_when_told(tmp_p
 # ------------------------------------------------------------------ command line
 
 
-def test_model_cost_refuses_an_infinite_rate_in_one_line_and_exit_1(invoke_alone, tmp_path):
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ("patterns: {create-message: .inf}\n", "patterns.create-message: inf is not a finite number"),
+        ("patterns: {create-message: 1e308}\n", "patterns.create-message: 1e+308 is out of range: from 0 to 1e+12"),
+        ("patterns: {stream: " + "7" * 300 + "}\n", "patterns.stream: a 300-digit number is out of range: from 0 to 1e+12"),
+        ("patterns:\n  stream: 1\n  stream: 2\n", "line 3 column 3: duplicate key 'stream' (first on line 2)"),
+        ("patterns: {stream: '" + "x" * 5000 + "'}\n", "patterns.stream: " + repr("x" * 40) + "… is not a number"),
+    ],
+)
+def test_model_cost_refuses_what_it_cannot_price_in_one_line_and_exit_1(invoke_alone, tmp_path, content, line):
     path = tmp_path / "traffic.yaml"
-    path.write_text("patterns: {create-message: .inf}\n")
+    path.write_text(content)
     run = invoke_alone("model.cost", "--traffic", str(path), "--from-fixtures")
-    assert (run.code, run.out, run.err) == (1, "", f"error: {path}: patterns.create-message: inf is not a finite number\n")
+    assert (run.code, run.out, run.err) == (1, "", f"error: {path}: {line}\n")
 
 
 def test_model_cost_refuses_a_price_in_the_config_that_is_not_finite(invoke_alone):

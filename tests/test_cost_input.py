@@ -155,6 +155,10 @@ def test_a_month_that_overflows_is_refused_for_traffic_built_in_code(repo_fixtur
             + "…",
         ),
         ("patterns: {stream: 1}\n\x00\n", "character 23: invalid YAML: special characters are not allowed (#x0000)"),
+        (
+            "patterns: {stream: 1}\n---\npatterns: {}\n",
+            "line 2 column 1: invalid YAML: expected a single document in the stream but found another document",
+        ),
     ],
 )
 def test_an_error_line_shows_only_a_short_excerpt_of_what_the_file_holds(tmp_path, content, line):
