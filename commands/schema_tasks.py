@@ -32,15 +32,15 @@ def _plan_lines(plan) -> list[str]:
     return [f"{number}. [{step.label}] {step.summary}" for number, step in enumerate(plan.steps, 1)]
 
 
-def _apply_command(prod: bool, endpoint_url, on_demand: bool, guarded: bool) -> str:
-    """The schema-apply command that carries out the plan just shown: same target, same declaration."""
+def _command(name: str, prod: bool, endpoint_url, on_demand: bool, guarded: bool = False) -> str:
+    """`invoke NAME` for the same target and declaration as this run (and --allow-destructive when `guarded`)."""
     flags = [
         "--prod" if prod else "",
         f"--endpoint-url {endpoint_url}" if endpoint_url else "",
         "--on-demand" if on_demand else "",
         "--allow-destructive" if guarded else "",
     ]
-    return " ".join(["invoke schema-apply", *filter(None, flags)])
+    return " ".join([f"invoke {name}", *filter(None, flags)])
 
 
 def _refuse_blocked(table: str, blocked: list[str]):
@@ -91,7 +91,7 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
     status_line(
         f"table {target.table!r}: {len(found.steps)} step(s) to match the declaration"
         f"{f', {guarded} risky (schema-apply needs --allow-destructive)' if guarded else ''}; "
-        f"apply them with `{_apply_command(prod, endpoint_url, on_demand, bool(guarded))}`"
+        f"apply them with `{_command('schema-apply', prod, endpoint_url, on_demand, bool(guarded))}`"
     )
     if check:
         raise Exit(code=CHANGES_PENDING)
@@ -144,7 +144,7 @@ def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, a
         raise errors.SchemaDrift(
             f"table {target.table!r} still differs after {len(result.applied)} step(s): "
             + "; ".join(s.summary for s in result.remaining)
-            + "; run schema-plan to see it"
+            + f"; `{_command('schema-plan', prod, endpoint_url, on_demand)}` shows it"
         )
     status_line(
         f"table {target.table!r}: {len(result.applied)} step(s) applied in {result.seconds:.1f} s; "

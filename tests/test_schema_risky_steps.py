@@ -235,3 +235,13 @@ def test_schema_load_drift_line_names_schema_plan_which_shows_the_step(invoke, e
         "`invoke schema-plan` shows what changes in place, `invoke schema-apply` changes it"
     ), loaded
     assert invoke("schema-plan").out.splitlines() == CUT
+
+
+def test_the_hint_after_schema_plan_carries_the_target_it_was_given(invoke, engine, engine_client):
+    create_busy_table(engine_client)
+    planned = invoke("schema-plan", "--endpoint-url", engine, endpoint="http://127.0.0.1:9")  # the flag, not the config
+    hint = planned.err.splitlines()[-1]
+    assert hint.endswith(f"apply them with `invoke schema-apply --endpoint-url {engine} --allow-destructive`"), planned
+    command = shlex.split(hint.rsplit("`", 2)[1])
+    assert invoke(*command[1:], endpoint="http://127.0.0.1:9").code == 0
+    assert capacity(engine_client) == ((5, 5), (5, 5))
