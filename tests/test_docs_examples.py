@@ -4,8 +4,8 @@ Each fenced `sh` block runs in bash (`-euo pipefail`), each file's `python` bloc
 order in one Python process, in a copy of the project (so what they write, `backups/`
 say, lands there), with `invoke setup` done first and the tasks pointed at the test's
 engine (`INVOKE_DDB_*`, and `AWS_ENDPOINT_URL_DYNAMODB` for the SDK, as the README says to
-set it locally). The one liberty taken with the text: `localhost:8000`, the documented
-local endpoint, is the test engine's address. A block that cannot run here says why in an
+set it locally). The one liberty taken with the text: `localhost:8000` and `localhost:5000`,
+the documented local endpoints (DynamoDB Local, moto's server), are the test engine's address. A block that cannot run here says why in an
 HTML comment on the line before it (`<!-- example: not run here: <reason> -->`), which this
 test lists as skipped, so no example is left out silently.
 """
@@ -59,6 +59,10 @@ def _project_copy(into: Path) -> Path:
     return into
 
 
+def _local(code: str, host: str) -> str:
+    return code.replace("localhost:8000", host).replace("localhost:5000", host)
+
+
 @pytest.fixture
 def ready(invoke, engine, tmp_path):
     """(environment, folder): a copy of the project, its table set up on the engine, tasks and SDK pointed there."""
@@ -78,7 +82,7 @@ def ready(invoke, engine, tmp_path):
 def test_every_shell_example_runs_as_written(ready, path, line, code):
     env, folder, host = ready
     run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", code.replace("localhost:8000", host)],
+        ["bash", "-euo", "pipefail", "-c", _local(code, host)],
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -95,7 +99,7 @@ def test_every_python_example_runs_as_written_in_order(ready, path):
     env, folder, host = ready
     code = "".join(code for _, language, code, skip in examples(path) if language == "python" and not skip)
     run = subprocess.run(
-        [sys.executable, "-c", code.replace("localhost:8000", host)],
+        [sys.executable, "-c", _local(code, host)],
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -104,6 +108,15 @@ def test_every_python_example_runs_as_written_in_order(ready, path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_the_lambda_zips_size_the_readme_states_is_within_a_fifth_of_the_real_one(tmp_path):
+    from ddb import lambda_package
+
+    stated = re.search(r"About (\d+) KB\.", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert stated, "the README states the zip's size as `About N KB.`"
+    real = lambda_package.build(tmp_path / "stream-lambda.zip").size / 1000
+    assert abs(real - int(stated.group(1))) <= real / 5, (real, stated.group(1))
 
 
 def test_every_example_either_runs_or_says_why_not():
