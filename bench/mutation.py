@@ -145,8 +145,8 @@ def _configure(work: Path, modules: list[str], tests: list[str]) -> None:
     path = work / "pyproject.toml"
     text = path.read_text()
     for key, values in (("only_mutate", modules), ("pytest_add_cli_args_test_selection", tests)):
-        line = f"{key} = {_toml_list(values)}"
-        text, found = re.subn(rf"^{key} = \[.*?\]", lambda _, line=line: line, text, count=1, flags=re.M | re.S)
+        line = f"{key} = {_toml_list(values)}".replace("\\", "\\\\")
+        text, found = re.subn(rf"^{key} = \[.*?\]", line, text, count=1, flags=re.M | re.S)
         if not found:
             raise SystemExit(f"pyproject.toml: [tool.mutmut] has no {key}")
     path.write_text(text)

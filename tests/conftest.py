@@ -9,6 +9,7 @@ memory, on a free port; skipped, with the reason, when Java 17+ or its jar is mi
 `python -m invoke local.install` fetches the jar). The instance-metadata probe is off.
 """
 
+import copy
 import os
 import subprocess
 import time
@@ -17,6 +18,8 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
 
 from ddb import fixtures, schema, seeding
@@ -62,11 +65,17 @@ def aws_credentials(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+# One boto3 session for the test session: a client from it skips reloading botocore's
+# service models and endpoints (most of a client's cost), while each `client` is new.
+_boto: dict[str, boto3.session.Session] = {}
+
+
 @pytest.fixture
 def client(aws_credentials):
     """A DynamoDB client inside moto's mock (created inside it, as moto requires)."""
     with mock_aws():
-        yield boto3.client("dynamodb", region_name="us-east-1")
+        session = _boto.setdefault("session", boto3.session.Session())
+        yield session.client("dynamodb", region_name="us-east-1")
 
 
 @pytest.fixture
@@ -89,11 +98,21 @@ def repo_fixtures():
     return fixtures.load(FIXTURES)
 
 
+# moto's tables just after `seeded` seeded them the first time: later tests get a copy,
+# the same state in a twentieth of the time (mutation runs repeat these tests thousands of times).
+_seeded_tables: dict = {}
+
+
 @pytest.fixture
 def seeded(client, table, repo_fixtures):
     """The repository's fixtures seeded at the fixed time NOW."""
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    if _seeded_tables:
+        backend.tables = copy.deepcopy(_seeded_tables)
+        return repo_fixtures
     plan = seeding.plan(client, table, repo_fixtures, NOW)
     seeding.run(client, table, plan)
+    _seeded_tables.update(copy.deepcopy(backend.tables))
     return repo_fixtures
 
 

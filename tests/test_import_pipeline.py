@@ -8,6 +8,7 @@ import pytest
 from ddb import exporting, import_source, importing, readback
 from ddb.errors import DdbError, Interrupted
 from ddb.export_layout import ExportFormatError
+from ddb.retry import RetryPolicy
 
 from .support import TABLE, all_items, typed_items
 
@@ -147,3 +148,41 @@ def test_groups_smaller_than_the_export_restore_every_item_once(client, source, 
     assert (result.written.put, result.stored) == (112, 112)
     assert typed_items(client, COPY) == typed_items(client, TABLE)
     assert result.write_seconds > 0 and result.read_back_seconds > 0
+
+
+def test_one_reader_keeps_one_batch_get_in_flight_and_settles_each_batch_once_two_more_are_read(client, source, monkeypatch):
+    monkeypatch.setattr(readback, "GET_BATCH", 10)
+    in_flight, most, lock = [0], [0], threading.Lock()
+
+    def call_begins(**_):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.02)  # long enough for a second reader, if there were one, to start its call
+
+    def call_ends(**_):
+        with lock:
+            in_flight[0] -= 1
+
+    client.meta.events.register("before-call.dynamodb.BatchGetItem", call_begins)
+    client.meta.events.register("after-call.dynamodb.BatchGetItem", call_ends)
+    handed = [0]
+    original = readback.read_ahead
+
+    def counted(src, size, depth=1):
+        for chunk in original(src, size, depth=depth):
+            handed[0] += 1
+            yield chunk
+
+    monkeypatch.setattr(readback, "read_ahead", counted)
+    read_when_settled: list[int] = []
+    sizes: list[int] = []
+
+    def settle(exported, stored):
+        read_when_settled.append(handed[0])
+        sizes.append(len(stored))
+
+    readback.each_stored(client, TABLE, source, settle, policy=RetryPolicy(), readers=1)
+    assert most[0] == 1
+    assert read_when_settled == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 12]
+    assert sizes == [10] * 11 + [2]

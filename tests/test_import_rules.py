@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddb import import_source, importing, schema, validate
+from ddb import import_rules, import_source, importing, schema, validate
 from ddb.export_layout import ExportFormatError
 from ddb.table_description import DescriptionError
 
@@ -225,3 +225,61 @@ def test_a_data_file_that_cannot_be_read_is_one_line(client, seeded, tmp_path, s
     folder = write_export(tmp_path, typed_items(client))
     message = _refusal(client, folder, sent)
     assert message == f"{folder}/data/crafted.json.gz: not readable ([Errno 13] Permission denied)"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"S": "x"}, None),
+        ({"B": "eA=="}, None),
+        ({"N": "0"}, None),
+        ({"N": "-0.000"}, None),
+        ({"N": "-12.5e-3"}, None),
+        ({"N": "1" * 38}, None),
+        ({"N": "1" * 38 + "0" * 46}, None),
+        ({"N": "1E-130"}, None),
+        ({"N": "9.9E+125"}, None),
+        ({"BOOL": False}, None),
+        ({"NULL": True}, None),
+        ({"SS": ["a", "b"]}, None),
+        ({"NS": ["1", "2"]}, None),
+        ({"L": [{"S": "a"}, {"M": {"k": {"N": "1"}}}]}, None),
+        ({"N": "1" * 39}, f"x: '{'1' * 39}' has more than 38 significant digits, more than DynamoDB stores"),
+        ({"N": "1E-131"}, "x: '1E-131' is outside DynamoDB's range of numbers (1E-130 to 9.9E+125)"),
+        ({"N": "1E+126"}, "x: '1E+126' is outside DynamoDB's range of numbers (1E-130 to 9.9E+125)"),
+        ({"N": "1" * 38 + "0" * 47}, f"x: {validate.shown('1' * 38 + '0' * 47)} is not a number"),
+        ({"N": "01"}, "x: '01' is not a number"),
+        ({"N": 1}, "x: 1 is not a number"),
+        ({"S": 1}, "x: S: expected a string, found 1"),
+        ({"B": None}, "x: B: expected a string, found None"),
+        ({"BOOL": "true"}, "x: BOOL: expected true or false, found 'true'"),
+        ({"NULL": False}, "x: NULL: expected true, found False"),
+        ({"SS": []}, "x: SS: expected a non-empty list of distinct values"),
+        ({"SS": ["a", "a"]}, "x: SS: expected a non-empty list of distinct values"),
+        ({"BS": "ab"}, "x: BS: expected a non-empty list of distinct values"),
+        ({"SS": ["a", 2]}, "x: 2 is not a string"),
+        ({"NS": ["1", "one"]}, "x: 'one' is not a number"),
+        ({"L": [{"S": "a"}, {"N": "x"}]}, "x: 'x' is not a number"),
+        ({"M": {"a": {"S": "a"}, "b": {"BOOL": 1}}}, "x: BOOL: expected true or false, found 1"),
+        (
+            {"L": {"S": "a"}},
+            "x: 'L' is not a DynamoDB type (S, N, B, BOOL, NULL, L, M, SS, NS, BS), or holds the wrong kind of value",
+        ),
+        ({"M": []}, "x: 'M' is not a DynamoDB type (S, N, B, BOOL, NULL, L, M, SS, NS, BS), or holds the wrong kind of value"),
+        ({}, 'x: expected one typed value such as {"S": …}, found {}'),
+        ("x", "x: expected one typed value such as {\"S\": …}, found 'x'"),
+    ],
+)
+def test_typed_problem_names_the_attribute_and_exactly_what_dynamodb_could_not_store(value, problem):
+    assert import_rules.typed_problem({"pk": {"S": "GRP#u"}, "x": value}) == problem
+
+
+def test_nesting_is_refused_beyond_32_levels_and_not_at_32():
+    def nested(levels: int) -> dict:
+        value: dict = {"S": "deep"}
+        for _ in range(levels - 1):
+            value = {"L": [value]}
+        return value
+
+    assert import_rules.typed_problem({"x": nested(32)}) is None
+    assert import_rules.typed_problem({"x": nested(33)}) == "x: nested more than 32 levels deep"
