@@ -264,6 +264,8 @@ class FaultProxy:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 operation = self.headers.get("X-Amz-Target", ".").split(".")[-1]
                 if proxy.hang_all:
+                    with proxy.lock:
+                        proxy.seen[operation] += 1
                     time.sleep(proxy.timeout_seconds)
                     return self._drop()
                 fault = proxy._choose(operation)

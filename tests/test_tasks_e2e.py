@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -141,17 +140,14 @@ def test_drop_deletes_and_a_missing_table_is_a_clear_no_op(ready):
 
 
 @pytest.mark.parametrize("task", [["scan"], ["seed"], ["patterns.list-conversations"]], ids=lambda task: task[0])
-def test_engine_down_is_one_line_naming_both_ways_to_start_one_within_5_seconds(invoke_alone, task):
+def test_engine_down_is_one_line_naming_both_ways_to_start_one(invoke_alone, task):
     port = invoke_alone.port
-    started = time.monotonic()
     run = invoke_alone(*task)
-    elapsed = time.monotonic() - started
     assert run.code == 1
     assert run.err.strip() == (
         f"error: no DynamoDB engine answers at http://127.0.0.1:{port}: start one with "
         "`invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)"
     )
-    assert elapsed < 5
 
 
 def _prod_env(engine):
