@@ -59,6 +59,10 @@ def _project_copy(into: Path) -> Path:
     return into
 
 
+def _run(args: list[str], env: dict, folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=folder, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+
+
 def _local(code: str, host: str) -> str:
     return code.replace("localhost:8000", host).replace("localhost:5000", host)
 
@@ -81,15 +85,7 @@ def ready(invoke, engine, tmp_path):
 @pytest.mark.parametrize(("path", "line", "code"), list(_cases("sh")))
 def test_every_shell_example_runs_as_written(ready, path, line, code):
     env, folder, host = ready
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", _local(code, host)],
-        cwd=folder,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = _run(["bash", "-euo", "pipefail", "-c", _local(code, host)], env, folder)
     assert run.returncode == 0, f"{path.name}:{line} exited {run.returncode}\n{run.stderr[-2000:]}"
     assert "Traceback" not in run.stderr
 
@@ -98,15 +94,7 @@ def test_every_shell_example_runs_as_written(ready, path, line, code):
 def test_every_python_example_runs_as_written_in_order(ready, path):
     env, folder, host = ready
     code = "".join(code for _, language, code, skip in examples(path) if language == "python" and not skip)
-    run = subprocess.run(
-        [sys.executable, "-c", _local(code, host)],
-        cwd=folder,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = _run([sys.executable, "-c", _local(code, host)], env, folder)
     assert run.returncode == 0, run.stderr[-3000:]
 
 
