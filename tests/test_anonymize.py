@@ -271,3 +271,26 @@ def test_export_anonymize_with_an_unsafe_key_is_one_line_exit_1_and_writes_nothi
     assert run.code == 1 and len(run.err.strip().splitlines()) == 1 and run.err.startswith("error: "), run
     assert ("open to group or others" if how != "public-salt" else "the old public default") in run.err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_texts_stand_in_keeps_dots_dashes_underscores_and_whitespace_and_depends_on_its_kind():
+    salted = Anonymizer("test-salt")
+    assert salted.text("X.y-Z_ w\tq") == "0.s-t_ u\tg"
+    assert salted.text("X.y-Z_ w\tq", "checkpoint") == "3.s-n_ m\tb"
+
+
+@pytest.mark.parametrize(
+    ("checkpoint", "stand_in"),
+    [
+        ("not json", "gti zcv7"),
+        ("[1, 2]", "9u0 p3"),
+        (
+            json.dumps({"sk": {"S": "2026-11-25"}, "pk": {"S": f"GRP#{MIRA['uuid']}"}}),
+            json.dumps({"pk": {"S": f"GRP#{Anonymizer('test-salt').user_uuid(MIRA['uuid'])}"}, "sk": {"S": "2026-11-25"}}),
+        ),
+    ],
+    ids=["not-json", "not-a-key", "a-key"],
+)
+def test_a_migrations_checkpoint_becomes_the_stand_in_key_in_sorted_json_or_else_a_stand_in_text(checkpoint, stand_in):
+    history = {"pk": {"S": "MIGRATION"}, "sk": {"S": "0001"}, "checkpoint": {"S": checkpoint}}
+    assert Anonymizer("test-salt").item(history) == {**history, "checkpoint": {"S": stand_in}}

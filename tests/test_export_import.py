@@ -312,3 +312,35 @@ def test_an_anonymized_export_holds_no_fixture_person_or_text_and_every_pattern_
     record = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": image}}
     stream.handle_records(client, COPY, [record])
     assert patterns.list_conversations(client, COPY, stand_in["tomas"], 1).as_json()["items"][0]["message"] == "still works"
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        (b"{", "not readable JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+        (b"\xff", "not readable JSON ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte)"),
+        (b"[]", 'expected a Scan page {"Items": […]}'),
+        (b'{"Items": {}}', 'expected a Scan page {"Items": […]}'),
+        (b'{"Items": [], "Count": 1}', "Count is 1 but it holds 0 items"),
+        (b'{"Items": [7]}', "Items[0]: expected an object of typed attributes"),
+        (b'{"Items": [{}]}', "Items[0]: expected an object of typed attributes"),
+        (b'{"Items": [], "Count": 0, "pad": "' + b"x" * 64 + b'"}', "larger than 64 bytes, more than a Scan page can be"),
+    ],
+)
+def test_a_dynamodump_page_that_is_no_scan_page_is_one_line_naming_the_file(tmp_path, monkeypatch, page, problem):
+    monkeypatch.setattr(import_source, "MAX_DUMP_PAGE_BYTES", 64)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
+    (tmp_path / "data" / "0001.json").write_bytes(page)
+    with pytest.raises(ExportFormatError) as refused:
+        import_source.validate(import_source.open_source(tmp_path))
+    assert str(refused.value) == f"{tmp_path / 'data' / '0001.json'}: {problem}"
+
+
+def test_a_dynamodump_page_of_exactly_the_largest_size_is_read(tmp_path, monkeypatch):
+    page = b'{"Items": [], "Count": 0}'
+    monkeypatch.setattr(import_source, "MAX_DUMP_PAGE_BYTES", len(page))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
+    (tmp_path / "data" / "0001.json").write_bytes(page)
+    assert import_source.validate(import_source.open_source(tmp_path)) == 0

@@ -13,8 +13,8 @@ import pytest
 from ddb import exporting, schema, stream_reader
 from ddb.anonymize import Anonymizer
 from ddb.errors import TableMissing
-from ddb.export_files import ExportWriteError
-from ddb.export_progress import ExportMismatch
+from ddb.export_files import ExportWriteError, Folder
+from ddb.export_progress import ExportMismatch, Progress
 
 from .support import TABLE, local_client, seed_table, typed_items
 
@@ -353,3 +353,50 @@ def test_export_of_a_resume_that_differs_is_one_line_exit_1(invoke, engine, tmp_
     line = _one_error_line(invoke("export", "--out", str(out), "--anonymize", env=env))
     assert line.startswith(f"error: {out} holds an export of table 'cruddur-messages' at {engine} (region us-east-1")
     assert line.endswith(": the anonymization differs; run it the same way to finish it, or give another --out")
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        [],
+        ["AWSDynamoDB/"],
+        ["AWSDynamoDB/E/"],
+        ["AWSDynamoDB/E/data/", "AWSDynamoDB/E/data/E-0.part", "AWSDynamoDB/E/data/E-1.part"],
+        [
+            "AWSDynamoDB/E/data/E-0.part",
+            "AWSDynamoDB/E/_started",
+            "AWSDynamoDB/E/table-description.json",
+            "AWSDynamoDB/E/table-description.json.tmp",
+            ".export-progress.json.tmp",
+        ],
+    ],
+    ids=["progress-only", "root", "export-folder", "parts", "everything"],
+)
+def test_removing_a_failed_first_run_leaves_only_what_was_there_before_however_far_it_got(tmp_path, made):
+    (tmp_path / "notes.txt").write_text("mine")
+    for name in [".export-progress.json", *made]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(exist_ok=True) if name.endswith("/") else path.write_text("x")
+    folder = Folder.open_out(tmp_path)
+    try:
+        Progress(folder, {"export_id": "E"}, created=True).remove(["E-0.part", "E-1.part"])
+    finally:
+        folder.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_removing_a_failed_first_run_keeps_another_exports_files(tmp_path):
+    for name in (".export-progress.json", "AWSDynamoDB/E/_started", "AWSDynamoDB/other/_started"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    folder = Folder.open_out(tmp_path)
+    try:
+        Progress(folder, {"export_id": "E"}, created=True).remove([])
+    finally:
+        folder.close()
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "AWSDynamoDB",
+        "AWSDynamoDB/other",
+        "AWSDynamoDB/other/_started",
+    ]

@@ -128,18 +128,21 @@ def test_replace_with_a_backup_from_before_a_migration_is_refused_and_keeps_the_
 
 def test_replace_never_drops_an_attribute_the_table_holds_and_the_export_lacks(client, seeded, tmp_path, sent):
     backup = write_export(tmp_path, typed_items(client))
-    group = next(i for i in typed_items(client) if i["pk"]["S"].startswith("GRP#"))
-    client.update_item(
-        TableName=TABLE,
-        Key={"pk": group["pk"], "sk": group["sk"]},
-        UpdateExpression="SET message_count = :n",
-        ExpressionAttributeValues={":n": {"N": "3"}},
-    )
+    group, other = [i for i in typed_items(client) if i["pk"]["S"].startswith("GRP#")][:2]
+    for item, added in ((group, "message_count"), (other, "a_note")):
+        client.update_item(
+            TableName=TABLE,
+            Key={"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression=f"SET {added} = :n",
+            ExpressionAttributeValues={":n": {"N": "3"}},
+        )
     before = typed_items(client)
     sent.clear()
     with pytest.raises(importing.DdbError) as refused:
         _import(client, backup, replace=True)
-    assert str(refused.value).startswith(
-        f"1 item(s) of table 'cruddur-messages' hold message_count, which the export's lack ({group['pk']['S']}/"
+    keys = ", ".join(f"{i['pk']['S']}/{i['sk']['S']}" for i in (group, other))
+    assert str(refused.value) == (
+        f"2 item(s) of table 'cruddur-messages' hold a_note, message_count, which the export's lack ({keys}): "
+        "restoring them would remove what was added since (a migration?); nothing was written; import into a new table (--table)"
     )
     assert typed_items(client) == before and not WRITES & set(sent)
