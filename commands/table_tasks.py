@@ -102,6 +102,7 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
     from ddb import seeding
 
     from . import sentences
+    from .interrupts import stops_on_ctrl_c
     from .output import ProgressBar
 
     client = make_client(target)
@@ -117,7 +118,7 @@ def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=Fal
             yes,
         )
 
-    with ProgressBar("seeding") as bar:
+    with stops_on_ctrl_c(), ProgressBar("seeding") as bar:
         result = seeding.seed_fixtures(
             client, target.table, source, confirm=confirm_seed, **_seed_options(c, target, writers, bar)
         )

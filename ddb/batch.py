@@ -27,6 +27,7 @@ from .items import to_typed
 from .retry import RetryPolicy, is_retryable
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+INTERRUPT_GRACE = 1.0  # seconds Ctrl-C waits for the calls in flight to be answered, so the count is exact
 THROTTLING_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -50,6 +51,7 @@ class BatchResult:
     paced_rate: float | None = None  # write units/s the pacing ended at; None: the table never throttled
     lowest_rate: float | None = None  # the lowest rate the pacing went down to
     stopped: bool = False  # the stop event ended the write early: some requests were never sent
+    unanswered: int = 0  # items of calls still unanswered when Ctrl-C gave up waiting: they may have landed
 
 
 def put_request(item: dict) -> dict:
@@ -94,18 +96,23 @@ class _Writer:
         self.pacer = pacing.RatePacer(self.sleep)
         self.result = BatchResult(writers=max(1, writers))
         self.lock = threading.Lock()
+        self.sending = 0  # items in calls not answered yet (left counted when Ctrl-C cuts a call short)
 
     def _call(self, pending: list[dict]):
         """One BatchWriteItem under the pacer: (response, None) or (None, retryable error)."""
         cost = pacing.units(pending)
         started = self.pacer.acquire(cost)
         throttled, admitted = False, 0
+        with self.lock:
+            self.sending += len(pending)
         try:
             response = self.client.batch_write_item(RequestItems={self.table: pending}, ReturnConsumedCapacity=self.capacity)
+            self._answered(pending)
             left = response.get("UnprocessedItems", {}).get(self.table)
             throttled, admitted = bool(left), cost - pacing.units(left) if left else cost
             return response, None
         except Exception as exc:  # classified right below: retried, mapped or re-raised
+            self._answered(pending)
             if not is_retryable(exc):
                 mapped = to_ddb_error(exc, self.client, self.table)
                 if mapped is None:
@@ -118,6 +125,10 @@ class _Writer:
             with self.lock:
                 self.result.write_units += admitted
                 self.result.throttled += throttled
+
+    def _answered(self, pending: list[dict]):
+        with self.lock:
+            self.sending -= len(pending)
 
     def write_chunk(self, chunk: list[dict]):
         pending = chunk
@@ -177,11 +188,18 @@ def _send_all(writer: "_Writer", chunks: Iterator[list[dict]], writers: int):
             in_flight.add(pool.submit(writer.write_chunk, chunk))
         for future in in_flight:
             future.result()
+    except KeyboardInterrupt:
+        # Ctrl-C: no new call; the calls in flight get a moment to be answered, so the count is
+        # exact, but the process never waits on a slow engine (their threads end by themselves).
+        writer.stop.set()
+        wait(in_flight, timeout=INTERRUPT_GRACE)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     except BaseException:
         writer.stop.set()  # the other writers end after their call in flight, not at the last chunk
-        raise
-    finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def write(
@@ -210,7 +228,9 @@ def write(
     cost of about a fifth of its write rate, and moto's figures mean little.
 
     Setting `stop` (from any thread) ends the write after the calls in flight: the result
-    then says `stopped`. Ctrl-C does the same and raises Interrupted with the count written.
+    then says `stopped`. Ctrl-C does the same and raises Interrupted with the count written:
+    it waits up to INTERRUPT_GRACE seconds for the calls in flight, and counts the items of
+    any still unanswered apart (`unanswered`: they may land).
     """
     if total is None:
         total = len(requests) if isinstance(requests, list | tuple) else 0
@@ -232,7 +252,10 @@ def write(
     result.paced_rate, result.lowest_rate = writer.pacer.rate, writer.pacer.lowest
     if interrupted:
         done = result.put + result.deleted
-        error = Interrupted(f"interrupted: {done} of {total} items written; run the command again to finish", done, total)
+        with writer.lock:
+            result.unanswered = writer.sending
+        maybe = f" ({result.unanswered} more in calls still unanswered: they may land)" if result.unanswered else ""
+        error = Interrupted(f"interrupted: {done} of {total} items written{maybe}; run the command again to finish", done, total)
         error.result = result
         raise error
     if result.failed_keys:

@@ -27,6 +27,7 @@ from typing import Any
 from . import batch, pacing, schema, seed_plan
 from .awserrors import translated
 from .clients import DynamoDBClient
+from .errors import Interrupted
 from .fixture_stream import CheckAside, CheckedFixtures, FixtureFile, check, conversations
 from .fixtures import Fixtures
 from .items import utc_now
@@ -223,18 +224,26 @@ def seed_fixtures(
     keys are found the cheapest way (`way`: see `ddb.seed_plan`; `on_planned(plan)`,
     before the first write); the writes go out (`on_progress(n)` as items land), each
     file read again and its items built as writers come free. Raises WriteIncomplete,
-    LockLost or Interrupted as `run` does, FixtureError if a file changed since it was checked.
+    LockLost or Interrupted as `run` does, FixtureError if a file changed since it was checked;
+    Ctrl-C before the first write (checking, confirming, locking, planning) is Interrupted too.
     """
-    loaded = _checked(source)
-    if confirm:
-        confirm(loaded)
-    with exclusive(client, table, lease_seconds=lease_seconds, on_wait=on_wait) as lock:
-        seed_plan = _plan(client, table, loaded, now or utc_now(), way, overlap=True)
-        if on_planned:
-            on_planned(seed_plan)
-        return run(
-            client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock, capacity=capacity
-        )
+    writing = False
+    try:
+        loaded = _checked(source)
+        if confirm:
+            confirm(loaded)
+        with exclusive(client, table, lease_seconds=lease_seconds, on_wait=on_wait) as lock:
+            seed_plan = _plan(client, table, loaded, now or utc_now(), way, overlap=True)
+            if on_planned:
+                on_planned(seed_plan)
+            writing = True
+            return run(
+                client, table, seed_plan, writers=writers, policy=policy, on_progress=on_progress, lock=lock, capacity=capacity
+            )
+    except KeyboardInterrupt:
+        if writing:
+            raise
+        raise Interrupted("interrupted before the first write: nothing written") from None
 
 
 @dataclass

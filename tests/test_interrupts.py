@@ -1,7 +1,8 @@
 """What only a process shows: Ctrl-C and SIGKILL during seed, and a reader that closes the pipe early.
 
 These run `invoke` in a subprocess against the session's moto server: the engine does not
-change how a process meets a signal or a closed pipe.
+change how a process meets a signal or a closed pipe. Their time bounds are generous (a
+loaded machine); `bench/interrupts.py` measures how soon a seed answers Ctrl-C.
 """
 
 import re
@@ -16,9 +17,12 @@ from ddb import fixtures, schema, seeding, synthetic
 from ddb.scan import scan_items
 from ddb.stamping import stamped
 
+from .slowproxy import SlowProxy
 from .support import NOW, TABLE, fake_aws_environment, local_client, reset_moto, start_task_process
 
 LOCK = {"pk": {"S": "LOCK#seed"}, "sk": {"S": "seed"}}
+STOPPING = "stopping: finishing the requests in flight (Ctrl-C again to quit at once)"
+QUIT = "quit at once: requests in flight may still land; run the command again to finish"
 
 
 @pytest.fixture
@@ -69,7 +73,8 @@ def test_ctrl_c_stops_a_seed_within_seconds_releases_the_lock_and_a_rerun_finish
     _, err = seed.communicate(timeout=30)
     assert seed.returncode == 130 and time.monotonic() - interrupted_at < 3, err
     assert "Traceback" not in err
-    (line,) = err.strip().splitlines()
+    stopping, line = err.strip().splitlines()
+    assert stopping == STOPPING
     counted = re.fullmatch(r"interrupted: (\d+) of 6018 items written; run the command again to finish", line)
     assert counted, line
     landed = int(counted.group(1))
@@ -121,6 +126,82 @@ def test_a_seed_killed_mid_run_frees_its_lock_within_the_lease_and_the_next_seed
     assert "seeded 4 conversations, 100 messages, 8 group items, 4 group claims: 112 put" in err
     assert time.monotonic() - started < 20
     assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)
+
+
+def _planner_still_reading(operation, body):
+    """The delays of the slow engine: the re-seed's planning scan answers after 8 s, each batch write after 0.2 s."""
+    if operation == "Scan" and "Limit" not in body:  # the planner's scan of keys (not its first look for app items)
+        return 8
+    return 0.2 if operation == "BatchWriteItem" else 0
+
+
+@pytest.fixture
+def reseed(empty_table, big_set, tmp_path):
+    """A re-seed of the big set through a slow proxy, started and writing: (process, lines with times, client)."""
+    endpoint, client = empty_table
+    seeding.run(client, TABLE, seeding.plan(client, TABLE, fixtures.load(big_set), NOW))
+    with SlowProxy(endpoint, _planner_still_reading) as proxy:
+        process = _start(proxy.endpoint, tmp_path, "seed", "--fixtures", str(big_set), "--writers", "2")
+        lines: list[tuple[float, str]] = []
+
+        def read():
+            for line in process.stderr:
+                lines.append((time.monotonic(), line.rstrip("\n")))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while proxy.seen["BatchWriteItem"] < 4:  # the planner's scan is out, the writers busy
+            assert process.poll() is None and time.monotonic() < deadline, lines
+            time.sleep(0.05)
+        yield process, lines, client
+        process.kill()
+        process.wait()
+        reader.join(timeout=5)
+
+
+def _sigint_and_wait(process, lines, second_after_first_line=False):
+    """Ctrl-C; with `second_after_first_line`, again as soon as the process says anything. Exit code, seconds, lines."""
+    process.send_signal(signal.SIGINT)
+    pressed = time.monotonic()
+    if second_after_first_line:
+        while not lines and process.poll() is None and time.monotonic() - pressed < 20:
+            time.sleep(0.01)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=30)
+    seconds = time.monotonic() - pressed
+    time.sleep(0.2)  # the reader's last lines
+    return code, seconds, [(at - pressed, line) for at, line in lines]
+
+
+def test_ctrl_c_while_the_planner_still_reads_says_stopping_at_once_and_exits_130_with_the_count(reseed):
+    process, lines, client = reseed
+    code, seconds, said = _sigint_and_wait(process, lines)
+    text = "\n".join(line for _, line in said)
+    assert code == 130 and seconds < 20, text  # the planner's scan would hold it 8 s more: the exit does not wait for it
+    assert "Traceback" not in text
+    (first_at, first), (_, last) = said[0], said[-1]
+    assert first == STOPPING and first_at < 20, said
+    assert len(said) == 2, said
+    counted = re.fullmatch(
+        r"interrupted: (\d+) of 6018 items written(?: \((\d+) more in calls still unanswered: they may land\))?; "
+        r"run the command again to finish",
+        last,
+    )
+    assert counted, last
+    assert int(counted.group(1)) > 0
+    assert "Item" not in client.get_item(TableName=TABLE, Key=LOCK, ConsistentRead=True)  # released on the way out
+
+
+def test_a_second_ctrl_c_quits_at_once_with_one_line_and_no_traceback(reseed):
+    process, lines, _ = reseed
+    code, seconds, said = _sigint_and_wait(process, lines, second_after_first_line=True)
+    text = "\n".join(line for _, line in said)
+    assert code == 130 and seconds < 20, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert said[0][1] == STOPPING, text
+    assert said[-1][1] in (QUIT,) or said[-1][1].startswith("interrupted: "), text
 
 
 @pytest.fixture
