@@ -7,6 +7,8 @@ import json
 import time
 from operator import itemgetter
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -198,6 +200,7 @@ def test_items_that_would_overwrite_different_ones_are_reported_and_nothing_is_w
         f"1 item(s) of the export would overwrite different items in table '{TABLE}': "
         f"{changed['pk']}/{changed['sk']}; nothing was written (pass --replace to overwrite them)"
     )
+    assert refused.value.keys == [(changed["pk"], changed["sk"])]
     assert "BatchWriteItem" not in sent and typed_items(client) == before
     replaced = importing.run(client, TABLE, source, importing.plan(client, TABLE, source, replace=True))
     assert replaced.written.put == 1 and replaced.stored == 112  # what is stored as exported is left alone
@@ -344,3 +347,14 @@ def test_a_dynamodump_page_of_exactly_the_largest_size_is_read(tmp_path, monkeyp
     (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
     (tmp_path / "data" / "0001.json").write_bytes(page)
     assert import_source.validate(import_source.open_source(tmp_path)) == 0
+
+
+def test_a_conflict_names_the_first_five_keys_in_order_and_counts_the_rest():
+    keys = [(f"MSG#g{n}", f"2026-11-0{n}") for n in (7, 3, 1, 6, 2, 5, 4)]
+    found = cast(importing.Plan, SimpleNamespace(table="t", conflicts=keys))
+    conflict = importing.conflict_error(found)
+    assert str(conflict) == (
+        "7 item(s) of the export would overwrite different items in table 't': MSG#g1/2026-11-01, MSG#g2/2026-11-02, "
+        "MSG#g3/2026-11-03, MSG#g4/2026-11-04, MSG#g5/2026-11-05 and 2 more; nothing was written (pass --replace to overwrite them)"
+    )
+    assert conflict.keys == sorted(keys)

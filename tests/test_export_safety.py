@@ -14,7 +14,7 @@ from ddb import exporting, schema, stream_reader
 from ddb.anonymize import Anonymizer
 from ddb.errors import TableMissing
 from ddb.export_files import ExportWriteError, Folder
-from ddb.export_progress import ExportMismatch, Progress
+from ddb.export_progress import ExportMismatch, Progress, Source
 
 from .support import TABLE, local_client, seed_table, typed_items
 
@@ -400,3 +400,12 @@ def test_removing_a_failed_first_run_keeps_another_exports_files(tmp_path):
         "AWSDynamoDB/other",
         "AWSDynamoDB/other/_started",
     ]
+
+
+def test_a_source_is_described_with_its_account_its_anonymization_and_its_segments():
+    raw = Source("t", "http://e", "r", None, None, None, 1)
+    assert raw.described() == "table 't' at http://e (region r, account unknown, raw, 1 segment)"
+    anonymized = Source("t", "http://e", "r", "999999999999", "arn", "abcd", 3)
+    assert anonymized.described() == (
+        "table 't' at http://e (region r, stand-in account 999999999999, anonymized with key abcd, 3 segments)"
+    )

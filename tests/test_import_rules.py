@@ -283,3 +283,22 @@ def test_nesting_is_refused_beyond_32_levels_and_not_at_32():
 
     assert import_rules.typed_problem({"x": nested(32)}) is None
     assert import_rules.typed_problem({"x": nested(33)}) == "x: nested more than 32 levels deep"
+
+
+def _history(version: str, **more: str) -> dict:
+    return {"pk": "MIGRATION", "sk": version.zfill(4), "version": version, "state": "applied", **more}
+
+
+def test_a_history_item_is_restored_as_applying_only_for_a_migration_whose_attribute_some_group_item_lacks():
+    lacking = import_rules.Conversations()
+    lacking.lacking["message_count"] = 2
+    assert import_rules.restored_history(_history("2", applied_at="t"), lacking) == (_history("2", applied_at="t"), None)
+    assert import_rules.restored_history(_history("1", applied_at="t"), import_rules.Conversations()) == (
+        _history("1", applied_at="t"),
+        None,
+    )
+    restored, change = import_rules.restored_history(_history("1"), lacking)
+    assert restored == {**_history("1"), "state": "applying"}
+    assert change == import_rules.HistoryChange(
+        1, "applying", "2 group item(s) of the export lack message_count (the export ran while the migration did)"
+    )
