@@ -302,3 +302,12 @@ def test_a_history_item_is_restored_as_applying_only_for_a_migration_whose_attri
     assert change == import_rules.HistoryChange(
         1, "applying", "2 group item(s) of the export lack message_count (the export ran while the migration did)"
     )
+
+
+def test_a_history_items_checkpoint_is_dropped_and_the_change_says_why():
+    exported = {**_history("1", checkpoint='{"pk": {"S": "GRP#u"}}'), "state": "applying"}
+    restored, change = import_rules.restored_history(exported, import_rules.Conversations())
+    assert restored == {**_history("1"), "state": "applying"}
+    assert change == import_rules.HistoryChange(
+        1, "applying", "its checkpoint, a scan position in the exported table, is dropped"
+    )
