@@ -138,6 +138,10 @@ def test_replace_never_drops_an_attribute_the_table_holds_and_the_export_lacks(c
         )
     before = typed_items(client)
     sent.clear()
+    source = import_source.open_source(backup)
+    import_source.validate(source)
+    with pytest.raises(importing.DdbError, match="which the export's lack"):  # a dry run (the plan alone) says so too
+        importing.plan(client, TABLE, source, replace=True)
     with pytest.raises(importing.DdbError) as refused:
         _import(client, backup, replace=True)
     keys = ", ".join(f"{i['pk']['S']}/{i['sk']['S']}" for i in (group, other))

@@ -311,3 +311,10 @@ def test_a_history_items_checkpoint_is_dropped_and_the_change_says_why():
     assert change == import_rules.HistoryChange(
         1, "applying", "its checkpoint, a scan position in the exported table, is dropped"
     )
+
+
+def test_a_data_file_holding_fewer_items_than_its_manifest_says_is_refused(client, seeded, tmp_path, sent):
+    items = typed_items(client)
+    folder = write_export(tmp_path, items[:-1], item_count=len(items))  # an item silently dropped from the file
+    message = _refusal(client, folder, sent)
+    assert message == f"{folder}/data/crafted.json.gz: holds {len(items) - 1} items, manifest-files.json says {len(items)}"
