@@ -82,7 +82,10 @@ def results(work: Path, modules: list[str]) -> tuple[dict[str, Counter], dict[st
     counts: dict[str, Counter] = {}
     left: dict[str, str] = {}
     for module in modules:
-        meta = json.loads((work / "mutants" / (module + ".meta")).read_text())
+        path = work / "mutants" / (module + ".meta")
+        if not path.exists():  # not in the last run of its group
+            continue
+        meta = json.loads(path.read_text())
         tally: Counter = Counter()
         for name, code in meta["exit_code_by_key"].items():
             status = status_by_exit_code[code]
@@ -214,6 +217,9 @@ def main() -> int:
         counts, group_left = results(work, modules)
         left |= {f"{name}: {mutant}": status for mutant, status in group_left.items() if status != "not checked"}
         for module in modules:
+            if module not in counts:
+                print(f"{module:36} not run yet")
+                continue
             tally = counts[module]
             total = sum(tally.values())
             checked = total - tally["not checked"]

@@ -349,6 +349,16 @@ def test_a_dynamodump_page_of_exactly_the_largest_size_is_read(tmp_path, monkeyp
     assert import_source.validate(import_source.open_source(tmp_path)) == 0
 
 
+@pytest.mark.parametrize(("count", "rest"), [(5, ""), (6, " and 1 more")])
+def test_a_conflict_of_five_keys_names_them_all_and_of_six_counts_the_sixth(count, rest):
+    keys = [(f"MSG#g{n}", "s") for n in range(count)]
+    shown = ", ".join(f"MSG#g{n}/s" for n in range(5))
+    assert str(importing.conflict_error(cast(importing.Plan, SimpleNamespace(table="t", conflicts=keys)))) == (
+        f"{count} item(s) of the export would overwrite different items in table 't': {shown}{rest}; "
+        "nothing was written (pass --replace to overwrite them)"
+    )
+
+
 def test_a_conflict_names_the_first_five_keys_in_order_and_counts_the_rest():
     keys = [(f"MSG#g{n}", f"2026-11-0{n}") for n in (7, 3, 1, 6, 2, 5, 4)]
     found = cast(importing.Plan, SimpleNamespace(table="t", conflicts=keys))
@@ -358,3 +368,16 @@ def test_a_conflict_names_the_first_five_keys_in_order_and_counts_the_rest():
         "MSG#g3/2026-11-03, MSG#g4/2026-11-04, MSG#g5/2026-11-05 and 2 more; nothing was written (pass --replace to overwrite them)"
     )
     assert conflict.keys == sorted(keys)
+
+
+def test_an_item_of_a_dynamodump_page_that_breaks_a_rule_is_named_by_its_place_in_items(tmp_path):
+    page = {"Items": [{"pk": {"S": "X#1"}, "sk": {"S": "a"}}]}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "schema.json").write_text(json.dumps({"Table": {**schema.table_spec(TABLE), "TableArn": "arn:x"}}))
+    (tmp_path / "data" / "0001.json").write_text(json.dumps(page))
+    with pytest.raises(ExportFormatError) as refused:
+        import_source.validate(import_source.open_source(tmp_path))
+    assert str(refused.value) == (
+        f"{tmp_path / 'data' / '0001.json'}: Items[0]: pk: 'X#1' is not the key of an item type of this table "
+        "(GRP#, MSG#, CLAIM#, MIGRATION, LOCK#)"
+    )
