@@ -1,13 +1,16 @@
 """The `stream.*` task: pattern E run locally, from the table's stream, as the Lambda runs it."""
 
-from invoke import task
+from invoke import Exit, task
 
 from ddb import errors
 
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD, YES
+from .flags import ENDPOINT, JSON, PROD, YES, whole_number
 from .output import print_json, status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target
+
+# The exit code of a run that stopped at --max-records with records still pending.
+RECORDS_LEFT = 3
 
 
 @task(
@@ -17,15 +20,18 @@ from .targeting import config, confirm, make_client, project_path, resolve_targe
         "endpoint_url": ENDPOINT,
         "yes": YES,
         "from_start": "re-read the whole stream instead of continuing from the last run",
+        "max_records": "apply at most N records, then say how many remain (exit code 3 if some do); default: all pending",
     }
 )
 @reports_errors
-def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start=False):
-    """Pattern E: apply the table's stream to the group items, as the Lambda does."""
-    from ddb import stream, stream_reader
+def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start=False, max_records=None):
+    """Pattern E: apply every pending record of the table's stream to the group items, as the Lambda does."""
+    from ddb import stream_reader
 
+    from .interrupts import stops_on_ctrl_c
     from .sentences import stream_applied
 
+    cap = None if max_records is None else whole_number("--max-records", max_records)
     target = resolve_target(c, prod, endpoint_url)
     client, streams = make_client(target), make_client(target, "dynamodbstreams")
     confirm(target, client, "apply the stream to group items", yes)
@@ -34,22 +40,37 @@ def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start
     dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
     if from_start:
         checkpoint.unlink(missing_ok=True)
-    batch = stream_reader.read_stream(client, streams, target.table, checkpoint)
-    result = stream.handle_records(client, target.table, batch.records, stop_on_retryable=True)
-    malformed = result.malformed
-    for failure in malformed:
-        status_line(f"record {failure.identifier} can never apply: {failure.reason}; saved to {dead_letter} and passed")
-    if malformed:
-        stream_reader.save_dead_letters(dead_letter, batch.records, malformed, target.table)
-    if batch.arn:
-        stream_reader.save_checkpoint(checkpoint, batch.arn, batch.checkpoint_through(result.handled))
+
+    def tell_malformed(batch, result):
+        for failure in result.malformed:
+            status_line(f"record {failure.identifier} can never apply: {failure.reason}; saved to {dead_letter} and passed")
+
+    with stops_on_ctrl_c("stopping: finishing the batch in flight (Ctrl-C again to quit at once)"):
+        drained = stream_reader.drain(
+            client, streams, target.table, checkpoint, dead_letter, max_records=cap, on_batch=tell_malformed
+        )
+    result = drained.result
     if json_:
-        print_json(result.as_json())
+        print_json({**result.as_json(), "remaining": drained.remaining, "capped": drained.capped})
     else:
-        status_line(stream_applied(result))
+        status_line(f"applied {stream_applied(result)}" + ("" if drained.stopped else f"; {_left(drained, cap)}"))
     if result.retryable:
         failure = result.retryable[0]
         raise errors.DdbError(
             f"record {failure.identifier} could not be applied now ({failure.reason}); "
             "the checkpoint stays before it: run stream.process again"
         )
+    if drained.remaining:
+        raise Exit(code=RECORDS_LEFT)
+
+
+def _left(drained, cap) -> str:
+    """What the stream still holds after the run."""
+    if not drained.capped:
+        return "the stream is drained"
+    if not drained.remaining:
+        return f"stopped at --max-records {cap:,}, and nothing more is pending"
+    from ddb.stream_reader import REMAINING_COUNTED
+
+    more = "at least " if drained.remaining >= REMAINING_COUNTED else ""
+    return f"stopped at --max-records {cap:,}: {more}{drained.remaining:,} more records pending, run stream.process again"

@@ -11,12 +11,16 @@ on the old item still being there, so:
 - two handlers racing on one group cannot leave two group items for one participant:
   the loser's condition fails, it re-reads (strongly consistent) and tries again.
 
-Each record is handled on its own. `parse_record` (`ddb.stream_records`) turns one record into the message it
-inserts (or None when it is not a new message) and raises `MalformedRecord` for a record
-that can never apply (a poison record: no sort key, no text, no conversation uuid, not
-even a dict). A record that fails while being applied (throttling, an engine that does
-not answer) may succeed on a retry. `handle_records` applies every good record of a batch
+`parse_record` (`ddb.stream_records`) turns one record into the message it inserts (or
+None when it is not a new message) and raises `MalformedRecord` for a record that can
+never apply (a poison record: no sort key, no text, no conversation uuid, not even a
+dict). A record that fails while being applied (throttling, an engine that does not
+answer) may succeed on a retry. `handle_records` applies every good record of a batch
 and lists the failures, each with its sequence number, its reason and which kind it is.
+It applies a conversation's records of one batch at once: moving the group items to the
+newest of them is what applying each in turn comes to (the older ones find the group
+already past them, and message_count counts the whole interval), at one query and one
+transaction per group item for the conversation instead of per record.
 
 `lambda_handler` is the Lambda entry point; `ddb.stream_reader.read_stream` feeds the same
 handler from a local engine's stream.
@@ -127,8 +131,8 @@ def move_group_item(client: DynamoDBClient, table: str, current: dict | None, me
     raise ConditionFailed(f"could not move group item {owner} of {group} after {MAX_MOVE_TRIES} tries")
 
 
-def apply_message(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> None:
-    """Move both group items of the message's conversation to it."""
+def apply_message(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> int:
+    """Move both group items of the message's conversation to it; how many group items were found."""
     group = message["pk"][len(MESSAGE_PREFIX) :]
     found = group_items.in_conversation(client, table, group).items  # via the GSI: may lag; a move re-reads on conflict
     newest: dict[str, dict] = {}
@@ -144,15 +148,16 @@ def apply_message(client: DynamoDBClient, table: str, message: dict, result: Str
             result.vanished += 1
         else:
             result.already_current += 1
+    return len(newest)
 
 
-def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResult):
+def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> int:
     """apply_message, with the engine's refusal of the message itself counted as malformed."""
     from botocore.exceptions import ClientError
 
     with translated(client, table):
         try:
-            apply_message(client, table, message, result)
+            return apply_message(client, table, message, result)
         except ClientError as exc:
             # The request was well formed for any good message, so a ValidationException
             # (e.g. the moved group item would exceed 400 KB) is this record's fault.
@@ -162,30 +167,70 @@ def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResu
             raise
 
 
-def handle_records(client: DynamoDBClient, table: str, records: list | None, stop_on_retryable: bool = False) -> StreamResult:
-    """Apply every record of a batch, each on its own; failures are listed with their reason.
+def _apply_conversation(client: DynamoDBClient, table: str, messages: list, result: StreamResult) -> dict[int, DdbError]:
+    """Apply one conversation's messages of a batch, `(index, message)` in batch order; the failures by index.
 
-    A malformed record never stops the batch: it is listed (not retryable) and the next
-    record is applied. A record that fails while being applied is listed as retryable;
-    with `stop_on_retryable` the batch ends there (`stopped_at`), so a caller that keeps
-    a checkpoint can keep it before that record. `records` None is an empty batch.
+    The newest message is applied (the first of equal times, as in turn); the others are
+    then already current for each group item. One the engine refuses (malformed) is
+    passed for the next newest; one that fails now fails every record not yet applied.
     """
+    failures: dict[int, DdbError] = {}
+    waiting = sorted(messages, key=lambda pair: pair[1]["sk"], reverse=True)  # stable: equal times stay in batch order
+    while waiting:
+        newest = waiting[0][1]
+        try:
+            groups = _apply(client, table, newest, result)
+        except MalformedRecord as exc:
+            failures.update({i: exc for i, message in waiting if message == newest})
+            waiting = [(i, message) for i, message in waiting if message != newest]
+            continue
+        except DdbError as exc:
+            failures.update({i: exc for i, _ in waiting})
+            return failures
+        result.already_current += groups * (len(waiting) - 1)
+        return failures
+    return failures
+
+
+def handle_records(client: DynamoDBClient, table: str, records: list | None, stop_on_retryable: bool = False) -> StreamResult:
+    """Apply every record of a batch; failures are listed with their reason, in batch order.
+
+    A malformed record never stops the batch: it is listed (not retryable) and the rest is
+    applied. A record that fails while being applied is listed as retryable; with
+    `stop_on_retryable` the batch ends at the first such record (`stopped_at`), so a caller
+    that keeps a checkpoint can keep it before that record: every record before it was
+    dealt with (conversations are applied in the order they first appear). `records` None
+    is an empty batch.
+    """
+    records = records or []
     result = StreamResult()
-    for index, record in enumerate(records or []):
-        result.records += 1
+    parsed: list[dict | None] = []
+    failures: dict[int, DdbError] = {}
+    conversations: dict[str, list] = {}
+    for index, record in enumerate(records):
         try:
             message = parse_record(record)
-            if message is None:
-                result.ignored += 1
-                continue
-            result.messages += 1
-            _apply(client, table, message, result)
-        except DdbError as exc:
-            retryable = not isinstance(exc, MalformedRecord)
-            result.failed.append(RecordFailure(index, sequence_number(record), identifier(record, index), str(exc), retryable))
-            if retryable and stop_on_retryable:
-                result.stopped_at = index
-                break
+        except MalformedRecord as poison:
+            failures[index], message = poison, None
+        parsed.append(message)
+        if message is not None:
+            conversations.setdefault(message["pk"], []).append((index, message))
+    end = len(records)
+    for messages in conversations.values():
+        failed = _apply_conversation(client, table, messages, result)
+        failures.update(failed)
+        failed_now = [i for i, error in failed.items() if not isinstance(error, MalformedRecord)]
+        if failed_now and stop_on_retryable:
+            result.stopped_at = min(failed_now)
+            end = result.stopped_at + 1
+            break
+    result.records = end
+    result.messages = sum(message is not None for message in parsed[:end])
+    result.ignored = sum(message is None and i not in failures for i, message in enumerate(parsed[:end]))
+    for index in sorted(i for i in failures if i < end):
+        error, record = failures[index], records[index]
+        retryable = not isinstance(error, MalformedRecord)
+        result.failed.append(RecordFailure(index, sequence_number(record), identifier(record, index), str(error), retryable))
     return result
 
 
