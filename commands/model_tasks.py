@@ -9,9 +9,9 @@ from .targeting import config, project_path
 
 
 def _fixture_items(c):
-    from ddb import fixtures, model
+    from ddb import fixtures, stamping
 
-    return model.sample_items(fixtures.load(project_path(config(c).fixtures)))
+    return stamping.sample_items(fixtures.load(project_path(config(c).fixtures)))
 
 
 def _write(path, text):

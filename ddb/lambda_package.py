@@ -1,8 +1,11 @@
-"""The stream Lambda's deployment zip: the `ddb` package, reproducibly.
+"""The stream Lambda's deployment zip: the modules of `ddb` the handler imports, reproducibly.
 
-The zip holds what the wheel holds of `ddb` (its modules and its package data) at the
-zip's root, so Lambda finds the handler as `ddb.stream.lambda_handler`; nothing else.
-boto3 and botocore, `ddb`'s only run-time dependency, come with Lambda's Python runtime.
+The zip holds, at its root so Lambda finds the handler as `ddb.stream.lambda_handler`,
+the handler's module and every module of `ddb` it imports, directly or through another,
+at the top of a module or inside a function (`handler_modules`: read from the sources'
+import statements, so a lazy import is packed too), with their package data; nothing
+else: no local engines, deploy, backup, seed or modeling code. boto3 and botocore,
+`ddb`'s only run-time dependency, come with Lambda's Python runtime.
 
 The same sources give the same bytes: entries sorted by name, every timestamp
 1980-01-01 00:00 (the earliest a zip can hold), every file mode 0644 with a Unix
@@ -10,6 +13,7 @@ The same sources give the same bytes: entries sorted by name, every timestamp
 sha256 names the code, and an unchanged package is never uploaded twice.
 """
 
+import ast
 import hashlib
 import zipfile
 from dataclasses import dataclass
@@ -45,9 +49,66 @@ class Package:
         }
 
 
+def _module_file(root: Path, dotted: str) -> Path | None:
+    """The file of module `dotted` (relative to the package, "" for the package itself) under `root`, if there is one."""
+    path = root.joinpath(*dotted.split(".")) if dotted else root
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return path.with_suffix(".py") if dotted and path.with_suffix(".py").is_file() else None
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node of `tree` but those under `if TYPE_CHECKING:` (imports for the type checker only)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            test = child.test if isinstance(child, ast.If) else None
+            checking = isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+            checking = checking or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+            todo.extend(child.orelse if checking and isinstance(child, ast.If) else [child])
+
+
+def _imported(root: Path, source: Path) -> set[str]:
+    """The package's modules `source` imports (dotted, relative to the package): each import statement, anywhere in it."""
+    here = source.relative_to(root).with_suffix("").parts
+    package = list(here[:-1])
+    names: set[str] = set()
+    for node in _runtime_nodes(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".", 1)[1] for a in node.names if a.name.startswith(root.name + "."))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            elif node.module and (node.module == root.name or node.module.startswith(root.name + ".")):
+                module = node.module.split(".", 1)[1] if "." in node.module else ""
+            else:
+                continue
+            names.add(module)
+            names.update(f"{module}.{a.name}" if module else a.name for a in node.names)  # a name may be a submodule
+    return names
+
+
+def handler_modules(root: Path = PACKAGE_ROOT, handler: str = HANDLER) -> set[Path]:
+    """The files of the handler's module and of every module of the package it imports, transitively, with their packages."""
+    start = handler.split(".")[1:-1]  # ddb.stream.lambda_handler -> stream
+    todo, found = [".".join(start)], set()
+    while todo:
+        dotted = todo.pop()
+        parts = dotted.split(".") if dotted else []
+        for depth in range(len(parts) + 1):  # the module and the __init__ of every package above it
+            path = _module_file(root, ".".join(parts[:depth]))
+            if path is not None and path not in found:
+                found.add(path)
+                todo.extend(_imported(root, path))
+    return found
+
+
 def package_files(root: Path = PACKAGE_ROOT) -> list[tuple[str, Path]]:
-    """(name in the zip, file) for every module and data file of the package under `root`, sorted by name."""
-    files = {p for p in root.rglob("*.py") if "__pycache__" not in p.parts}
+    """(name in the zip, file) for the handler's modules and the package data under `root`, sorted by name."""
+    files = handler_modules(root)
     for pattern in PACKAGE_DATA:
         files.update(root.glob(pattern))
     prefix = root.name

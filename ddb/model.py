@@ -7,13 +7,10 @@ and the price (`ddb.cost`) describe the requests the code sends, not a drawing o
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import items
 from .schema import GSI_NAME
-
-if TYPE_CHECKING:
-    from .fixtures import Fixtures
 
 # The fixed moment the sample items are stamped at, so the generated files never change by themselves.
 SAMPLE_NOW = datetime(2026, 11, 25, 16, 20, tzinfo=UTC)
@@ -206,13 +203,6 @@ PATTERNS = (
 def pattern(letter: str) -> AccessPattern:
     """The declared access pattern with this letter ("A" to "E")."""
     return next(p for p in PATTERNS if p.letter == letter)
-
-
-def sample_items(fixture_set: "Fixtures", now: datetime = SAMPLE_NOW) -> list[dict]:
-    """The items a seed of `fixture_set` writes at `now`: each conversation's items, then its group claim."""
-    from .stamping import stamped
-
-    return [item for _, wanted in stamped(fixture_set, fixture_set.conversations, now) for item in wanted]
 
 
 def type_of(item: dict) -> str:

@@ -8,7 +8,7 @@ compared with a fresh rendering (`check`).
 import json
 from pathlib import Path
 
-from . import cost, items, model, schema
+from . import cost, items, model, schema, stamping
 from .errors import DdbError
 from .fixtures import Fixtures
 
@@ -29,7 +29,7 @@ def _sample(item: dict, width: int = 200) -> str:
 def samples(fixture_set: Fixtures) -> dict[str, dict]:
     """One sample item per item type: the fixtures' first of each, and a pair claim for their first conversation."""
     found: dict[str, dict] = {}
-    for item in model.sample_items(fixture_set):
+    for item in stamping.sample_items(fixture_set):
         found.setdefault(model.type_of(item), item)
     first = fixture_set.conversations[0]
     one, two = (fixture_set.user(h) for h in first.between)
@@ -83,7 +83,7 @@ def _request_text(declared: model.Query) -> tuple[str, str, str, str]:
 
 
 def _pattern_section(fixture_set: Fixtures) -> list[str]:
-    data = cost.Data.of(model.sample_items(fixture_set))
+    data = cost.Data.of(stamping.sample_items(fixture_set))
     lines = [
         "## Access patterns",
         "",

@@ -15,11 +15,14 @@ Each conversation's group claim (`ddb.items.group_claim`) comes last.
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from . import items
 from .fixtures import Conversation
 from .items import User
+
+if TYPE_CHECKING:
+    from .fixtures import Fixtures
 
 MICROSECONDS_PER_MINUTE = 60_000_000
 
@@ -76,3 +79,13 @@ def _items(fixtures: Directory, conversation: Conversation, now: datetime, times
         result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
     result.append(items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid))
     return result
+
+
+def sample_items(fixture_set: "Fixtures", now: datetime | None = None) -> list[dict]:
+    """The items a seed of `fixture_set` writes at `now` (default `model.SAMPLE_NOW`): each conversation's items, then its claim.
+
+    What the data-model document, the Workbench model and model.cost show as the table's items.
+    """
+    from .model import SAMPLE_NOW
+
+    return [item for _, wanted in stamped(fixture_set, fixture_set.conversations, now or SAMPLE_NOW) for item in wanted]

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddb import model, pricing
+from ddb import model, pricing, stamping
 from ddb.errors import InvalidInput
 
 from .support import ROOT
@@ -121,13 +121,13 @@ def test_the_largest_rates_the_file_allows_still_price_a_finite_month(tmp_path, 
     path = tmp_path / "traffic.yaml"
     names = [p.name for p in model.PATTERNS]
     path.write_text("patterns: {" + ", ".join(f"{n}: 1e12" for n in names) + "}\npeak_factor: 1000\nstorage_gb: 1e9\n")
-    month = pricing.price(model.sample_items(repo_fixtures), pricing.read_traffic(path), PRICES)["month"]
+    month = pricing.price(stamping.sample_items(repo_fixtures), pricing.read_traffic(path), PRICES)["month"]
     assert math.isfinite(month["on_demand"]) and math.isfinite(month["provisioned"])
 
 
 def test_a_month_that_overflows_is_refused_for_traffic_built_in_code(repo_fixtures):
     with pytest.raises(InvalidInput) as refused:
-        pricing.price(model.sample_items(repo_fixtures), pricing.Traffic({"A": 1e300, "C": 1e300}, peak_factor=1e10), PRICES)
+        pricing.price(stamping.sample_items(repo_fixtures), pricing.Traffic({"A": 1e300, "C": 1e300}, peak_factor=1e10), PRICES)
     assert str(refused.value) == "the month's provisioned capacity is not a finite number: lower the rates or the peak"
 
 
@@ -224,9 +224,9 @@ def _priced_or_refused_in_one_line(path, items, document) -> bool:
 
 @given(_SHAPED)
 def test_a_traffic_file_of_any_numbers_prices_a_finite_month_or_refuses_one_in_one_line(tmp_path, repo_fixtures, document):
-    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", model.sample_items(repo_fixtures), document)
+    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", stamping.sample_items(repo_fixtures), document)
 
 
 @given(_ANY_SHAPE)
 def test_a_yaml_document_of_any_shape_prices_a_finite_month_or_is_refused_in_one_line(tmp_path, repo_fixtures, document):
-    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", model.sample_items(repo_fixtures), document)
+    _priced_or_refused_in_one_line(tmp_path / "traffic.yaml", stamping.sample_items(repo_fixtures), document)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ddb import messaging, model, patterns, pricing, seeding
+from ddb import messaging, model, patterns, pricing, seeding, stamping
 from ddb.items import to_typed
 from ddb.model_doc import DOC_PATH
 
@@ -134,7 +134,7 @@ def test_a_month_follows_from_the_units_per_request_by_the_documented_formula():
 def test_a_partition_past_1000_wcu_at_the_peak_is_reported_hot(repo_fixtures):
     traffic = pricing.Traffic({"C": 5000, "E": 5000}, peak_factor=2, hot_share=0.5)
     prices = pricing.Prices(0.125, 0.625, 0.00013, 0.00065, 0.25, "2026-11-26", "us-east-1")
-    answer = pricing.price(model.sample_items(repo_fixtures), traffic, prices)
+    answer = pricing.price(stamping.sample_items(repo_fixtures), traffic, prices)
     hot = {p["partition"]: p["wcu"] for p in answer["partitions"] if p["hot"]}
     assert hot == {"GRP#": 5000 * 2 * 0.5 * 8, "GSI": 5000 * 2 * 0.5 * 4, "MSG#": 5000 * 2 * 0.5 * 1}
 
