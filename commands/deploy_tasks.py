@@ -47,7 +47,9 @@ def build_package(c, out=None, json_=False):
         print_json(built.as_json())
         return
     sys.stdout.write(f"{built.path}\n{built.size} bytes\nsha256 {built.sha256}\n")
-    status_line(f"{len(built.entries)} files: the handler and the ddb modules it imports; handler {lambda_package.HANDLER}; boto3 comes with the runtime")
+    status_line(
+        f"{len(built.entries)} files: the handler and the ddb modules it imports; handler {lambda_package.HANDLER}; boto3 comes with the runtime"
+    )
 
 
 @task(name="template", help={"out": "write the template to this file instead of stdout", "on_demand": ON_DEMAND})
