@@ -40,7 +40,21 @@ _THREAD_NAME = "the read-back threads' name: seen only in a debugger, no behavio
 _READERS_DEFAULT = "a default every caller overrides (importing passes readers=)"
 _COUNT_ALWAYS = "every Scan answer has Count: the default is never used"
 _KEYWORD_CASE = "DynamoDB's expression keywords are case-insensitive"
+_EXACT_LENGTH = "zip's strict: _stream gives exactly len(value) bytes, so the lengths always match"
+_CLEANUP_FOLDERS = "the cleanup makes a missing folder only to remove it at once: the same end state (None is False)"
+_LACKING_NONE = "lacking never holds None as a key, and 0 and None are both false: the same history item"
 EQUIVALENT: dict[str, str] = {
+    "ddb.anonymize.xǁAnonymizerǁ_display_name__mutmut_14": _EXACT_LENGTH,
+    "ddb.anonymize.xǁAnonymizerǁtext__mutmut_20": _EXACT_LENGTH,
+    "ddb.anonymize.xǁAnonymizerǁtext__mutmut_23": _EXACT_LENGTH,
+    "ddb.anonymize.xǁAnonymizerǁtext__mutmut_24": _EXACT_LENGTH,
+    **{f"ddb.export_progress.xǁProgressǁremove__mutmut_{n}": _CLEANUP_FOLDERS for n in (5, 9, 15, 19, 25, 29)},
+    "ddb.import_rules.x_restored_history__mutmut_15": _LACKING_NONE,
+    "ddb.import_rules.x_restored_history__mutmut_17": _LACKING_NONE,
+    "ddb.import_rules.x_restored_history__mutmut_19": _LACKING_NONE,
+    "ddb.import_source.x__dump_page__mutmut_10": "reading 2 bytes past the limit instead of 1 still finds a page too large",
+    "ddb.import_source.x__dump_page__mutmut_17": "Python's codec names are case-insensitive",
+    "ddb.importing.x_creation__mutmut_9": "a table's capacity does not depend on its name",
     "ddb.readback.x_each_stored__mutmut_1": _READERS_DEFAULT,
     "ddb.readback.x_count_stored__mutmut_1": _READERS_DEFAULT,
     "ddb.readback.x_each_stored__mutmut_11": _THREAD_NAME,
@@ -223,6 +237,9 @@ def main() -> int:
             tally = counts[module]
             total = sum(tally.values())
             checked = total - tally["not checked"]
+            if not checked:
+                print(f"{module:36} {total:>7} not checked yet")
+                continue
             survived = checked - tally["killed"] - tally["equivalent"]
             rate = 100.0 * tally["killed"] / max(1, checked - tally["equivalent"])
             worst = min(worst, rate)
