@@ -28,6 +28,11 @@ _CREDENTIAL_CODES = {
 }
 
 
+NO_CREDENTIALS = (
+    "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
 def error_code(exc: BaseException) -> str:
     """The error code of a botocore `ClientError` (`ConditionalCheckFailedException`, …); "" for any other exception."""
     response = getattr(exc, "response", None)
@@ -53,9 +58,7 @@ def to_ddb_error(exc: BaseException, client: AwsClient, table: str | None = None
     if isinstance(exc, bx.ReadTimeoutError):
         return EngineUnreachable(f"DynamoDB at {endpoint} accepted the connection but did not answer in time")
     if isinstance(exc, bx.NoCredentialsError):
-        return CredentialsError(
-            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
+        return CredentialsError(NO_CREDENTIALS)
     if isinstance(exc, bx.NoRegionError):
         # Only a client made elsewhere gets here (`target.client` checks first), and botocore ignores AWS_REGION.
         return CredentialsError("no AWS region configured: set AWS_DEFAULT_REGION (or a profile's region)")
@@ -109,9 +112,6 @@ def stepwise(client: AwsClient, doing: str) -> Iterator[None]:
             f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} to {doing}: check the network and the region"
         ) from None
     except bx.NoCredentialsError:
-        raise CredentialsError(
-            "no AWS credentials found: run `aws configure`, set AWS_PROFILE, "
-            "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        ) from None
+        raise CredentialsError(NO_CREDENTIALS) from None
     except bx.BotoCoreError as exc:
         raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None
