@@ -101,8 +101,8 @@ def create_message(
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
+    confirm(target, client, "write a message", yes)  # before any request: on prod the user is read from the table
     sender = resolve_user(c, target, client, handle, user_uuid)
-    confirm(target, client, "write a message", yes)
     _show_sent(messaging.create_message(client, target.table, message_group_uuid, sender, message), json_)
 
 
@@ -140,9 +140,9 @@ def create_conversation(
         raise InvalidInput("who with? give --with HANDLE or --with-user-uuid UUID")
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
+    confirm(target, client, "write a conversation", yes)  # before any request: on prod the users are read from the table
     sender = resolve_user(c, target, client, handle, user_uuid)
     other = resolve_user(c, target, client, with_, with_user_uuid, ("--with", "--with-user-uuid"))
-    confirm(target, client, "write a conversation", yes)
     _show_sent(messaging.create_conversation(client, target.table, sender, other, message), json_)
 
 
