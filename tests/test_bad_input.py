@@ -620,7 +620,8 @@ COMMAND_LINES = [
         "unknown-handle",
         ["patterns.list-conversations", "--handle", "nobody"],
         None,
-        "unknown handle 'nobody': users.json knows june, lena, mira, ravi, tomas",
+        "unknown handle 'nobody': not in fixtures/users.json, and no conversation of table 'cruddur-messages' names them; "
+        "pass --user-uuid if you know the uuid",
     ),
     (
         "unknown-group",
@@ -668,10 +669,11 @@ COMMAND_LINES = [
     ("scan-limit-not-a-number", ["scan", "--limit", "abc"], None, "--limit must be a whole number of at least 1, not 'abc'"),
     ("writers-not-a-number", ["seed", "--writers", "many"], None, "--writers must be a whole number of at least 1, not 'many'"),
     (
-        "users-directory-missing",
-        ["patterns.list-conversations"],
+        "users-directory-missing",  # the table is asked instead, and does not know the handle either
+        ["patterns.list-conversations", "--handle", "nobody"],
         {"INVOKE_DDB_FIXTURES": "/nonexistent"},
-        "/nonexistent/users.json: missing: the user directory is needed to resolve handles",
+        "unknown handle 'nobody': not in /nonexistent/users.json, and no conversation of table 'cruddur-messages' names them; "
+        "pass --user-uuid if you know the uuid",
     ),
     (
         "empty-table-name",

@@ -19,13 +19,12 @@ LIMITS = [1, 2, 3, 5, 7, 10, 20, 33, 50, 100]
 
 
 def _every_page(read, limit):
-    pages, cursor = [], None
-    while True:
+    pages, cursor = [], patterns.FIRST_PAGE
+    while cursor is not None:
         page = read(limit, cursor)
         pages.append(page)
         cursor = page.next_cursor
-        if cursor is None:
-            return pages
+    return pages
 
 
 def test_patterns_a_and_b_estimate_exactly_what_dynamodb_local_reports(dynamodb_local, seeded_local):
