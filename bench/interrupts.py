@@ -26,7 +26,9 @@ LINE_GOAL, EXIT_GOAL = 0.5, 2.0
 def one_run(env, fixtures: str, after: float, twice: bool) -> tuple[float, float, int, str]:
     process = start_task_process(["seed", "--fixtures", fixtures], env)
     lines: list[tuple[float, str]] = []
-    reader = threading.Thread(target=lambda: lines.extend((time.perf_counter(), line) for line in process.stderr), daemon=True)
+    stderr = process.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend((time.perf_counter(), line) for line in stderr), daemon=True)
     reader.start()
     time.sleep(after)
     pressed = time.perf_counter()
