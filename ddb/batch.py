@@ -24,15 +24,10 @@ from .awserrors import error_code, to_ddb_error
 from .clients import DynamoDBClient
 from .errors import Interrupted, WriteIncomplete
 from .items import to_typed
-from .retry import RetryPolicy, is_retryable
+from .retry import THROTTLING_CODES, RetryPolicy, is_retryable
 
 BATCH_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 INTERRUPT_GRACE = 1.0  # seconds Ctrl-C waits for the calls in flight to be answered, so the count is exact
-THROTTLING_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
 
 
 @dataclass

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
     from botocore.model import OperationModel
 
-RETRYABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
+# Throttling: the table (or the account) is at its limit; slow down, then try again.
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+# Every error code a request is tried again for: throttling, and the service's passing failures.
+RETRYABLE_CODES = THROTTLING_CODES | {
     "LimitExceededException",
     "TransactionInProgressException",
     "InternalServerError",
