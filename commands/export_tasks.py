@@ -49,9 +49,14 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         anonymizer, made_secret = Anonymizer(key.key), key.source if key.created else None
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    with Progress(
-        SpinnerColumn(), TextColumn("exporting: {task.completed} items"), console=console(stderr=True), transient=True
-    ) as progress:
+    from .interrupts import stops_on_ctrl_c
+
+    with (
+        stops_on_ctrl_c(),
+        Progress(
+            SpinnerColumn(), TextColumn("exporting: {task.completed} items"), console=console(stderr=True), transient=True
+        ) as progress,
+    ):
         bar = progress.add_task("exporting", total=None)
         result = exporting.export_table(
             client,
@@ -147,7 +152,9 @@ def import_(
         return
     from rich.progress import Progress
 
-    with Progress(console=console(stderr=True), transient=True) as progress:
+    from .interrupts import stops_on_ctrl_c
+
+    with stops_on_ctrl_c(), Progress(console=console(stderr=True), transient=True) as progress:
         bar = progress.add_task("importing", total=found.to_write)
         check = progress.add_task("reading back", total=items, visible=False)  # shown when the writes are done
         result = importing.run(

@@ -225,7 +225,9 @@ def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     from .output import ProgressBar
 
     client = make_client(target)
-    with ProgressBar("seeding") as bar:
+    from .interrupts import stops_on_ctrl_c
+
+    with stops_on_ctrl_c(), ProgressBar("seeding") as bar:
 
         def refused(error):
             bar.__exit__(None, None, None)  # the second seed shows a bar of its own

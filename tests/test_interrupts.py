@@ -226,3 +226,26 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_task_quietly(scannable, tm
     assert scan.wait(timeout=30) == 141  # as a shell reports a tool ended by SIGPIPE
     assert err == ""
     assert first.startswith(('{"pk": "', "CLAIM#", "GRP#", "MSG#")), first
+
+
+def test_ctrl_c_during_an_import_says_stopping_at_once_and_exits_130_with_the_count(empty_table, big_set, tmp_path):
+    endpoint, client = empty_table
+    seeding.run(client, TABLE, seeding.plan(client, TABLE, fixtures.load(big_set), NOW))
+    out = tmp_path / "backup"
+    assert _start(endpoint, tmp_path, "export", "--out", str(out)).wait(timeout=120) == 0
+    with SlowProxy(endpoint, lambda operation, body: 0.2 if operation == "BatchWriteItem" else 0) as proxy:
+        process = _start(proxy.endpoint, tmp_path, "import", str(out), "--table", "cruddur-copy", "--writers", "2")
+        lines: list[tuple[float, str]] = []
+        reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), x.rstrip("\n")) for x in process.stderr))
+        reader.start()
+        deadline = time.monotonic() + 60
+        while proxy.seen["BatchWriteItem"] < 4:  # validated, the table created, the writers busy
+            assert process.poll() is None and time.monotonic() < deadline, lines
+            time.sleep(0.05)
+        code, _, said = _sigint_and_wait(process, lines)
+        reader.join(timeout=5)
+    after = [line for at, line in said if at >= 0 and line]  # what it said once Ctrl-C was pressed
+    text = "\n".join(after)
+    assert code == 130 and "Traceback" not in text, text
+    assert after[0] == STOPPING, text
+    assert re.fullmatch(r"interrupted: \d+ of 6018 items written; run the command again to finish \(.*\)", after[-1]), text
