@@ -138,7 +138,7 @@ def drain(
     dead_letter_file: str | Path,
     *,
     max_records: int | None = None,
-    batch_records: int = BATCH_RECORDS,
+    batch_records: int | None = None,
     on_batch: Callable[[StreamBatch, stream.StreamResult], None] | None = None,
 ) -> Drained:
     """Apply every pending record of the table's stream (or the first `max_records`), batch after batch.
@@ -152,7 +152,8 @@ def drain(
     drained = Drained(stream.StreamResult())
     try:
         while max_records is None or drained.result.records < max_records:
-            wanted = batch_records if max_records is None else min(batch_records, max_records - drained.result.records)
+            size = batch_records or BATCH_RECORDS
+            wanted = size if max_records is None else min(size, max_records - drained.result.records)
             batch = read_stream(client, streams_client, table, checkpoint_file, wanted)
             if not batch.records or batch.arn is None:
                 break

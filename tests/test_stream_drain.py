@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from ddb import items, stream, synthetic
+from ddb import items, stream, stream_reader, synthetic
 from ddb.fixtures import load
 from ddb.message_count import ATTRIBUTE
 
@@ -73,9 +73,13 @@ def test_message_count_stays_exact_when_a_batch_is_applied_at_once(client, seede
 
 
 @pytest.fixture
-def many_records(engine_client, tmp_path):
-    """10,100 messages (and their group items and claims) written into a table with its stream: over 10,000 records."""
-    data = synthetic.generate(tmp_path / "fixtures", messages=10_100, conversations=20, users=10).directory
+def many_records(engine_client, tmp_path, monkeypatch):
+    """1,000 messages (and their group items and claims) in a table with its stream: over twice the batch size, set to 400.
+
+    The batch size is the point, not its value: 10,000 records took minutes on moto.
+    """
+    monkeypatch.setattr(stream_reader, "BATCH_RECORDS", 400)
+    data = synthetic.generate(tmp_path / "fixtures", messages=1_000, conversations=20, users=10).directory
     seed_table(engine_client, data)
     return engine_client, load(data)
 
@@ -85,7 +89,7 @@ def test_stream_process_applies_every_pending_record_in_one_run_and_says_so(invo
     run = invoke("stream.process")
     assert run.code == 0, run
     summary = run.err.strip().splitlines()[-1]
-    assert summary.startswith("applied 10160 records: 10100 new messages, ") and summary.endswith("; the stream is drained")
+    assert summary.startswith("applied 1060 records: 1000 new messages, ") and summary.endswith("; the stream is drained")
     newest = {c.message_group_uuid: max(m["sk"] for m in items_) for c, items_ in _stamped_messages(client, loaded)}
     groups = [i for i in all_items(client) if i["pk"].startswith("GRP#")]
     assert len(groups) == 40 and all(g["sk"] == newest[g["message_group_uuid"]] for g in groups)
@@ -118,7 +122,6 @@ def test_a_capped_run_says_how_many_remain_and_exits_3_and_the_next_run_finishes
 
 
 def test_drain_moves_the_checkpoint_batch_by_batch(engine_client, tmp_path):
-    from ddb import stream_reader
 
     seed_table(engine_client)
     streams = _streams(engine_client)
