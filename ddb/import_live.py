@@ -20,17 +20,17 @@ The GSI is eventually consistent on DynamoDB: a group item written a moment befo
 import may not be seen. Writers of the live table should be quiet during a restore.
 """
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from . import migrations
+from . import group_items, migrations
 from .awserrors import translated
 from .clients import DynamoDBClient
 from .errors import DdbError
 from .import_source import Source
 from .items import GROUP_PREFIX, from_typed, group_claim_key, to_typed
-from .model import GROUPS_OF_CONVERSATION
+
+CHUNK = 1000  # conversations asked about at a time
 
 
 class LiveConflict(DdbError):
@@ -46,20 +46,9 @@ class LiveDecision:
     conversations: int = 0  # conversations compared
 
 
-def _pages(client: DynamoDBClient, request: dict) -> Iterator[dict]:
-    while True:
-        page = client.query(**request)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
-
-
 def _live_conversation(client: DynamoDBClient, table: str, group: str) -> tuple[list[dict], list[str]]:
     """The table's group items of a conversation (pk, sk, user_uuid) and the users its claim names."""
-    request = GROUPS_OF_CONVERSATION.request(table, {":g": group})
-    request["ProjectionExpression"] = "pk, sk, user_uuid"
-    items = [from_typed(item) for item in _pages(client, request)]
+    items = group_items.in_conversation(client, table, group, projection="pk, sk, user_uuid").items
     claim = client.get_item(TableName=table, Key=to_typed(group_claim_key(group)), ConsistentRead=True).get("Item")
     users = from_typed(claim).get("user_uuids", []) if claim else []
     return items, [u for u in users if isinstance(u, str)]
@@ -108,10 +97,12 @@ def decide(client: DynamoDBClient, table: str, source: Source, *, readers: int =
         _check_history(client, table, source)
         groups = sorted(source.conversations.people)
         with ThreadPoolExecutor(max_workers=max(1, readers), thread_name_prefix="import-live") as pool:
-            for group, (live, claimed) in zip(
-                groups, pool.map(lambda g: _live_conversation(client, table, g), groups), strict=True
-            ):
-                _decide(group, source, live, claimed, decision)
-                decision.conversations += 1
+            for start in range(0, len(groups), CHUNK):  # a chunk at a time: memory holds its answers only
+                chunk = groups[start : start + CHUNK]
+                for group, (live, claimed) in zip(
+                    chunk, pool.map(lambda g: _live_conversation(client, table, g), chunk), strict=True
+                ):
+                    _decide(group, source, live, claimed, decision)
+                    decision.conversations += 1
     source.skip |= decision.stale
     return decision
