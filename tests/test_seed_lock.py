@@ -134,16 +134,34 @@ def test_ctrl_c_stops_the_batch_writers_and_says_how_many_items_landed(client, t
     with pytest.raises(Interrupted) as caught:
         batch.write(client, TABLE, _requests(2000), writers=writers, on_progress=interrupt_once)
         time.sleep(1)  # (only reached if the write ignored the interrupt and ran to the end)
-    landed = len(all_keys(client))
-    assert caught.value.done == landed and caught.value.total == 2000
-    assert landed < 2000 // 4
-    assert str(caught.value) == f"interrupted: {landed} of 2000 items written; run the command again to finish"
+    done, result = caught.value.done, caught.value.result
+    unanswered = result.unanswered if result else 0  # calls a loaded machine did not answer within the grace
+    landed = _settled_count(client)
+    assert caught.value.total == 2000 and done <= landed <= done + unanswered and landed < 2000 // 4
+    maybe = f" ({unanswered} more in calls still unanswered: they may land)" if unanswered else ""
+    assert str(caught.value) == f"interrupted: {done} of 2000 items written{maybe}; run the command again to finish"
+
+
+def _settled_count(client) -> int:
+    """The table's item count once calls still in flight have landed (two reads 0.3 s apart agree)."""
+    count = -1
+    for _ in range(50):
+        now = len(all_keys(client))
+        if now == count:
+            return now
+        count = now
+        time.sleep(0.3)
+    return count
 
 
 def test_a_seed_rerun_after_an_interrupted_one_holds_exactly_the_fixtures(client, table, repo_fixtures):
     plan = seeding.plan(client, TABLE, repo_fixtures, NOW)
+
+    def ctrl_c(n):  # with one writer progress is told in the main thread: Ctrl-C lands right there, on a loaded machine too
+        raise KeyboardInterrupt
+
     with pytest.raises(Interrupted), seed_lock.exclusive(client, TABLE, **SHORT) as lock:
-        seeding.run(client, TABLE, plan, writers=1, on_progress=lambda n: _thread.interrupt_main(), lock=lock)
+        seeding.run(client, TABLE, plan, writers=1, on_progress=ctrl_c, lock=lock)
     assert 0 < len(all_keys(client)) < 108 and _lock_item(client) is None
     with seed_lock.exclusive(client, TABLE, **SHORT, wait_seconds=0.1) as lock:
         seeding.run(client, TABLE, seeding.plan(client, TABLE, repo_fixtures, NOW), lock=lock)
