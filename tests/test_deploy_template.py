@@ -117,8 +117,8 @@ def test_a_policy_that_names_something_the_stack_does_not_own_is_one_line(resour
 
 
 def _readme_mapping_settings() -> dict:
-    """The README's table of event source mapping settings: name -> value as written there."""
-    text = (ROOT / "README.md").read_text()
+    """docs/deploy.md's table of event source mapping settings: name -> value as written there."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
     section = text.split("The event source mapping that goes with it", 1)[1].split("\n\n", 2)[1]
     rows = re.findall(r"^\| `([A-Za-z.]+)` \| (.+?) \| .+ \|$", section, flags=re.M)
     assert len(rows) >= 8, section[:300]
