@@ -72,8 +72,8 @@ def engine(port: int, kind: str = "moto"):
 
 
 def client(endpoint: str):
-    from ddb.target import client as make_client
-    from ddb.target import local_target
+    from ddb.core.target import client as make_client
+    from ddb.core.target import local_target
 
     return make_client(local_target(TABLE, "us-east-1", endpoint))
 
@@ -110,7 +110,7 @@ def pages(client, **request):
 
 def seed_synthetic(env, scratch, messages: int, conversations: int, users: int) -> int:
     """Create the table and seed a synthetic set into it with `invoke seed` (a process of its own); the item count."""
-    from ddb import synthetic
+    from ddb.seed import synthetic
 
     data = synthetic.generate(scratch / "fixtures", messages=messages, conversations=conversations, users=users)
     invoke(env, "schema-load")
@@ -125,7 +125,7 @@ def fresh_table(client, table=TABLE, stream=True):
     On DynamoDB Local every write into a table whose name has had a stream pays for every
     stream record the engine keeps, so a comparison there runs on stream-less tables only.
     """
-    from ddb import schema
+    from ddb.schema import declaration as schema
 
     schema.drop(client, table)
     schema.load(client, table, stream=stream)

@@ -36,9 +36,9 @@ import time
 
 import _common as common
 
-from ddb import schema
-from ddb.target import client as make_client
-from ddb.target import local_target
+from ddb.core.target import client as make_client
+from ddb.core.target import local_target
+from ddb.schema import declaration as schema
 
 BARE_SCAN = """
 import sys
@@ -85,7 +85,7 @@ CEILING = """
 import gc, gzip, json, pathlib, sys, time
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, {root!r})
-from ddb.target import client as make_client, local_target
+from ddb.core.target import client as make_client, local_target
 client = make_client(local_target({table!r}, "us-east-1", {endpoint!r}, read_timeout=60.0))
 requests = []
 for path in sorted(pathlib.Path({folder!r}).rglob("*.json.gz")):

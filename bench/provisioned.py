@@ -24,8 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import _common as common
 
-from ddb import batch, fixtures, seeding, synthetic
-from ddb.items import utc_now
+from ddb.bulk import batch
+from ddb.data.items import utc_now
+from ddb.seed import fixtures, seeding, synthetic
 from tests.faultproxy import FaultProxy
 
 

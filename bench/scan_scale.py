@@ -30,8 +30,8 @@ import _common as common
 HOLD_ALL = """
 import json, sys
 sys.path.insert(0, {root!r})
-from ddb.scan import scan_items
-from ddb.target import client, local_target
+from ddb.bulk.scan import scan_items
+from ddb.core.target import client, local_target
 everything = list(scan_items(client(local_target({table!r}, "us-east-1", {endpoint!r}, read_timeout=60.0)), {table!r}))
 for item in everything:
     sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\\n")

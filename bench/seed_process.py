@@ -8,7 +8,7 @@ each repeat interleaved (the order alternates):
   as a hand-written script makes it, with the engine's fastest thread count (2 on moto,
   6 on DynamoDB Local: `commands.targeting.ENGINE_WRITERS`, what seed's `auto` uses); the
   same with 4 threads is printed beside it, and the same writes from the toolkit's client
-  (`ddb.target.client`: no client-side parameter validation), so the share of the gain
+  (`ddb.core.target.client`: no client-side parameter validation), so the share of the gain
   that is the client's configuration shows. One sample each per run: the fastest of
   several samples would be biased low on a machine this noisy;
 - re-seed floor: after the ceiling's writes, a plain scan of every key and raw concurrent
@@ -41,7 +41,9 @@ import time
 import _common as common
 
 from commands.targeting import ENGINE_WRITERS
-from ddb import batch, fixtures, items, seeding, synthetic
+from ddb.bulk import batch
+from ddb.data import items
+from ddb.seed import fixtures, seeding, synthetic
 
 
 def process(env, *args) -> tuple[float, float, str]:

@@ -5,7 +5,7 @@ On a synthetic fixture set (20,000 messages by default) and the embedded engine:
 - ceiling: the best rate of raw concurrent BatchWriteItem calls (25 items each, the
   typed requests built beforehand, unprocessed items re-sent at once) over the writer
   counts tried;
-- seed: the write phase of seed, `ddb.seeding.run` on the seed plan, with the same writer
+- seed: the write phase of seed, `ddb.seed.seeding.run` on the seed plan, with the same writer
   counts (it builds the requests, paces, retries with backoff, tallies capacity);
 - naive: the same items written one put_item at a time, in one thread.
 
@@ -21,7 +21,9 @@ import time
 
 import _common as common
 
-from ddb import batch, fixtures, items, seeding, synthetic
+from ddb.bulk import batch
+from ddb.data import items
+from ddb.seed import fixtures, seeding, synthetic
 
 
 def ceiling_run(client, table, requests, writers) -> float:

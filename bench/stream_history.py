@@ -35,7 +35,8 @@ from pathlib import Path
 
 import _common as common
 
-from ddb import schema, synthetic
+from ddb.schema import declaration as schema
+from ddb.seed import synthetic
 from tests.support import typed_items
 
 HISTORY_TABLE = "cruddur-messages-earlier"

@@ -36,7 +36,7 @@ def one_run(args) -> tuple[int, float]:
 
 def _check_groups(client):
     """Every group item sits at its conversation's newest message."""
-    from ddb.scan import scan_items
+    from ddb.bulk.scan import scan_items
 
     newest: dict[str, str] = {}
     groups = []

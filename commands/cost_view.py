@@ -1,4 +1,4 @@
-"""model.cost's answer as lines of text (the JSON is `ddb.pricing.price`'s answer as it is)."""
+"""model.cost's answer as lines of text (the JSON is `ddb.modeling.pricing.price`'s answer as it is)."""
 
 
 def _money(value: float) -> str:

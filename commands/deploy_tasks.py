@@ -4,7 +4,7 @@ import sys
 
 from invoke import task
 
-from ddb import errors
+from ddb.core import errors
 
 from .exits import reports_errors
 from .flags import JSON, PROD, YES
@@ -25,7 +25,8 @@ def _zip_path(c, out=None):
 def _template(c, table, on_demand):
     import json
 
-    from ddb import cfn_template, schema
+    from ddb.deploy import template as cfn_template
+    from ddb.schema import declaration as schema
 
     path = project_path(LAMBDA_POLICY)
     try:
@@ -40,7 +41,7 @@ def _template(c, table, on_demand):
 @reports_errors
 def build_package(c, out=None, json_=False):
     """Build the stream Lambda's zip (the ddb package) reproducibly; print its path, size and sha256."""
-    from ddb import lambda_package
+    from ddb.deploy import package as lambda_package
 
     built = lambda_package.build(_zip_path(c, out))
     if json_:
@@ -83,8 +84,10 @@ def write_template(c, out=None, on_demand=False):
 @reports_errors
 def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=False):
     """Upload the zip and create or update the stack through a change set; apply it once confirmed."""
-    from ddb import guard, lambda_package, stack_deploy
-    from ddb.target import describe
+    from ddb.core import guard
+    from ddb.core.target import describe
+    from ddb.deploy import package as lambda_package
+    from ddb.deploy import stack as stack_deploy
 
     if not prod:
         raise errors.DdbError(

@@ -12,12 +12,12 @@ import sys
 
 from invoke import Exit
 
-from ddb import errors
+from ddb.core import errors
 
 # The exit code of a process killed by SIGPIPE, as a shell reports it (128 + 13).
 CLOSED_PIPE = 141
 
-# The command line's wording of each `ddb.errors.Hint`, appended to the error's message;
+# The command line's wording of each `ddb.core.errors.Hint`, appended to the error's message;
 # `{name}` takes the error's facts.
 HINTS = {
     errors.Hint.START_ENGINE: ": start one with `invoke local.start` (embedded engine) or `docker compose up -d` (DynamoDB Local)",

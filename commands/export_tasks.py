@@ -31,9 +31,9 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
     from dataclasses import replace
     from pathlib import Path
 
-    from ddb import exporting
-    from ddb.anonymize import Anonymizer
-    from ddb.target import describe
+    from ddb.backup import exporting
+    from ddb.backup.anonymize import Anonymizer
+    from ddb.core.target import describe
 
     segments = whole_number("--segments", segments, config(c).export_segments, high=1000)
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
@@ -43,7 +43,7 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
     client = make_client(target)
     anonymizer, made_secret = None, None
     if anonymize:
-        from ddb.anonymize_secret import anonymize_key, secret_file
+        from ddb.backup.anonymize_secret import anonymize_key, secret_file
 
         key = anonymize_key(str(config(c).anonymize_salt or ""), secret_file(str(config(c).anonymize_secret_file or "")))
         anonymizer, made_secret = Anonymizer(key.key), key.source if key.created else None
@@ -109,8 +109,9 @@ def import_(
     """Validate an export folder whole, then restore it into the table (created if missing)."""
     import time
 
-    from ddb import import_source, importing
-    from ddb.target import describe
+    from ddb.backup import importing
+    from ddb.backup import source as import_source
+    from ddb.core.target import describe
 
     from .sentences import import_notes
 

@@ -3,7 +3,7 @@
 A bad flag or config value is one `InvalidInput` line naming it, never a traceback.
 """
 
-from ddb import errors
+from ddb.core import errors
 
 PROD = "act on production AWS (the AWS chain picks credentials, region, endpoint)"
 ENDPOINT = "local endpoint to use instead of ddb.endpoint_url (e.g. http://localhost:8001)"

@@ -2,7 +2,7 @@
 
 from invoke import Exit, task
 
-from ddb import errors
+from ddb.core import errors
 
 from .exits import reports_errors, worded
 from .flags import JSON, whole_number
@@ -73,8 +73,8 @@ def status(c, json_=False):
     """Say which local engine runs, its version, and whether it answers (exit 1 when nothing answers)."""
     from dataclasses import asdict
 
+    from ddb.core.text import masked
     from ddb.engines import control
-    from ddb.target import masked
 
     from .sentences import engine_status
 

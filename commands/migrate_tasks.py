@@ -22,8 +22,8 @@ def _folder(c):
 @reports_errors
 def status(c, prod=False, endpoint_url=None, json_=False):
     """Show each migration: applied (when), pending, or part-way (resumable)."""
-    from ddb import migrations
-    from ddb.target import describe
+    from ddb.core.target import describe
+    from ddb.migrate import migrations
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
@@ -48,7 +48,7 @@ def status(c, prod=False, endpoint_url=None, json_=False):
 
 
 def _run(c, direction, to, dry_run, prod, endpoint_url, yes):
-    from ddb import migrations
+    from ddb.migrate import migrations
 
     from . import sentences
 

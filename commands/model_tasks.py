@@ -9,7 +9,7 @@ from .targeting import config, project_path
 
 
 def _fixture_items(c):
-    from ddb import fixtures, stamping
+    from ddb.seed import fixtures, stamping
 
     return stamping.sample_items(fixtures.load(project_path(config(c).fixtures)))
 
@@ -17,7 +17,7 @@ def _fixture_items(c):
 def _write(path, text):
     from pathlib import Path
 
-    from ddb.errors import DdbError
+    from ddb.core.errors import DdbError
 
     path = Path(path)
     try:
@@ -31,7 +31,8 @@ def _write(path, text):
 @reports_errors
 def doc(c, check=False):
     """Write docs/data-model.md from the declarations and the fixtures."""
-    from ddb import fixtures, model_doc
+    from ddb.modeling import document as model_doc
+    from ddb.seed import fixtures
 
     text = model_doc.render(fixtures.load(project_path(config(c).fixtures)), config(c).table)
     path = project_path(model_doc.DOC_PATH)
@@ -49,7 +50,7 @@ def workbench(c, out):
     """Write a NoSQL Workbench data model (format 3.0) with the fixture items."""
     import json
 
-    from ddb import workbench as nosql_workbench
+    from ddb.modeling import workbench as nosql_workbench
 
     model = nosql_workbench.workbench_model(config(c).table, _fixture_items(c), config(c).billing)
     _write(out, json.dumps(model, indent=2, ensure_ascii=False) + "\n")
@@ -66,9 +67,9 @@ MAX_PRICE = 1e6
 def _prices(c):
     import math
 
-    from ddb import pricing
-    from ddb.errors import InvalidInput
-    from ddb.validate import shown
+    from ddb.core.errors import InvalidInput
+    from ddb.core.text import shown
+    from ddb.modeling import pricing
 
     given = config(c).prices
     values = {}
@@ -96,8 +97,10 @@ def _prices(c):
 @reports_errors
 def cost(c, traffic, from_fixtures=False, chart=None, force=False, json_=False, prod=False, endpoint_url=None):
     """Price a month of traffic: units per pattern, on demand vs provisioned, hot partitions."""
-    from ddb import cost_chart, pricing, traffic_file
-    from ddb.errors import DdbError
+    from ddb.core.errors import DdbError
+    from ddb.modeling import chart as cost_chart
+    from ddb.modeling import pricing
+    from ddb.modeling import traffic as traffic_file
 
     from .cost_view import cost_lines
 
@@ -106,7 +109,7 @@ def cost(c, traffic, from_fixtures=False, chart=None, force=False, json_=False, 
     if from_fixtures:
         found = _fixture_items(c)
     else:
-        from ddb.scan import scan_items
+        from ddb.bulk.scan import scan_items
 
         from .targeting import make_client, resolve_target
 

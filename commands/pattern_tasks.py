@@ -26,7 +26,8 @@ from .targeting import config, confirm, make_client, resolve_target, resolve_use
 @reports_errors
 def list_conversations(c, handle=None, user_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
     """Pattern B: a user's conversations, most recent first."""
-    from ddb import patterns, validate
+    from ddb.app import patterns
+    from ddb.data import validate
 
     from .views import conversations_view
 
@@ -56,7 +57,7 @@ def list_conversations(c, handle=None, user_uuid=None, limit=None, cursor=None, 
 @reports_errors
 def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
     """Pattern A: a conversation's newest messages, shown like a chat."""
-    from ddb import patterns
+    from ddb.app import patterns
 
     from .views import chat_table
 
@@ -97,7 +98,7 @@ def create_message(
     c, message_group_uuid, message, handle=None, user_uuid=None, json_=False, prod=False, endpoint_url=None, yes=False
 ):
     """Pattern C: send a message into an existing conversation."""
-    from ddb import messaging
+    from ddb.app import messaging
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
@@ -133,8 +134,8 @@ def create_conversation(
     yes=False,
 ):
     """Pattern D: start a conversation (or continue the one the two share)."""
-    from ddb import messaging
-    from ddb.errors import InvalidInput
+    from ddb.app import messaging
+    from ddb.core.errors import InvalidInput
 
     if not with_ and not with_user_uuid:
         raise InvalidInput("who with? give --with HANDLE or --with-user-uuid UUID")

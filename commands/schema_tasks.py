@@ -23,7 +23,7 @@ CHANGES_PENDING = 2
 
 
 def _declared(c, table: str, on_demand: bool) -> dict:
-    from ddb import schema
+    from ddb.schema import declaration as schema
 
     return schema.table_spec(table, schema.ON_DEMAND if on_demand else config(c).billing)
 
@@ -45,7 +45,7 @@ def _command(name: str, prod: bool, endpoint_url, on_demand: bool, guarded: bool
 
 def _refuse_blocked(table: str, blocked: list[str]):
     """SchemaDrift naming how many differences no step can change (the lines themselves were shown)."""
-    from ddb.errors import SchemaDrift
+    from ddb.core.errors import SchemaDrift
 
     raise SchemaDrift(
         f"table {table!r}: {len(blocked)} difference(s) cannot change in place, so no schema-apply makes it the "
@@ -69,8 +69,8 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
     """Show the steps that would make the live table match the declaration (reads only)."""
     import sys
 
-    from ddb.schema_plan import plan
-    from ddb.target import describe
+    from ddb.core.target import describe
+    from ddb.schema.plan import plan
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
@@ -109,9 +109,9 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
 @reports_errors
 def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False):
     """Change the live table to the declaration, one step at a time; run again to continue after an interruption."""
-    from ddb import errors
-    from ddb.schema_apply import apply, refuse_guarded
-    from ddb.schema_plan import plan
+    from ddb.core import errors
+    from ddb.schema.apply import apply, refuse_guarded
+    from ddb.schema.plan import plan
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)

@@ -1,7 +1,7 @@
 """The status sentences the tasks say on stderr, built from what the library returns."""
 
-from ddb.errors import Hint
-from ddb.target import describe
+from ddb.core.errors import Hint
+from ddb.core.target import describe
 
 from .exits import worded
 
@@ -11,7 +11,7 @@ def plan_counts(plan) -> str:
 
 
 def plan_way(plan) -> str:
-    """How the seed found the stale items: `planned by one scan of 20,301 items` (a `ddb.seeding.SeedPlan`)."""
+    """How the seed found the stale items: `planned by one scan of 20,301 items` (a `ddb.seed.seeding.SeedPlan`)."""
     if plan.way == "empty":
         return "planned with no reads: the table held no app items"
     if plan.way == "scan":
@@ -75,7 +75,7 @@ def seed_summary(result) -> dict:
 
 
 def lock_wait(wait, purpose: str = "seed") -> str:
-    """What a seed (or another `purpose`: migrate) waiting for its lock says (a `ddb.seed_lock.LockWait`)."""
+    """What a seed (or another `purpose`: migrate) waiting for its lock says (a `ddb.bulk.lease.LockWait`)."""
     holder = wait.holder
     since = f"since {holder.acquired_at}" if holder.acquired_at else "since an unknown time"
     return (
@@ -90,7 +90,7 @@ def capacity_used(capacity: dict) -> str:
 
 
 def sent(message) -> str:
-    """What pattern C or D stored (a `ddb.messaging.SentMessage`), and the capacity it used."""
+    """What pattern C or D stored (a `ddb.app.messaging.SentMessage`), and the capacity it used."""
     verb = "started conversation" if message.created_conversation else "sent into conversation"
     return (
         f"{verb} {message.message_group_uuid} at {message.message['sk']}; "
@@ -163,7 +163,7 @@ def engine_stopped(state) -> str:
 
 
 def import_notes(source, found, deleted: int | None = None) -> list[str]:
-    """What an import leaves out or restores differently, a line each (`ddb.import_source.Source`, `ddb.importing.Plan`)."""
+    """What an import leaves out or restores differently, a line each (`ddb.backup.source.Source`, `ddb.backup.importing.Plan`)."""
     notes = []
     if source.locks:
         notes.append(f"left out {source.locks} lock item(s): a lock of a seed or migrate run is never restored as held")

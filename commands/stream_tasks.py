@@ -2,7 +2,7 @@
 
 from invoke import Exit, task
 
-from ddb import errors
+from ddb.core import errors
 
 from .exits import reports_errors
 from .flags import ENDPOINT, JSON, PROD, YES, whole_number
@@ -26,7 +26,7 @@ RECORDS_LEFT = 3
 @reports_errors
 def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start=False, max_records=None):
     """Pattern E: apply every pending record of the table's stream to the group items, as the Lambda does."""
-    from ddb import stream_reader
+    from ddb.stream import reader as stream_reader
 
     from .interrupts import stops_on_ctrl_c
     from .sentences import stream_applied
@@ -70,7 +70,7 @@ def _left(drained, cap) -> str:
         return "the stream is drained"
     if not drained.remaining:
         return f"stopped at --max-records {cap:,}, and nothing more is pending"
-    from ddb.stream_reader import REMAINING_COUNTED
+    from ddb.stream.reader import REMAINING_COUNTED
 
     more = "at least " if drained.remaining >= REMAINING_COUNTED else ""
     return f"stopped at --max-records {cap:,}: {more}{drained.remaining:,} more records pending, run stream.process again"

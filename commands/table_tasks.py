@@ -23,8 +23,8 @@ from .targeting import config, confirm, make_client, project_path, resolve_targe
 @reports_errors
 def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     """Create the table (keys, GSI, stream) and wait until it is ACTIVE."""
-    from ddb import schema
-    from ddb.target import describe
+    from ddb.core.target import describe
+    from ddb.schema import declaration as schema
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
@@ -38,8 +38,8 @@ def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
 @reports_errors
 def list_tables(c, prod=False, endpoint_url=None, json_=False):
     """List the table names at the target."""
-    from ddb import schema
-    from ddb.target import where
+    from ddb.core.target import where
+    from ddb.schema import declaration as schema
 
     from .output import console, print_json
     from .views import names_table
@@ -66,8 +66,8 @@ def list_tables(c, prod=False, endpoint_url=None, json_=False):
 @reports_errors
 def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False):
     """Delete the table; a missing table is a no-op."""
-    from ddb import schema
-    from ddb.target import describe
+    from ddb.core.target import describe
+    from ddb.schema import declaration as schema
 
     target = resolve_target(c, prod, endpoint_url, table)
     client = make_client(target)
@@ -85,7 +85,7 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
         "prod": PROD,
         "endpoint_url": ENDPOINT,
         "yes": YES,
-        "fixtures": "fixture directory (default: ddb.fixtures)",
+        "fixtures": "fixture directory (default: ddb.seed.fixtures)",
         "dry_run": "validate and plan, write nothing",
         "writers": "concurrent batch writers (default: ddb.writers)",
         "json_": "print the summary as one JSON object on stdout",
@@ -94,12 +94,12 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
 @reports_errors
 def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None, json_=False):
     """Validate the fixtures, then write them; re-seeding replaces them."""
-    from ddb.fixture_stream import CheckAside
+    from ddb.seed.fixture_stream import CheckAside
 
     target = resolve_target(c, prod, endpoint_url)
     writers = writer_count(c, target, writers)
     source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
-    from ddb import seeding
+    from ddb.seed import seeding
 
     from . import sentences
     from .interrupts import stops_on_ctrl_c
@@ -160,8 +160,8 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=Non
     from contextlib import closing
     from dataclasses import replace
 
-    from ddb.scan import scan_items
-    from ddb.target import describe
+    from ddb.bulk.scan import scan_items
+    from ddb.core.target import describe
 
     from .output import print_json_lines, print_scan_rows
 
@@ -195,7 +195,7 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=Non
 @reports_errors
 def synth(c, out, messages=None, conversations=None, users=None, seed=None, force=False):
     """Write a synthetic fixture directory (N messages, M conversations, K users) for scale runs."""
-    from ddb import synthetic
+    from ddb.seed import synthetic
 
     given = {"messages": messages, "conversations": conversations, "users": users, "seed": seed}
     numbers = {
@@ -210,16 +210,16 @@ def synth(c, out, messages=None, conversations=None, users=None, seed=None, forc
     )
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.fixtures)"})
+@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.seed.fixtures)"})
 @reports_errors
 def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     """Drop (if present), create and seed the table."""
-    from ddb.fixture_stream import CheckAside
+    from ddb.seed.fixture_stream import CheckAside
 
     target = resolve_target(c, prod, endpoint_url)
     writers = writer_count(c, target)
     source = CheckAside(fixtures or project_path(config(c).fixtures))  # checked in a child while boto3 loads here
-    from ddb import table_setup
+    from ddb.seed import setup as table_setup
 
     from . import sentences
     from .output import ProgressBar

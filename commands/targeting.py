@@ -7,10 +7,10 @@ project folder; `user_directory` is the users of the configured fixtures.
 
 import sys
 
-from ddb import errors
+from ddb.core import errors
+from ddb.core.retry import RetryPolicy
+from ddb.core.target import local_target, prod_target
 from ddb.engines import DYNAMODB_LOCAL, MOTO
-from ddb.retry import RetryPolicy
-from ddb.target import local_target, prod_target
 
 from .flags import seconds, whole_number
 from .output import status_line
@@ -79,15 +79,15 @@ def resolve_target(c, prod=False, endpoint_url=None, table=None):
 
 def make_client(target, service="dynamodb"):
     """A boto3 client for the target (boto3 is imported only when a task needs it)."""
-    from ddb.target import client
+    from ddb.core.target import client
 
     return client(target, service)
 
 
 def confirm(target, client, action, yes):
     """The prod guard at the command line: name the target as `client` resolves it, then ask."""
-    from ddb import guard
-    from ddb.target import account_of, describe
+    from ddb.core import guard
+    from ddb.core.target import account_of, describe
 
     interactive = sys.stdin.isatty()
     # The account is asked of STS only when the run may go on: a refusal sends no request at all.
@@ -108,7 +108,7 @@ def ask_at_terminal(prompt):
 
 
 def user_directory(c):
-    from ddb import fixtures
+    from ddb.seed import fixtures
 
     return fixtures.load_users(project_path(config(c).fixtures))
 
@@ -117,11 +117,11 @@ def resolve_user(c, target, client, handle=None, user_uuid=None, flags=("--handl
     """The user a pattern task acts for.
 
     By uuid: from the table's group items. By handle (default: ddb.default_handle): locally
-    from the fixture set's users.json (ddb.fixtures), else from the table; on prod from the
+    from the fixture set's users.json (ddb.seed.fixtures), else from the table; on prod from the
     table only, since a fixture file's uuids are not production's.
     """
-    from ddb import user_lookup
-    from ddb.errors import DdbError, InvalidInput, NotFound
+    from ddb.app import user_lookup
+    from ddb.core.errors import DdbError, InvalidInput, NotFound
 
     if handle and user_uuid:
         raise InvalidInput(f"give {flags[0]} or {flags[1]}, not both")

@@ -6,7 +6,7 @@ read command.
 
 from datetime import datetime
 
-from ddb.validate import escaped
+from ddb.core.text import escaped
 
 # Stored text is shown with its control characters escaped (a stored `\x1b[2J` must not
 # clear the terminal); message bodies keep their line feeds and tabs.

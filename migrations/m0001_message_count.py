@@ -6,16 +6,16 @@ with `attribute_not_exists(message_count)`, so no item is ever counted twice, wh
 run got there first. After each page the scan's position is recorded; a run that
 crashed resumes there. A group item that pattern E moved meanwhile is found again by
 its owner and conversation and counted at its new place. From then on pattern E keeps
-the count (`ddb.message_count`).
+the count (`ddb.app.message_count`).
 
 down: the same scan over the group items that have one, removing it.
 """
 
-from ddb import group_items
-from ddb.awserrors import error_code
-from ddb.errors import ConditionFailed
-from ddb.items import GROUP_PREFIX, from_typed, to_typed
-from ddb.message_count import ATTRIBUTE, count_messages
+from ddb.app import group_items
+from ddb.app.message_count import ATTRIBUTE, count_messages
+from ddb.core.awserrors import error_code
+from ddb.core.errors import ConditionFailed
+from ddb.data.items import GROUP_PREFIX, from_typed, to_typed
 
 VERSION = 1
 DESCRIPTION = "message_count on group items: the number of messages in the conversation"

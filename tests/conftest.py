@@ -22,7 +22,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
 
-from ddb import fixtures, schema, seeding
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding
 
 from .support import (
     AWS_VARIABLES,

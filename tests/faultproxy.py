@@ -22,7 +22,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-from ddb.capacity import WRITE_UNIT, typed_item_size
+from ddb.data.capacity import WRITE_UNIT, typed_item_size
 
 WRITES = {"BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "CreateTable", "DeleteTable"}
 ALL = None  # operations=ALL: every request may be faulted, whatever its operation

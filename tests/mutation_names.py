@@ -1,6 +1,6 @@
 """A pytest plugin for mutation runs only (`[tool.mutmut]` in pyproject.toml loads it with `-p`).
 
-`ddb.migration_files` loads each migration by path as `cruddur_migrations.<file stem>`.
+`ddb.migrate.files` loads each migration by path as `cruddur_migrations.<file stem>`.
 mutmut names a mutant after its file's path (`migrations.m0001_message_count.x_up__mutmut_3`)
 and switches it on only in the module of that name, so under mutmut a migration is
 loaded as `migrations.<file stem>` instead. Nothing else changes: the module is still not

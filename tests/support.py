@@ -19,8 +19,9 @@ from pathlib import Path
 
 import boto3
 
-from ddb import fixtures, schema, seeding
-from ddb.scan import scan_items
+from ddb.bulk.scan import scan_items
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -95,8 +96,8 @@ def dynamodb_local_or_skip():
     """(java, DynamoDB Local) checked as the tasks check them; pytest.skip saying why if unusable."""
     import pytest  # here, not at the top: the benchmarks import this module without pytest
 
+    from ddb.core.errors import EngineError
     from ddb.engines.dynamodb_local import check_dynamodb_local, find_java
-    from ddb.errors import EngineError
 
     try:
         java = find_java()
@@ -267,7 +268,7 @@ def link_boto3_closure(folder: Path) -> Path:
 
 def typed_items(client, table=TABLE) -> list[dict]:
     """Every item exactly as stored (typed, DynamoDB JSON), sorted by key."""
-    from ddb.scan import typed_pages
+    from ddb.bulk.scan import typed_pages
 
     found = [item for page in typed_pages(client, table) for item in page]
     return sorted(found, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ddb import exporting, messaging
-from ddb.anonymize import Anonymizer
-from ddb.anonymize_secret import PUBLIC_SALT, SecretError, anonymize_key, secret_file
-from ddb.items import User
+from ddb.app import messaging
+from ddb.backup import exporting
+from ddb.backup.anonymize import Anonymizer
+from ddb.backup.anonymize_secret import PUBLIC_SALT, SecretError, anonymize_key, secret_file
+from ddb.data.items import User
 
 from .support import FIXTURES, TABLE, local_client, seed_table, typed_items
 

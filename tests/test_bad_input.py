@@ -24,9 +24,10 @@ from dataclasses import astuple, dataclass
 import boto3
 import pytest
 
-from ddb import fixtures, patterns
-from ddb.errors import FixtureError, InvalidInput
-from ddb.scan import scan_items
+from ddb.app import patterns
+from ddb.bulk.scan import scan_items
+from ddb.core.errors import FixtureError, InvalidInput
+from ddb.seed import fixtures
 
 from .support import FIXTURES, TABLE, TaskRunner, free_port, reset_moto, seed_table
 

@@ -3,8 +3,9 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import batch
-from ddb.errors import WriteIncomplete
+from ddb.bulk import batch
+from ddb.core.errors import WriteIncomplete
+from ddb.core.retry import RetryPolicy
 
 from .support import TABLE, all_keys
 
@@ -63,7 +64,7 @@ def test_items_still_unprocessed_after_every_attempt_are_reported_by_key(client,
             TABLE,
             [batch.put_request(i) for i in items],
             writers=1,
-            policy=batch.RetryPolicy(max_attempts=3),
+            policy=RetryPolicy(max_attempts=3),
             sleep=lambda s: None,
         )
     assert len(caught.value.failed_keys) == 30
@@ -75,6 +76,6 @@ def test_items_still_unprocessed_after_every_attempt_are_reported_by_key(client,
 
 
 def test_backoff_grows_and_is_capped():
-    policy = batch.RetryPolicy(base_delay=0.1, max_delay=1.0)
+    policy = RetryPolicy(base_delay=0.1, max_delay=1.0)
     assert all(0 <= policy.delay(1) <= 0.2 for _ in range(50))
     assert all(0 <= policy.delay(10) <= 1.0 for _ in range(50))

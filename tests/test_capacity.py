@@ -1,6 +1,7 @@
 """The capacity estimate follows DynamoDB's published rounding rules (checked by hand)."""
 
-from ddb import capacity, messaging, patterns
+from ddb.app import messaging, patterns
+from ddb.data import capacity
 
 from .support import NOW, TABLE
 
@@ -40,7 +41,7 @@ def test_pattern_a_estimate_matches_the_items_it_read(client, seeded):
         Limit=41,
         ExpressionAttributeValues={":pk": {"S": "MSG#3364f717-0448-48d9-b8ed-f5dc3fb166c3"}},
     )["Items"]
-    from ddb.items import from_typed
+    from ddb.data.items import from_typed
 
     total = sum(capacity.item_size(from_typed(i)) for i in stored)  # the 41 items read (limit + 1)
     assert page.consumed_capacity["estimated"] == -(-total // 4096) / 2

@@ -10,8 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from ddb import capacity, patterns, schema
-from ddb.items import message_pk, to_typed
+from ddb.app import patterns
+from ddb.data import capacity
+from ddb.data.items import message_pk, to_typed
+from ddb.schema import declaration as schema
 
 from .support import TABLE
 

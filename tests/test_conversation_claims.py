@@ -11,10 +11,11 @@ import threading
 
 import pytest
 
-from ddb import messaging, schema
-from ddb.errors import InvalidInput
-from ddb.items import from_typed, group_claim_key, group_pk, message_pk, pair_claim_key, to_typed
-from ddb.schema import GSI_NAME
+from ddb.app import messaging
+from ddb.core.errors import InvalidInput
+from ddb.data.items import from_typed, group_claim_key, group_pk, message_pk, pair_claim_key, to_typed
+from ddb.schema import declaration as schema
+from ddb.schema.declaration import GSI_NAME
 
 from .support import TABLE, atomic_requests, local_client
 

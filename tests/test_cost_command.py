@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from ddb import cost_chart
-from ddb.errors import DdbError
+from ddb.core.errors import DdbError
+from ddb.modeling import chart as cost_chart
 
 from .support import ROOT, fake_aws_environment
 

@@ -2,7 +2,7 @@
 
 Every request the patterns' code sends is asked for `ReturnConsumedCapacity=INDEXES` (a
 botocore hook, so the library is unchanged) and what DynamoDB Local reports is compared,
-request by request, with `ddb.cost`'s figures computed from the table's items just before.
+request by request, with `ddb.modeling.cost`'s figures computed from the table's items just before.
 
 Queries, PutItem: the table's and the GSI's units are compared as they are.
 TransactWriteItems: DynamoDB Local 3.3.1 adds up each *distinct* per-item charge once and
@@ -14,9 +14,10 @@ checked through that fold, and the total model.cost uses stays DynamoDB's docume
 
 import itertools
 
-from ddb import cost, messaging, patterns
-from ddb.items import User, message_pk
-from ddb.stream import StreamResult, apply_message
+from ddb.app import messaging, patterns
+from ddb.data.items import User, message_pk
+from ddb.modeling import cost
+from ddb.stream.handler import StreamResult, apply_message
 
 from .support import TABLE, all_items
 

@@ -12,8 +12,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddb import model, pricing, stamping
-from ddb.errors import InvalidInput
+from ddb.core.errors import InvalidInput
+from ddb.data import model
+from ddb.modeling import pricing
+from ddb.seed import stamping
 
 from .support import ROOT
 

@@ -12,8 +12,10 @@ import zipfile
 
 import pytest
 
-from ddb import lambda_package, messaging, patterns, schema
-from ddb.items import User
+from ddb.app import messaging, patterns
+from ddb.data.items import User
+from ddb.deploy import package as lambda_package
+from ddb.schema import declaration as schema
 
 from .support import ROOT, all_items, fake_aws_environment, link_boto3_closure, local_client, run_task_process
 
@@ -39,7 +41,7 @@ print(json.dumps({
 
 def _stream_event(message: dict, stream_arn: str, sequence: str) -> dict:
     """One INSERT record shaped as Lambda hands a DynamoDB stream batch to the function."""
-    from ddb import items
+    from ddb.data import items
 
     return {
         "Records": [
@@ -89,9 +91,9 @@ def test_the_package_holds_the_handlers_modules_with_the_package_data_and_nothin
     names = [info.filename for info in infos]
     assert names == sorted(names)
     assert {
-        "ddb/stream.py",
-        "ddb/stream_records.py",
-        "ddb/group_items.py",
+        "ddb/stream/handler.py",
+        "ddb/stream/records.py",
+        "ddb/app/group_items.py",
         "ddb/__init__.py",
         "ddb/py.typed",
         "ddb/schemas/item.schema.json",

@@ -16,8 +16,12 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from ddb import cfn_template, lambda_package, schema, stack_deploy, stack_guard
-from ddb.errors import DdbError, Refused
+from ddb.core.errors import DdbError, Refused
+from ddb.deploy import package as lambda_package
+from ddb.deploy import stack as stack_deploy
+from ddb.deploy import stack_guard
+from ddb.deploy import template as cfn_template
+from ddb.schema import declaration as schema
 
 from .support import ROOT, TABLE, fake_aws_environment
 
@@ -129,7 +133,7 @@ def _target_line(endpoint, table=TABLE):
 
 def test_deploy_stack_creates_the_stack_and_a_second_run_shows_a_billing_change_as_a_change_set(aws):
     built = lambda_package.build(ROOT / "dist" / "stream-lambda.zip")
-    key = f"cruddur-ddb/stream-lambda-{built.sha256[:16]}.zip"
+    key = f"cruddur-ddb/stream/handler-lambda-{built.sha256[:16]}.zip"
     first = _deploy_task(aws, "--yes", "--bucket", BUCKET)
     assert first.returncode == 0, first.stderr
     header, *adds = first.stdout.splitlines()

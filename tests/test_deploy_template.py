@@ -9,8 +9,11 @@ import sys
 import pytest
 from cfnlint import api as cfnlint
 
-from ddb import cfn_template, lambda_package, schema, stack_guard
-from ddb.errors import DdbError
+from ddb.core.errors import DdbError
+from ddb.deploy import package as lambda_package
+from ddb.deploy import stack_guard
+from ddb.deploy import template as cfn_template
+from ddb.schema import declaration as schema
 
 from .support import ROOT, TABLE, fake_aws_environment
 

@@ -99,7 +99,7 @@ def test_every_python_example_runs_as_written_in_order(ready, path):
 
 
 def test_the_lambda_zips_size_the_readme_states_is_within_a_fifth_of_the_real_one(tmp_path):
-    from ddb import lambda_package
+    from ddb.deploy import package as lambda_package
 
     stated = re.search(r"About (\d+) KB\b", (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8"))
     assert stated, "docs/deploy.md states the zip's size as `About N KB`"

@@ -12,10 +12,14 @@ from typing import cast
 
 import pytest
 
-from ddb import exporting, import_source, importing, messaging, patterns, schema, stream
-from ddb.anonymize import Anonymizer
-from ddb.export_layout import ExportFormatError
-from ddb.items import User
+from ddb.app import messaging, patterns
+from ddb.backup import exporting, importing
+from ddb.backup import source as import_source
+from ddb.backup.anonymize import Anonymizer
+from ddb.backup.layout import ExportFormatError
+from ddb.data.items import User
+from ddb.schema import declaration as schema
+from ddb.stream import handler as stream
 
 from .support import FIXTURES, TABLE, all_items, typed_items
 

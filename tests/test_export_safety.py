@@ -10,11 +10,13 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from ddb import exporting, schema, stream_reader
-from ddb.anonymize import Anonymizer
-from ddb.errors import TableMissing
-from ddb.export_files import ExportWriteError, Folder
-from ddb.export_progress import ExportMismatch, Progress, Source
+from ddb.backup import exporting
+from ddb.backup.anonymize import Anonymizer
+from ddb.backup.export_files import ExportWriteError, Folder
+from ddb.backup.progress import ExportMismatch, Progress, Source
+from ddb.core.errors import TableMissing
+from ddb.schema import declaration as schema
+from ddb.stream import reader as stream_reader
 
 from .support import TABLE, local_client, seed_table, typed_items
 

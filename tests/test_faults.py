@@ -14,7 +14,7 @@ from operator import itemgetter
 
 import pytest
 
-from ddb import schema
+from ddb.schema import declaration as schema
 
 from .faultproxy import ALL, FaultProxy
 from .support import ROOT, TABLE, all_items, fake_aws_environment, local_client, seed_table, start_task_process, task_environment

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddb import contract, fixtures
-from ddb.errors import FixtureError, NotFound
+from ddb.core.errors import FixtureError, NotFound
+from ddb.data import contract
+from ddb.seed import fixtures
 
 from .support import FIXTURES
 

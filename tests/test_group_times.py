@@ -2,7 +2,7 @@
 
 A group item's key is its owner and the last message's time (`GRP#<owner>`, time), so a
 seed that stamped two such conversations alike wrote one group item over the other and
-the user lost a conversation from their list. `ddb.stamping.GroupTimes` moves the later
+the user lost a conversation from their list. `ddb.seed.stamping.GroupTimes` moves the later
 conversation on by a microsecond, all its messages with it.
 """
 
@@ -13,9 +13,10 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddb import patterns, seeding
-from ddb.fixtures import Conversation, Fixtures, Message
-from ddb.items import User, iso_time
+from ddb.app import patterns
+from ddb.data.items import User, iso_time
+from ddb.seed import seeding
+from ddb.seed.fixtures import Conversation, Fixtures, Message
 
 from .support import NOW, TABLE, all_items
 

@@ -5,9 +5,13 @@ from datetime import timedelta
 
 import pytest
 
-from ddb import import_source, importing, messaging, migrations, seed_lock
-from ddb.import_live import LiveConflict
-from ddb.stream import StreamResult, apply_message
+from ddb.app import messaging
+from ddb.backup import importing
+from ddb.backup import source as import_source
+from ddb.backup.live import LiveConflict
+from ddb.bulk import lease as seed_lock
+from ddb.migrate import migrations
+from ddb.stream.handler import StreamResult, apply_message
 
 from .support import NOW, ROOT, TABLE, all_items, typed_items, write_export
 

@@ -5,10 +5,11 @@ import time
 
 import pytest
 
-from ddb import exporting, import_source, importing, readback
-from ddb.errors import DdbError, Interrupted
-from ddb.export_layout import ExportFormatError
-from ddb.retry import RetryPolicy
+from ddb.backup import exporting, importing, readback
+from ddb.backup import source as import_source
+from ddb.backup.layout import ExportFormatError
+from ddb.core.errors import DdbError, Interrupted
+from ddb.core.retry import RetryPolicy
 
 from .support import TABLE, all_items, typed_items
 

@@ -12,9 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddb import import_rules, import_source, importing, schema, validate
-from ddb.export_layout import ExportFormatError
-from ddb.table_description import DescriptionError
+from ddb.backup import importing
+from ddb.backup import rules as import_rules
+from ddb.backup import source as import_source
+from ddb.backup.layout import ExportFormatError
+from ddb.core import text
+from ddb.data import validate
+from ddb.schema import declaration as schema
+from ddb.schema.description import DescriptionError
 
 from .support import TABLE, typed_items, write_export
 
@@ -194,7 +199,7 @@ _ANY_TEXT = st.text(st.characters(codec=None), max_size=60) | st.sampled_from(["
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_ANY_TEXT)
 def test_import_accepts_a_message_text_exactly_when_sending_it_would(tmp_path_factory, text):
-    """The same verdict as pattern C's check (`ddb.validate.text_problem`), and a refusal names the line and the rule."""
+    """The same verdict as pattern C's check (`ddb.data.validate.text_problem`), and a refusal names the line and the rule."""
     folder = tmp_path_factory.mktemp("export")
     message = {
         "pk": {"S": f"MSG#{MIRA_TOMAS}"},
@@ -216,7 +221,7 @@ def test_import_accepts_a_message_text_exactly_when_sending_it_would(tmp_path_fa
 
 
 def test_a_data_file_that_cannot_be_read_is_one_line(client, seeded, tmp_path, sent, monkeypatch):
-    from ddb import export_layout
+    from ddb.backup import layout as export_layout
 
     def refuse(path):
         raise PermissionError(13, "Permission denied")
@@ -247,7 +252,7 @@ def test_a_data_file_that_cannot_be_read_is_one_line(client, seeded, tmp_path, s
         ({"N": "1" * 39}, f"x: '{'1' * 39}' has more than 38 significant digits, more than DynamoDB stores"),
         ({"N": "1E-131"}, "x: '1E-131' is outside DynamoDB's range of numbers (1E-130 to 9.9E+125)"),
         ({"N": "1E+126"}, "x: '1E+126' is outside DynamoDB's range of numbers (1E-130 to 9.9E+125)"),
-        ({"N": "1" * 38 + "0" * 47}, f"x: {validate.shown('1' * 38 + '0' * 47)} is not a number"),
+        ({"N": "1" * 38 + "0" * 47}, f"x: {text.shown('1' * 38 + '0' * 47)} is not a number"),
         ({"N": "01"}, "x: '01' is not a number"),
         ({"N": 1}, "x: 1 is not a number"),
         ({"S": 1}, "x: S: expected a string, found 1"),

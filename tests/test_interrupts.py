@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from ddb import fixtures, schema, seeding, synthetic
-from ddb.scan import scan_items
-from ddb.stamping import stamped
+from ddb.bulk.scan import scan_items
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding, synthetic
+from ddb.seed.stamping import stamped
 
 from .slowproxy import SlowProxy
 from .support import NOW, TABLE, fake_aws_environment, local_client, reset_moto, start_task_process

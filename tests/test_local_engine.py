@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from ddb.core.errors import EngineError
 from ddb.engines.dynamodb_local import DYNAMODB_LOCAL_VERSION, PACKAGE_JAR_SHA256, check_dynamodb_local, file_sha256, java_major
 from ddb.engines.install import install_dynamodb_local
 from ddb.engines.process import answers
-from ddb.errors import EngineError
 
 from .support import DYNAMODB_LOCAL_DIR, ROOT, dynamodb_local_or_skip
 
@@ -179,8 +179,8 @@ def test_the_moto_engine_keeps_no_copy_of_items_or_tables_once_they_are_gone(inv
     """
     import urllib.request
 
-    from ddb import schema
-    from ddb.target import client, local_target
+    from ddb.core.target import client, local_target
+    from ddb.schema import declaration as schema
 
     task = invoke_alone_process
     assert task("local.start", "--engine", "moto").code == 0
@@ -401,8 +401,8 @@ def test_auto_writers_are_two_on_our_moto_six_on_our_dynamodb_local_and_four_els
     from types import SimpleNamespace
 
     from commands.targeting import writer_count
+    from ddb.core.target import local_target, prod_target
     from ddb.engines.state import EngineState, write_state
-    from ddb.target import local_target, prod_target
 
     if engine:
         write_state(tmp_path, EngineState(4242, engine, "1", "127.0.0.1", 8123))
@@ -415,8 +415,8 @@ def test_a_configured_writer_count_that_is_not_a_number_is_one_line(tmp_path):
     from types import SimpleNamespace
 
     from commands.targeting import writer_count
-    from ddb.errors import InvalidInput
-    from ddb.target import local_target
+    from ddb.core.errors import InvalidInput
+    from ddb.core.target import local_target
 
     c = SimpleNamespace(config=SimpleNamespace(ddb=SimpleNamespace(writers="lots", state_dir=str(tmp_path))))
     with pytest.raises(InvalidInput) as refused:

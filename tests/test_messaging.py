@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import claims, contract, messaging, patterns
-from ddb.errors import InvalidInput, NotFound
+from ddb.app import claims, messaging, patterns
+from ddb.core.errors import InvalidInput, NotFound
+from ddb.data import contract
 
 from .support import NOW, TABLE, all_items
 
@@ -80,8 +81,8 @@ def test_d_with_oneself_is_refused(client, seeded):
 
 def test_d_is_all_or_nothing_when_a_write_fails(client, seeded):
     """A taken key makes the transaction fail; none of its three items is left behind."""
-    from ddb import items
-    from ddb.errors import ConditionFailed
+    from ddb.core.errors import ConditionFailed
+    from ddb.data import items
 
     lena, tomas = seeded.users["lena"], seeded.users["tomas"]
     when = NOW + timedelta(days=1)
@@ -94,7 +95,7 @@ def test_d_is_all_or_nothing_when_a_write_fails(client, seeded):
 
 
 def test_d_is_all_or_nothing_when_the_engine_fails_mid_request(client, seeded, monkeypatch):
-    from ddb import retry
+    from ddb.core import retry
 
     monkeypatch.setattr(retry.RetryPolicy, "delay", lambda self, attempt: 0)
     lena, tomas = seeded.users["lena"], seeded.users["tomas"]
@@ -164,7 +165,7 @@ def test_d_writes_a_claim_on_the_group_uuid_and_one_on_the_pair(client, seeded):
 
 
 def test_d_takes_over_a_pair_claim_that_names_a_conversation_of_other_users(client, seeded):
-    from ddb import items
+    from ddb.data import items
 
     lena, tomas = seeded.users["lena"], seeded.users["tomas"]
     stale = items.pair_claim(lena.uuid, tomas.uuid, MIRA_TOMAS)  # left behind after MIRA_TOMAS was re-seeded

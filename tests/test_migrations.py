@@ -6,9 +6,13 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from ddb import contract, messaging, migration_files, migrations, patterns, stream
-from ddb.errors import InvalidInput
-from ddb.items import GROUP_PREFIX, iso_time, message_item
+from ddb.app import messaging, patterns
+from ddb.core.errors import InvalidInput
+from ddb.data import contract
+from ddb.data.items import GROUP_PREFIX, iso_time, message_item
+from ddb.migrate import files as migration_files
+from ddb.migrate import migrations
+from ddb.stream import handler as stream
 
 from .support import INBOX_FIELDS, NOW, ROOT, TABLE, all_items
 

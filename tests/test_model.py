@@ -1,4 +1,4 @@
-"""The data model declared once (ddb/model.py): the patterns run what it declares, and model.* generates from it."""
+"""The data model declared once (ddb/data/model.py): the patterns run what it declares, and model.* generates from it."""
 
 import dataclasses
 import json
@@ -6,9 +6,12 @@ import re
 
 import pytest
 
-from ddb import messaging, model, patterns, pricing, seeding, stamping
-from ddb.items import to_typed
-from ddb.model_doc import DOC_PATH
+from ddb.app import messaging, patterns
+from ddb.data import model
+from ddb.data.items import to_typed
+from ddb.modeling import pricing
+from ddb.modeling.document import DOC_PATH
+from ddb.seed import seeding, stamping
 
 from .support import ROOT, TABLE, seed_table
 
@@ -63,7 +66,7 @@ def test_doc_check_fails_in_one_line_when_a_patterns_declaration_changes_without
     run = invoke_alone("model.doc", "--check")
     assert run.code == 1, run
     assert run.err == (
-        "error: docs/data-model.md is stale: the declarations in ddb/model.py changed; regenerate it with `invoke model.doc`\n"
+        "error: docs/data-model.md is stale: the declarations in ddb/data/model.py changed; regenerate it with `invoke model.doc`\n"
     )
     assert (ROOT / DOC_PATH).read_text() == before
 

@@ -10,8 +10,11 @@ from collections import Counter
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import batch, fixtures, pacing, schema, seeding, synthetic
-from ddb.pacing import RatePacer
+from ddb.bulk import batch, pacing
+from ddb.bulk.pacing import RatePacer
+from ddb.core.retry import RetryPolicy
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding, synthetic
 
 from .faultproxy import FaultProxy, TokenBucket, write_units
 from .support import NOW, TABLE, all_keys, local_client
@@ -77,7 +80,7 @@ def test_a_batch_that_keeps_making_progress_is_not_given_up(client, table):
         TABLE,
         [batch.put_request(i) for i in items],
         writers=1,
-        policy=batch.RetryPolicy(max_attempts=3),
+        policy=RetryPolicy(max_attempts=3),
         sleep=lambda s: None,
     )
     assert result.put == 25 and result.throttled == 24
@@ -106,7 +109,7 @@ def test_a_seed_into_a_throttling_table_counts_every_plan_item_once(client, tabl
     loaded = fixtures.load(synthetic.generate(tmp_path / "fx", messages=400, conversations=8, users=6).directory)
     plan = seeding.plan(client, TABLE, loaded, NOW)
     provisioned = ProvisionedTable(client, wcu=400)
-    result = seeding.run(provisioned, TABLE, plan, writers=8, policy=batch.RetryPolicy(base_delay=0.002, max_delay=0.05))
+    result = seeding.run(provisioned, TABLE, plan, writers=8, policy=RetryPolicy(base_delay=0.002, max_delay=0.05))
     assert provisioned.refused + provisioned.partial > 0
     assert result.written.put == len(plan.puts) and result.written.failed_keys == []
     assert set(provisioned.stored.values()) == {1} and len(provisioned.stored) == len(plan.puts)

@@ -25,7 +25,7 @@ import importlib.util, json, sys
 import boto3
 import ddb
 from ddb import messaging, patterns, schema, stream
-from ddb.items import User
+from ddb.data.items import User
 
 endpoint, table = sys.argv[1], sys.argv[2]
 kw = dict(region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local")
@@ -53,7 +53,7 @@ chat = patterns.list_messages(client, table, group, limit=5)
 # A bad fixture folder is a DdbError of one line, jsonschema or not.
 import pathlib, tempfile
 from ddb import fixtures
-from ddb.errors import DdbError
+from ddb.core.errors import DdbError
 bad = pathlib.Path(tempfile.mkdtemp())
 (bad / "conversations").mkdir()
 (bad / "users.json").write_text('[{"uuid": "c8d570ce-751b-4d03-85a6-4c0f876ca3ca", "handle": "mira", "display_name": 7}]')
@@ -122,7 +122,7 @@ def _clean_environment(where: Path, wheel: Path) -> Path:
 def test_the_wheel_holds_the_library_and_its_schemas_and_nothing_of_the_repository(tmp_path):
     wheel = zipfile.ZipFile(_build_wheel(tmp_path))
     names = wheel.namelist()
-    assert "ddb/schemas/item.schema.json" in names and "ddb/patterns.py" in names and "ddb/py.typed" in names
+    assert "ddb/schemas/item.schema.json" in names and "ddb/app/patterns.py" in names and "ddb/py.typed" in names
     assert not [n for n in names if n.startswith(("tests/", "fixtures/", "bench/", "commands/", "tasks"))]
     metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     runtime = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ddb import patterns
-from ddb.errors import BadCursor, InvalidInput, NotFound
+from ddb.app import patterns
+from ddb.core.errors import BadCursor, InvalidInput, NotFound
 
 from .support import TABLE
 

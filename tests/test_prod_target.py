@@ -3,9 +3,11 @@
 import boto3
 import pytest
 
-from ddb import guard, schema
-from ddb.errors import Refused
-from ddb.target import masked, prod_target
+from ddb.core import guard
+from ddb.core.errors import Refused
+from ddb.core.target import prod_target
+from ddb.core.text import masked
+from ddb.schema import declaration as schema
 
 from .support import TABLE
 

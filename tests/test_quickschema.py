@@ -7,8 +7,8 @@ import random
 import pytest
 from jsonschema import Draft202012Validator
 
-from ddb import contract
-from ddb.quickschema import plainly_valid
+from ddb.data import contract
+from ddb.data.quickschema import plainly_valid
 
 from .support import FIXTURES
 

@@ -2,16 +2,17 @@
 
 The fault proxy (`unprocessed_keys_share=1.0`) answers every BatchGetItem for the first
 half of its keys (rounded up) and hands the rest back as UnprocessedKeys, as DynamoDB
-does under load. The read-back (`ddb.readback`) must ask those again: the overwrite guard
+does under load. The read-back (`ddb.backup.readback`) must ask those again: the overwrite guard
 would otherwise miss conflicts and rewrite identical items, and the final count would
 report stored items as missing.
 """
 
 import pytest
 
-from ddb import exporting, import_source, importing, readback
-from ddb.errors import DdbError
-from ddb.retry import RetryPolicy
+from ddb.backup import exporting, importing, readback
+from ddb.backup import source as import_source
+from ddb.core.errors import DdbError
+from ddb.core.retry import RetryPolicy
 
 from .faultproxy import FaultProxy
 from .support import TABLE, all_items, local_client, seed_table, typed_items

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ddb import schema
+from ddb.schema import declaration as schema
 
 from .support import ROOT, local_client, seed_table, typed_items, write_export
 

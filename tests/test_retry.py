@@ -1,4 +1,4 @@
-"""Every request a client of ddb.target makes is retried by one policy; a refused connection is not."""
+"""Every request a client of ddb.core.target makes is retried by one policy; a refused connection is not."""
 
 import json
 
@@ -6,11 +6,14 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from ddb import batch, fixtures, patterns, schema, seeding
-from ddb.errors import DdbError, EngineUnreachable
-from ddb.retry import RetryPolicy
-from ddb.target import client as target_client
-from ddb.target import local_target, prod_target
+from ddb.app import patterns
+from ddb.bulk import batch
+from ddb.core.errors import DdbError, EngineUnreachable
+from ddb.core.retry import RetryPolicy
+from ddb.core.target import client as target_client
+from ddb.core.target import local_target, prod_target
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding
 
 from .support import FIXTURES, NOW, TABLE, free_port, local_client, reset_moto
 

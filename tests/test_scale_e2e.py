@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from commands import views
-from ddb.patterns import Page
+from ddb.app.patterns import Page
 
 from .support import ROOT, fake_aws_environment, seed_table
 
@@ -76,7 +76,7 @@ def test_a_pattern_command_imports_no_moto_jsonschema_or_rich(invoke_process, en
     assert run.code == 0, run
     assert "@tomas" in run.out
     imported = _modules_imported(run.err)
-    assert "boto3" in imported and "ddb.patterns" in imported
+    assert "boto3" in imported and "ddb.app.patterns" in imported
     heavy = sorted(m for m in imported if m.split(".")[0] in {"moto", "jsonschema", "rich"})
     assert heavy == [], heavy
 

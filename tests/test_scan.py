@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import batch
-from ddb.errors import TableMissing
-from ddb.scan import scan_items
+from ddb.bulk import batch
+from ddb.bulk.scan import scan_items
+from ddb.core.errors import TableMissing
 
 from .support import TABLE, all_keys
 

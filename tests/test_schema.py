@@ -2,8 +2,8 @@
 
 import pytest
 
-from ddb import schema
-from ddb.errors import Hint, SchemaDrift, TableMissing
+from ddb.core.errors import Hint, SchemaDrift, TableMissing
+from ddb.schema import declaration as schema
 
 from .support import TABLE
 
@@ -92,7 +92,7 @@ def test_list_tables_follows_pagination(client):
 
 
 def test_describe_of_a_missing_table_is_none_and_queries_raise_table_missing(client):
-    from ddb import patterns
+    from ddb.app import patterns
 
     assert schema.describe(client, TABLE) is None
     with pytest.raises(TableMissing, match=r"^table 'cruddur-messages' does not exist in us-east-1 at [^ ]+$") as missing:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ddb.fixtures import load
+from ddb.seed.fixtures import load
 
 from .support import FIXTURES, TABLE, all_items
 from .test_schema_plan import create_old_table, write_fixture_items

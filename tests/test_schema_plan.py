@@ -5,11 +5,15 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from ddb import batch, messaging, patterns, schema, stream, stream_reader
-from ddb.errors import Refused, SchemaDrift
-from ddb.schema_apply import Waiting, apply, wait_settled
-from ddb.schema_plan import Extras, plan, steps_for
-from ddb.stamping import stamped
+from ddb.app import messaging, patterns
+from ddb.bulk import batch
+from ddb.core.errors import Refused, SchemaDrift
+from ddb.schema import declaration as schema
+from ddb.schema.apply import Waiting, apply, wait_settled
+from ddb.schema.plan import Extras, plan, steps_for
+from ddb.seed.stamping import stamped
+from ddb.stream import handler as stream
+from ddb.stream import reader as stream_reader
 
 from .support import NOW, TABLE, all_items
 

@@ -11,10 +11,10 @@ import shlex
 
 import pytest
 
-from ddb import schema
-from ddb.errors import Refused, SchemaDrift
-from ddb.schema_apply import apply
-from ddb.schema_plan import plan, steps_for
+from ddb.core.errors import Refused, SchemaDrift
+from ddb.schema import declaration as schema
+from ddb.schema.apply import apply
+from ddb.schema.plan import plan, steps_for
 
 from .faultproxy import FaultProxy
 from .support import TABLE

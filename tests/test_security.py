@@ -7,7 +7,9 @@ from datetime import timedelta
 import boto3
 from botocore import xform_name
 
-from ddb import items, schema_plan, stream
+from ddb.data import items
+from ddb.schema import plan as schema_plan
+from ddb.stream import handler as stream
 
 from .support import NOW, ROOT, TABLE
 

@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from ddb import contract, fixtures, items, seeding
+from ddb.data import contract, items
+from ddb.seed import fixtures, seeding
 
 from .support import NOW, TABLE, all_items, all_keys
 

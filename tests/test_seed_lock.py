@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from ddb import batch, items, seed_lock, seeding
-from ddb.errors import Busy, Interrupted, LockLost
+from ddb.bulk import batch
+from ddb.bulk import lease as seed_lock
+from ddb.core.errors import Busy, Interrupted, LockLost
+from ddb.data import items
+from ddb.seed import seeding
 
 from .support import NOW, TABLE, all_keys
 

@@ -9,8 +9,12 @@ from datetime import timedelta
 import pytest
 
 from commands import sentences
-from ddb import batch, fixture_stream, items, seed_plan, seeding, synthetic
-from ddb.errors import FixtureError
+from ddb.bulk import batch
+from ddb.core.errors import FixtureError
+from ddb.core.tally import BatchResult
+from ddb.data import items
+from ddb.seed import fixture_stream, seeding, synthetic
+from ddb.seed import plan as seed_plan
 
 from .support import FIXTURES, NOW, TABLE, all_keys
 
@@ -101,7 +105,7 @@ def test_a_reseed_of_a_table_that_holds_mostly_the_fixtures_plans_by_one_scan(cl
 
 def test_the_seed_summary_names_the_way_the_plan_took():
     plan = seeding.SeedPlan(conversations=3, messages=100, groups=6, claims=3)
-    written = batch.BatchResult(put=112)
+    written = BatchResult(put=112)
     lines = []
     for way, items_seen in ((seed_plan.EMPTY, 0), (seed_plan.SCAN, 112), (seed_plan.QUERIES, 90_000)):
         plan.way, plan.table_items = way, items_seen

@@ -11,7 +11,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb import schema, schema_plan, stream_reader, table_setup
+from ddb.schema import declaration as schema
+from ddb.schema import plan as schema_plan
+from ddb.seed import setup as table_setup
+from ddb.stream import reader as stream_reader
 
 from .faultproxy import FaultProxy
 from .support import FIXTURES, NOW, TABLE, all_items, local_client

@@ -9,9 +9,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from commands import sentences
-from ddb import errors, schema, schema_plan, seeding, stream_reader
+from ddb.core import errors
 from ddb.engines.state import EngineState
 from ddb.engines.stream_history import ClosedStreams, closed_streams
+from ddb.schema import declaration as schema
+from ddb.schema import plan as schema_plan
+from ddb.seed import seeding
+from ddb.stream import reader as stream_reader
 
 from .support import FIXTURES, NOW, TABLE, delete_all_tables, dynamodb_local_or_skip, local_client
 

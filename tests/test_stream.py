@@ -7,7 +7,10 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from ddb import items, messaging, patterns, stream, stream_reader
+from ddb.app import messaging, patterns
+from ddb.data import items
+from ddb.stream import handler as stream
+from ddb.stream import reader as stream_reader
 
 from .support import NOW, TABLE, all_items, atomic_requests, seed_table
 

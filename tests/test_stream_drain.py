@@ -6,9 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from ddb import items, stream, stream_reader, synthetic
-from ddb.fixtures import load
-from ddb.message_count import ATTRIBUTE
+from ddb.app.message_count import ATTRIBUTE
+from ddb.data import items
+from ddb.seed import synthetic
+from ddb.seed.fixtures import load
+from ddb.stream import handler as stream
+from ddb.stream import reader as stream_reader
 
 from .support import NOW, ROOT, TABLE, all_items, seed_table
 
@@ -59,7 +62,7 @@ def test_a_batch_of_one_conversations_records_moves_each_group_item_once_to_the_
 
 
 def test_message_count_stays_exact_when_a_batch_is_applied_at_once(client, seeded):
-    from ddb import migrations
+    from ddb.migrate import migrations
 
     migrations.run(client, TABLE, ROOT / "migrations", "up")
     before = {g["pk"]: g[ATTRIBUTE] for g in _groups(client)}

@@ -5,8 +5,9 @@ from datetime import UTC
 
 import pytest
 
-from ddb import contract, fixtures, stamping, synthetic
-from ddb.errors import DdbError
+from ddb.core.errors import DdbError
+from ddb.data import contract
+from ddb.seed import fixtures, stamping, synthetic
 
 from .support import NOW
 

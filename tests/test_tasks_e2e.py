@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ddb import contract
+from ddb.data import contract
 
 from .support import ENGINES, FIXTURES, INBOX_FIELDS, ROOT, TABLE, dynamodb_local_or_skip, fake_aws_environment, seed_table
 

@@ -22,9 +22,12 @@ from typing import Literal
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from ddb import contract, fixtures, messaging, patterns, schema, seeding
-from ddb.errors import FixtureError, InvalidInput
-from ddb.items import User
+from ddb.app import messaging, patterns
+from ddb.core.errors import FixtureError, InvalidInput
+from ddb.data import contract
+from ddb.data.items import User
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding
 
 from .support import NOW, TABLE
 

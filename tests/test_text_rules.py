@@ -19,9 +19,12 @@ import pytest
 from rich.console import Console
 
 from commands import views
-from ddb import contract, fixtures, messaging, patterns, schema, seeding, validate
-from ddb.errors import FixtureError, InvalidInput
-from ddb.items import User, group_item, iso_time, message_item, to_typed
+from ddb.app import messaging, patterns
+from ddb.core.errors import FixtureError, InvalidInput
+from ddb.data import contract, validate
+from ddb.data.items import User, group_item, iso_time, message_item, to_typed
+from ddb.schema import declaration as schema
+from ddb.seed import fixtures, seeding
 
 from .support import FIXTURES, NOW, ROOT, TABLE, all_items, fake_aws_environment, local_client
 

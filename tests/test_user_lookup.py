@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ddb import messaging, user_lookup
-from ddb.errors import NotFound
-from ddb.items import User
+from ddb.app import messaging, user_lookup
+from ddb.core.errors import NotFound
+from ddb.data.items import User
 
 from .support import TABLE, local_client, seed_table
 
@@ -84,7 +84,7 @@ def test_an_unknown_handle_is_one_line_that_says_where_it_looked_and_what_to_pas
 
 
 def test_on_prod_a_handle_is_resolved_from_the_table_not_from_a_fixture_file(invoke, engine):
-    from ddb import schema
+    from ddb.schema import declaration as schema
 
     client = local_client(engine)
     schema.load(client, TABLE)

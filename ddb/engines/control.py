@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EngineError, Hint
-from . import AUTO, DYNAMODB_LOCAL, ENGINES, LABELS, MOTO
-from .dynamodb_local import DynamoDBLocal, Java, check_dynamodb_local, dynamodb_local_command, find_java
-from .install import install_dynamodb_local
-from .moto_server import moto_command, moto_version
-from .process import alive, answers, start_detached, terminate
-from .state import LOG_FILE, EngineState, forget_state, read_state, write_state
+from ddb.core.errors import EngineError, Hint
+from ddb.engines import AUTO, DYNAMODB_LOCAL, ENGINES, LABELS, MOTO
+from ddb.engines.dynamodb_local import DynamoDBLocal, Java, check_dynamodb_local, dynamodb_local_command, find_java
+from ddb.engines.install import install_dynamodb_local
+from ddb.engines.moto_server import moto_command, moto_version
+from ddb.engines.process import alive, answers, start_detached, terminate
+from ddb.engines.state import LOG_FILE, EngineState, forget_state, read_state, write_state
 
 
 def status(state_dir: Path, host: str, port: int) -> EngineState:

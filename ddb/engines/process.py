@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..errors import EngineError
+from ddb.core.errors import EngineError
 
 
 def run_captured(command: list[str], timeout: float, cwd: str | Path | None = None) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import LABELS
+from ddb.engines import LABELS
 
 STATE_FILE = "engine.json"
 LOG_FILE = "engine.log"

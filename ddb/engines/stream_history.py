@@ -10,8 +10,8 @@ whose sequence numbers run one by one; on another engine it is an estimate at be
 
 from dataclasses import dataclass
 
-from ..awserrors import translated
-from ..clients import DynamoDBStreamsClient
+from ddb.core.awserrors import translated
+from ddb.core.clients import DynamoDBStreamsClient
 
 
 @dataclass

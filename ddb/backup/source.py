@@ -1,0 +1,244 @@
+"""What an import reads: a DynamoDB export folder (ours or AWS's) or a dynamodump folder, checked whole.
+
+`open_source(folder)` finds the layout; `validate(source)` reads every file once and
+refuses the first problem with one line naming the file (and line) and the rule: a data
+file whose size, MD5 or item count is not the manifest's, a line longer than one item
+can be or beyond the file's item count (so memory and time stay bounded whatever a file
+unpacks to), a line that is not `{"Item": {…}}`, an item that breaks a rule of
+`ddb.backup.rules` (typed JSON DynamoDB can store, the item contract, the text rules, the
+cross-item contract), two items with one key. Nothing is sent to DynamoDB. Locks are left
+out and history items restored as `import_rules` says. `typed_items(source)` then reads the
+files again, one line at a time, for the writes; `read_ahead(source, size)` does the same
+on a thread of its own and hands over lists of `size` items, a bounded number ahead, so
+the files are read and decoded while the caller's requests are in flight.
+
+Export folders: `manifest-summary.json` (version 2020-06-30, DYNAMODB_JSON, a full
+export), `manifest-files.json`, data files gzip or plain (a downloaded file may have
+been unpacked), empty data files, `_started` and the `.checksum` files (not read).
+dynamodump folders: `schema.json` (`{"Table": DescribeTable's answer}`) and
+`data/0001.json`, … each a raw Scan page `{"Items": [typed items], "Count": n, …}`.
+"""
+
+import hashlib
+import json
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ddb.backup import layout
+from ddb.backup.layout import ExportFormatError
+from ddb.backup.rules import Conversations, HistoryChange, is_lock, item_problem, restored_history, typed_problem
+from ddb.data.items import from_typed, to_typed
+from ddb.schema import description as table_description
+
+EXPORT = "DynamoDB export"
+DYNAMODUMP = "dynamodump folder"
+MAX_DUMP_PAGE_BYTES = 8 * 1024 * 1024  # a Scan page holds at most 1 MB of items; dynamodump indents it
+
+
+@dataclass
+class Source:
+    """A folder to import, as found: its kind, its data files (with manifest entries) and the saved table."""
+
+    kind: str
+    directory: Path
+    files: list[tuple[Path, layout.DataFile | None]]
+    description: dict | None
+    declared_items: int | None  # manifest-summary's itemCount (exports only)
+    item_count: int = 0  # items to restore, counted by validate() (locks left out)
+    conversations: Conversations = field(default_factory=Conversations)  # filled by validate()
+    locks: int = 0  # lock items left out
+    history: dict[int, str] = field(default_factory=dict)  # migration version → its state as restored
+    history_changes: list[HistoryChange] = field(default_factory=list)
+    skip: set[tuple[str, str]] = field(default_factory=set)  # keys never written: locks, stale group items
+    rewrites: dict[tuple[str, str], dict] = field(default_factory=dict)  # typed items written instead of the exported
+
+    def restored(self, typed: dict) -> dict | None:
+        """The typed item to write for an exported one: itself, its rewrite, or None (left out)."""
+        if not self.skip and not self.rewrites:
+            return typed
+        key = (typed["pk"]["S"], typed["sk"]["S"])
+        return None if key in self.skip else self.rewrites.get(key, typed)
+
+
+def open_source(folder: Path | str) -> Source:
+    """The export or dynamodump folder that `folder` is (or holds), with its file list; reads manifests only."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ExportFormatError(f"{folder}: no such folder")
+    if (folder / "schema.json").is_file() and not (folder / layout.SUMMARY).is_file():
+        pages = sorted((folder / layout.DATA).glob("*.json"))
+        return Source(DYNAMODUMP, folder, [(p, None) for p in pages], _description(folder / "schema.json"), None)
+    export_dir = layout.find_export(folder)
+    summary = layout.read_summary(export_dir)
+    entries = layout.read_file_manifest(export_dir)
+    files: list[tuple[Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
+    listed = sum(e.item_count for e in entries)
+    if listed != summary["itemCount"]:
+        raise ExportFormatError(
+            f"{export_dir / layout.FILES}: its files hold {listed} items, {layout.SUMMARY} says itemCount {summary['itemCount']}"
+        )
+    return Source(EXPORT, export_dir, files, _description(export_dir / layout.DESCRIPTION), summary["itemCount"])
+
+
+def _description(path: Path) -> dict | None:
+    """The saved table description, if there is one, checked: a table of this project can be made from it."""
+    description = layout.read_description(path)
+    if description is not None:
+        table_description.check(description, str(path))
+    return description
+
+
+def plain(typed: dict) -> dict:
+    """A typed item as plain values (strings without the deserializer: nearly every attribute here)."""
+    if all(type(v) is dict and len(v) == 1 and type(v.get("S")) is str for v in typed.values()):
+        return {name: value["S"] for name, value in typed.items()}
+    return from_typed(typed)
+
+
+def _dump_page(path: Path) -> list:
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_DUMP_PAGE_BYTES + 1)
+        if len(raw) > MAX_DUMP_PAGE_BYTES:
+            raise ExportFormatError(f"{path}: larger than {MAX_DUMP_PAGE_BYTES} bytes, more than a Scan page can be")
+        page = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ExportFormatError(f"{path}: not readable JSON ({str(exc).splitlines()[0][:120]})") from None
+    items = page.get("Items") if isinstance(page, dict) else None
+    if not isinstance(items, list):
+        raise ExportFormatError(f'{path}: expected a Scan page {{"Items": […]}}')
+    if "Count" in page and page["Count"] != len(items):
+        raise ExportFormatError(f"{path}: Count is {page['Count']!r} but it holds {len(items)} items")
+    return items
+
+
+def _records(source: Source) -> Iterator[tuple[Path, int, int, dict]]:
+    """(file, line or position, bytes, typed item) of every item, one file at a time."""
+    for path, entry in source.files:
+        if entry is None:
+            for position, typed in enumerate(_dump_page(path), 1):
+                if not isinstance(typed, dict) or not typed:
+                    raise ExportFormatError(f"{path}: Items[{position - 1}]: expected an object of typed attributes")
+                yield path, position, 0, typed
+            continue
+        for number, line in layout.data_lines(path, entry.item_count):
+            yield path, number, len(line), layout.typed_item(path, number, line)
+
+
+def _where(path: Path, number: int, source: Source) -> str:
+    return f"{path}:{number}" if source.kind == EXPORT else f"{path}: Items[{number - 1}]"
+
+
+def validate(source: Source) -> int:
+    """Check every file and item of `source` (see the module's docstring); returns the count of items to restore."""
+    seen: set[bytes] = set()
+    history: list[dict] = []
+    for path, entry in source.files:
+        if entry is not None:
+            layout.check_data_file(path, entry)
+        elif not path.is_file():
+            raise ExportFormatError(f"{path}: missing")
+    counts: dict[Path, int] = {}
+    for path, number, size, typed in _records(source):
+        problem = typed_problem(typed)
+        item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
+        problem = problem or item_problem(item, size or _json_size(typed))
+        if problem:
+            raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
+        key = hashlib.blake2b(f"{item['pk']}\x00{item['sk']}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
+        if key in seen:
+            raise ExportFormatError(f"{_where(path, number, source)}: the key {item['pk']}/{item['sk']} is there twice")
+        seen.add(key)
+        counts[path] = counts.get(path, 0) + 1
+        if is_lock(item):
+            source.skip.add((item["pk"], item["sk"]))
+            source.locks += 1
+        elif item["pk"] == "MIGRATION":
+            history.append(item)
+        elif problem := source.conversations.add(item):
+            raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
+    for path, entry in source.files:
+        if entry is not None and counts.get(path, 0) != entry.item_count:
+            raise ExportFormatError(f"{path}: holds {counts.get(path, 0)} items, manifest-files.json says {entry.item_count}")
+    for item in history:
+        restored, change = restored_history(item, source.conversations)
+        source.history[int(item["version"])] = restored["state"]
+        if change:
+            source.rewrites[(item["pk"], item["sk"])] = to_typed(restored)
+            source.history_changes.append(change)
+    source.item_count = sum(counts.values()) - source.locks
+    return source.item_count
+
+
+def _json_size(typed: dict) -> int:
+    return len(json.dumps(typed, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def _plain_or_refuse(typed: dict, path: Path, number: int, source: Source) -> dict:
+    try:
+        return plain(typed)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
+        raise ExportFormatError(f"{_where(path, number, source)}: not DynamoDB JSON ({str(exc)[:80]})") from None
+
+
+def typed_items(source: Source) -> Iterator[dict]:
+    """Every typed item of a validated source to restore, read again file by file (rewrites applied, locks left out)."""
+    for _, _, _, typed in _records(source):
+        restored = source.restored(typed)
+        if restored is not None:
+            yield restored
+
+
+_END = object()
+
+
+def read_ahead(
+    source: Source, size: int, keep: Callable[[dict], bool] | None = None, depth: int = 1
+) -> Generator[list[dict], None, None]:
+    """The typed items of a validated source (those `keep` accepts) in lists of `size`, read on a thread of its own.
+
+    At most `depth` lists wait ready, so memory holds `depth` + 2 lists whatever the
+    export's size. An error of the reading thread is raised here. Closing the generator
+    ends that thread: loop over it inside `contextlib.closing`.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def hand_over(value: object) -> bool:
+        while not done.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            group: list[dict] = []
+            for typed in typed_items(source):
+                if keep is None or keep(typed):
+                    group.append(typed)
+                    if len(group) == size:
+                        if not hand_over(group):
+                            return
+                        group = []
+            if group and not hand_over(group):
+                return
+            hand_over(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (value := ready.get()) is not _END:
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        done.set()
+        reader.join()
