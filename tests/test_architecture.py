@@ -48,7 +48,7 @@ def _resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
 def imports_of(modules: dict[str, Path], name: str) -> list[tuple[str, list[str]]]:
     """(module of ddb imported, names taken from it) for every import statement of module `name`."""
     path = modules[name]
-    found = []
+    found: list[tuple[str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(alias.name, []) for alias in node.names if alias.name.split(".")[0] == "ddb"]

@@ -24,8 +24,10 @@ APP = r"""
 import importlib.util, json, sys
 import boto3
 import ddb
-from ddb import messaging, patterns, schema, stream
-from ddb.data.items import User
+from ddb import messaging, patterns, stream  # the app's imports
+from ddb.schema import declaration as schema
+User = ddb.items.User
+handler = importlib.import_module("ddb.stream").lambda_handler  # how Lambda finds the deployed handler path
 
 endpoint, table = sys.argv[1], sys.argv[2]
 kw = dict(region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local")
@@ -52,8 +54,8 @@ chat = patterns.list_messages(client, table, group, limit=5)
 
 # A bad fixture folder is a DdbError of one line, jsonschema or not.
 import pathlib, tempfile
-from ddb import fixtures
-from ddb.core.errors import DdbError
+from ddb.seed import fixtures
+DdbError = ddb.errors.DdbError
 bad = pathlib.Path(tempfile.mkdtemp())
 (bad / "conversations").mkdir()
 (bad / "users.json").write_text('[{"uuid": "c8d570ce-751b-4d03-85a6-4c0f876ca3ca", "handle": "mira", "display_name": 7}]')
@@ -65,6 +67,8 @@ except DdbError as exc:
 print(json.dumps({
     "refused": refused,
     "ddb_file": ddb.__file__,
+    "surface": sorted(ddb.__all__),
+    "handler": [handler.__module__, handler.__name__, handler is stream.lambda_handler],
     "missing": [name for name in ("jsonschema", "moto", "invoke", "rich", "pytest")
                 if importlib.util.find_spec(name) is None],
     "failed": len(applied.failed),
@@ -122,7 +126,7 @@ def _clean_environment(where: Path, wheel: Path) -> Path:
 def test_the_wheel_holds_the_library_and_its_schemas_and_nothing_of_the_repository(tmp_path):
     wheel = zipfile.ZipFile(_build_wheel(tmp_path))
     names = wheel.namelist()
-    assert "ddb/schemas/item.schema.json" in names and "ddb/app/patterns.py" in names and "ddb/py.typed" in names
+    assert "ddb/data/schemas/item.schema.json" in names and "ddb/app/patterns.py" in names and "ddb/py.typed" in names
     assert not [n for n in names if n.startswith(("tests/", "fixtures/", "bench/", "commands/", "tasks"))]
     metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     runtime = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
@@ -146,6 +150,8 @@ def test_the_installed_wheel_lists_sends_and_streams_with_boto3_alone_from_any_f
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["ddb_file"].startswith(str(tmp_path / "venv")), result["ddb_file"]
+    assert result["surface"] == ["errors", "items", "messaging", "patterns", "stream"]
+    assert result["handler"] == ["ddb.stream.handler", "lambda_handler", True]
     assert result["missing"] == ["jsonschema", "moto", "invoke", "rich", "pytest"]
     assert result["failed"] == 0
     assert result["inbox"] == [["tomas", "Only if it does not rain."]]  # moved by the stream records

@@ -3,7 +3,7 @@
 - **Typed JSON DynamoDB can store** (`typed_problem`): each value one type (`{"S": …}`,
   `{"N": …}`, …), numbers of at most 38 digits within DynamoDB's range, nesting at most
   32 levels.
-- **The item contract** (`item_problem`): `ddb/schemas/item.schema.json` for the item type
+- **The item contract** (`item_problem`): `ddb/data/schemas/item.schema.json` for the item type
   its pk names, the 400 KB limit, and the text rules of `ddb.data.validate` on every string: no
   lone surrogate; a message may hold line feeds and tabs, no other string any control
   character.

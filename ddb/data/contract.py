@@ -1,6 +1,6 @@
 """The machine-checkable data contract: JSON Schemas for fixture files and items.
 
-The schemas are package data, `ddb/schemas/*.schema.json`; this module loads them once and
+The schemas are package data, `ddb/data/schemas/*.schema.json`; this module loads them once and
 turns the first violation into one line: where in the document, and what is wrong.
 """
 
@@ -27,8 +27,8 @@ _PATTERN_MEANING = {
 
 @cache
 def schema(name: str) -> dict:
-    """The parsed JSON Schema `ddb/schemas/<name>.schema.json` (package data: no repository files needed)."""
-    return json.loads(resources.files("ddb").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
+    """The parsed JSON Schema `ddb/data/schemas/<name>.schema.json` (package data: no repository files needed)."""
+    return json.loads(resources.files("ddb.data").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @cache

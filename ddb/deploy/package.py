@@ -21,9 +21,9 @@ from pathlib import Path
 
 from ddb.core.errors import DdbError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the ddb folder
 # Package data beside the modules: the same patterns as pyproject.toml's [tool.setuptools.package-data].
-PACKAGE_DATA = ("py.typed", "schemas/*.schema.json")
+PACKAGE_DATA = ("py.typed", "data/schemas/*.schema.json")
 HANDLER = "ddb.stream.lambda_handler"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
@@ -134,7 +134,7 @@ def zip_bytes(files: list[tuple[str, Path]]) -> bytes:
 def build(out: Path, root: Path = PACKAGE_ROOT) -> Package:
     """Write the Lambda zip of the package under `root` to `out`; its size and sha256."""
     files = package_files(root)
-    if not any(name.endswith("/stream.py") for name, _ in files):
+    if not any(name.endswith("/stream/handler.py") for name, _ in files):
         raise DdbError(f"no stream handler module under {root}: is it the ddb package?")
     data = zip_bytes(files)
     out = Path(out)

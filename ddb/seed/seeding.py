@@ -1,18 +1,18 @@
 """Seeding: replace each fixture conversation in the table with exactly its fixture items.
 
-The plan finds the keys each fixture conversation already has in the table (its message
-partition, and every item the GSI lists for its group) the cheapest way: none on a table
-with no app item, key queries, or one scan (`ddb.seed.plan`). What the fixtures do not
-produce is deleted (after the puts: a seed finds stale keys while its puts go out);
-the rest of the table is untouched. Each conversation's group uuid is claimed as pattern D
-claims it (`ddb.data.items.group_claim`); the claim's key is fixed, so a re-seed puts it again.
+The plan finds the keys each fixture conversation already has in the table (its message partition,
+and every item the GSI lists for its group) the cheapest way: none on a table with no app item, key
+queries, or one scan (`ddb.seed.plan`). What the fixtures do not produce is deleted (after the puts:
+a seed finds stale keys while its puts go out); the rest of the table is untouched. Each
+conversation's group uuid is claimed as pattern D claims it (`ddb.data.items.group_claim`); the
+claim's key is fixed, so a re-seed puts it again.
 
-`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the
-validation pass reads every fixture file one at a time (`ddb.seed.fixture_stream`), the caller
-confirms, the seed lock is taken, the plan made, and the write pass reads each file again
-and builds its items as the writers come free, so memory stays flat at any size. Nothing
-is written before every file is valid and `confirm` has returned; the caller hears of the
-lock, the plan and the progress through callbacks and gets the result back.
+`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the validation
+pass reads every fixture file one at a time (`ddb.seed.fixture_stream`), the caller confirms, the
+seed lock is taken, the plan made, and the write pass reads each file again and builds its items as
+the writers come free, so memory stays flat at any size. Nothing is written before every file is
+valid and `confirm` has returned; the caller hears of the lock, the plan and the progress through
+callbacks and gets the result back.
 """
 
 import time
@@ -45,11 +45,11 @@ Source = Fixtures | CheckedFixtures | CheckAside | str | Path
 class SeedPlan:
     """The writes a seed will make: every fixture item, and the stale keys to delete.
 
-    `puts` holds the items when the fixtures were loaded whole; a streamed seed builds
-    them in the write pass instead, from `put_items()`. `way` says how the stale keys
-    were found (`ddb.seed.plan`: "empty", "queries" or "scan"), `table_items` the item
-    count that choice rested on. A streamed seed into a table that holds items finds the
-    stale keys while its puts are written: then `later_deletes()` yields them after the puts.
+    `puts` holds the items when the fixtures were loaded whole; a streamed seed builds them in the
+    write pass instead, from `put_items()`. `way` says how the stale keys were found (`ddb.seed.plan`:
+    "empty", "queries" or "scan"), `table_items` the item count that choice rested on. A streamed seed
+    into a table that holds items finds the stale keys (on a thread) while its puts are written: then
+    `later_deletes()` yields them after the puts.
     """
 
     puts: list[dict] = field(default_factory=list)
@@ -61,7 +61,6 @@ class SeedPlan:
     way: str = seed_plan.QUERIES
     table_items: int = 0
     put_items: Callable[[], Iterator[dict]] | None = None
-    # Stale keys still being found (on a thread) while the puts go out: written after them.
     later_deletes: Callable[[], Iterator[dict]] | None = None
 
     @property

@@ -1,0 +1,11 @@
+"""Pattern E: the table's stream keeps both group items of a conversation at its last message.
+
+- `handler`: applies a batch of stream records (`handle_records`) and is the Lambda entry
+  point, deployed as `ddb.stream.lambda_handler`;
+- `records`: one stream record read as the message it inserts, or refused as a poison record;
+- `reader`: the same handler fed from a local engine's stream (`invoke stream.process`).
+"""
+
+from ddb.stream.handler import StreamResult, batch_item_failures, handle_records, lambda_handler
+
+__all__ = ["StreamResult", "batch_item_failures", "handle_records", "lambda_handler"]
