@@ -1,18 +1,16 @@
 """Seeding: replace each fixture conversation in the table with exactly its fixture items.
 
-The plan finds the keys each fixture conversation already has in the table (its message partition,
-and every item the GSI lists for its group) the cheapest way: none on a table with no app item, key
-queries, or one scan (`ddb.seed.plan`). What the fixtures do not produce is deleted (after the puts:
-a seed finds stale keys while its puts go out); the rest of the table is untouched. Each
-conversation's group uuid is claimed as pattern D claims it (`ddb.data.items.group_claim`); the
-claim's key is fixed, so a re-seed puts it again.
+The plan finds the keys each fixture conversation already has in the table (its message partition, and every
+item the GSI lists for its group) the cheapest way: none on a table with no app item, key queries, or one scan
+(`ddb.seed.plan`). What the fixtures do not produce is deleted (after the puts: a seed finds stale keys while
+its puts go out); the rest of the table is untouched. Each conversation's group uuid is claimed as pattern D
+claims it (`ddb.data.items.group_claim`); the claim's key is fixed, so a re-seed puts it again.
 
-`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the validation
-pass reads every fixture file one at a time (`ddb.seed.fixture_stream`), the caller confirms, the
-seed lock is taken, the plan made, and the write pass reads each file again and builds its items as
-the writers come free, so memory stays flat at any size. Nothing is written before every file is
-valid and `confirm` has returned; the caller hears of the lock, the plan and the progress through
-callbacks and gets the result back.
+`seed_fixtures` and `setup` are the whole job, for the tasks, the app or a script: the validation pass reads
+every fixture file one at a time (`ddb.seed.fixture_stream`), the caller confirms, the seed lock is taken, the
+plan made, and the write pass reads each file again and builds its items as the writers come free, so memory
+stays flat at any size. Nothing is written before every file is valid and `confirm` has returned; the caller
+hears of the lock, the plan and the progress through callbacks and gets the result back.
 """
 
 import time
