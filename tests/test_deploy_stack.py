@@ -133,7 +133,7 @@ def _target_line(endpoint, table=TABLE):
 
 def test_deploy_stack_creates_the_stack_and_a_second_run_shows_a_billing_change_as_a_change_set(aws):
     built = lambda_package.build(ROOT / "dist" / "stream-lambda.zip")
-    key = f"cruddur-ddb/stream/handler-lambda-{built.sha256[:16]}.zip"
+    key = f"cruddur-ddb/stream-lambda-{built.sha256[:16]}.zip"
     first = _deploy_task(aws, "--yes", "--bucket", BUCKET)
     assert first.returncode == 0, first.stderr
     header, *adds = first.stdout.splitlines()
