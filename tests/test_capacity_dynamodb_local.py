@@ -6,7 +6,9 @@ must estimate exactly what it reports, page by page, and the size rule behind th
 estimate must put an item on the same side of a 4 KB boundary as DynamoDB Local does.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -31,7 +33,7 @@ def _every_page(read, limit):
 
 def test_patterns_a_and_b_estimate_exactly_what_dynamodb_local_reports(dynamodb_local, seeded_local):
     client, seen = dynamodb_local, set()
-    reads = [
+    reads: list[tuple[str, Callable[..., patterns.Page[Any]], int]] = [
         (
             f"A {c.message_group_uuid} limit {limit}",
             lambda n, cur, g=c.message_group_uuid: patterns.list_messages(client, TABLE, g, n, cur),

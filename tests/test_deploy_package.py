@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from ddb.app import messaging, patterns
-from ddb.data.items import User
+from ddb.data.items import MessageItem, User
 from ddb.deploy import package as lambda_package
 from ddb.schema import declaration as schema
 
@@ -39,7 +39,7 @@ print(json.dumps({
 """
 
 
-def _stream_event(message: dict, stream_arn: str, sequence: str) -> dict:
+def _stream_event(message: MessageItem, stream_arn: str, sequence: str) -> dict:
     """One INSERT record shaped as Lambda hands a DynamoDB stream batch to the function."""
     from ddb.data import items
 

@@ -5,7 +5,6 @@ import os
 import stat
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -17,6 +16,7 @@ from ddb.backup.progress import ExportMismatch, Progress, Source
 from ddb.core.errors import TableMissing
 from ddb.schema import declaration as schema
 from ddb.stream import reader as stream_reader
+from ddb.stream.records import RecordFailure
 
 from .support import TABLE, local_client, seed_table, typed_items
 
@@ -180,7 +180,7 @@ def test_every_file_of_an_export_is_0600_and_every_folder_0700_whatever_the_umas
 
 
 def test_the_stream_dead_letter_file_is_made_0600_and_an_old_open_one_is_closed_to_others(tmp_path):
-    failure = SimpleNamespace(sequence_number="1", identifier="MSG#x/1", reason="poison", index=0)
+    failure = RecordFailure(0, "1", "MSG#x/1", "poison", retryable=False)
     path = tmp_path / "dead" / "letters.jsonl"
     stream_reader.save_dead_letters(path, [{"eventName": "INSERT"}], [failure], TABLE)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

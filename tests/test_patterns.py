@@ -4,6 +4,7 @@ import pytest
 
 from ddb.app import patterns
 from ddb.core.errors import BadCursor, InvalidInput, NotFound
+from ddb.data import items
 
 from .support import TABLE
 
@@ -69,7 +70,7 @@ def test_a_items_carry_the_documented_fields(client, seeded):
 
 def test_a_walks_a_long_conversation_in_pages_exactly_once(client, seeded):
     conversation = _conversation(seeded, MIRA_TOMAS)
-    pages: list[list[dict]] = []
+    pages: list[list[items.MessageRow]] = []
     cursor: patterns.Cursor = patterns.FIRST_PAGE
     while cursor is not None:  # the next_cursor of the last page is None
         page = patterns.list_messages(client, TABLE, MIRA_TOMAS, limit=7, cursor=cursor)

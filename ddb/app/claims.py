@@ -6,9 +6,11 @@ each conditional on being new (`ddb.data.items.group_claim`, `ddb.data.items.pai
 functions read them, and tell from a cancelled transaction which claim stopped it.
 """
 
+from typing import Any
+
 from ddb.app import group_items
-from ddb.core.clients import DynamoDBClient
-from ddb.data.items import User, from_typed, group_claim_key, message_pk, pair_claim_key, to_typed
+from ddb.core.clients import DynamoDBClient, PlainItem
+from ddb.data.items import ItemKey, User, from_typed, group_claim_key, message_pk, pair_claim_key, to_typed
 
 
 def group_in_use(client: DynamoDBClient, table: str, group: str) -> bool:
@@ -31,7 +33,7 @@ def group_in_use(client: DynamoDBClient, table: str, group: str) -> bool:
     return bool(messages.get("Items") or groups)
 
 
-def _read_claim(client: DynamoDBClient, table: str, key: dict) -> dict | None:
+def _read_claim(client: DynamoDBClient, table: str, key: ItemKey) -> PlainItem | None:
     item = client.get_item(TableName=table, Key=to_typed(key), ConsistentRead=True).get("Item")
     return from_typed(item) if item else None
 
@@ -52,7 +54,7 @@ def claimed_by(client: DynamoDBClient, table: str, group: str, sender: User, oth
     return claim is not None and claim.get("user_uuids") == sorted([sender.uuid, other.uuid])
 
 
-def cancelled_by(reasons: list[dict] | None) -> str | None:
+def cancelled_by(reasons: list[dict[str, Any]] | None) -> str | None:
     """Which part of pattern D's transaction (`messaging._start`) stopped it, from the engine's CancellationReasons."""
     if not reasons or len(reasons) != 5:
         return None

@@ -11,7 +11,7 @@ A conversation's group items are found two ways:
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ddb.core.clients import DynamoDBClient
+from ddb.core.clients import DynamoDBClient, PlainItem, Request, Response
 from ddb.data import capacity, model
 from ddb.data.items import from_typed
 
@@ -20,12 +20,12 @@ from ddb.data.items import from_typed
 class GroupItems:
     """Group items found, and the read capacity reported by the engine and estimated by DynamoDB's rules."""
 
-    items: list[dict] = field(default_factory=list)
+    items: list[PlainItem] = field(default_factory=list)  # group items, or the attributes `projection` named
     reported: float = 0.0
     estimated: float = 0.0
 
 
-def _pages(client: DynamoDBClient, request: dict, limit: int | None = None) -> Iterator[dict]:
+def _pages(client: DynamoDBClient, request: Request, limit: int | None = None) -> Iterator[Response]:
     """Every response of a query, page by page (stopping once `limit` items came)."""
     request = dict(request)
     seen = 0
@@ -64,7 +64,7 @@ def of_owner(
     message_group_uuid: str | None = None,
     other_user_uuid: str | None = None,
     projection: str | None = None,
-) -> Iterator[dict]:
+) -> Iterator[PlainItem]:
     """The owner's group items (strongly consistent), lazily: of one conversation, or with one other user, if given."""
     request = model.GROUPS_OF_OWNER.request(table, {":pk": owner_pk})
     filters = []
@@ -82,6 +82,6 @@ def of_owner(
         yield from (from_typed(i) for i in response.get("Items", []))
 
 
-def current_group_item(client: DynamoDBClient, table: str, owner_pk: str, message_group_uuid: str) -> dict | None:
+def current_group_item(client: DynamoDBClient, table: str, owner_pk: str, message_group_uuid: str) -> PlainItem | None:
     """The owner's group item for a conversation, read strongly consistent; if (wrongly) there are several, the newest."""
     return max(of_owner(client, table, owner_pk, message_group_uuid=message_group_uuid), key=lambda i: i["sk"], default=None)

@@ -21,10 +21,24 @@ from datetime import datetime, timedelta
 
 from ddb.app import claims, group_items
 from ddb.core.awserrors import error_code, translated
-from ddb.core.clients import DynamoDBClient
+from ddb.core.clients import DynamoDBClient, Request
 from ddb.core.errors import ConditionFailed, InvalidInput, NotFound
 from ddb.data import capacity, model, validate
-from ddb.data.items import User, group_claim, group_item, group_pk, iso_time, message_item, pair_claim, to_typed, utc_now
+from ddb.data.items import (
+    Capacity,
+    GroupItem,
+    MessageItem,
+    SentMessageJson,
+    User,
+    group_claim,
+    group_item,
+    group_pk,
+    iso_time,
+    message_item,
+    pair_claim,
+    to_typed,
+    utc_now,
+)
 
 MAX_SORT_KEY_TRIES = 100
 MAX_START_TRIES = 5  # rounds of pattern D against concurrent starts (conflicts, stale claims)
@@ -35,20 +49,28 @@ class SentMessage:
     """What a write pattern stored: the message item, its group, and the capacity used."""
 
     message_group_uuid: str
-    message: dict
+    message: MessageItem
     created_conversation: bool = False
-    consumed_capacity: dict = field(default_factory=dict)
+    consumed_capacity: Capacity = field(default_factory=Capacity)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> SentMessageJson:
+        stored = self.message
         return {
             "message_group_uuid": self.message_group_uuid,
             "created_conversation": self.created_conversation,
-            "message": {**{k: v for k, v in self.message.items() if k not in ("pk", "sk")}, "created_at": self.message["sk"]},
+            "message": {  # as pattern A lists it (a MessageRow), in the stored item's order
+                "message_uuid": stored["message_uuid"],
+                "message": stored["message"],
+                "user_uuid": stored["user_uuid"],
+                "user_display_name": stored["user_display_name"],
+                "user_handle": stored["user_handle"],
+                "created_at": stored["sk"],
+            },
             "consumed_capacity": self.consumed_capacity,
         }
 
 
-def _put_message(client: DynamoDBClient, table: str, item: dict) -> tuple[dict, float]:
+def _put_message(client: DynamoDBClient, table: str, item: MessageItem) -> tuple[MessageItem, float]:
     """Put a message item at a free sort key, stepping a microsecond at a time if taken."""
     from botocore.exceptions import ClientError
 
@@ -72,10 +94,10 @@ def _put_message(client: DynamoDBClient, table: str, item: dict) -> tuple[dict, 
     raise ConditionFailed(f"no free sort key for the message near {item['sk']} after {MAX_SORT_KEY_TRIES} tries")
 
 
-def _stored(client: DynamoDBClient, table: str, message: dict) -> bool:
+def _stored(client: DynamoDBClient, table: str, message: MessageItem) -> bool:
     """True when `message` itself (same key and message_uuid) is already in the table."""
     response = client.get_item(TableName=table, Key=to_typed({"pk": message["pk"], "sk": message["sk"]}), ConsistentRead=True)
-    return response.get("Item", {}).get("message_uuid", {}).get("S") == message["message_uuid"]
+    return bool(response.get("Item", {}).get("message_uuid", {}).get("S") == message["message_uuid"])
 
 
 def create_message(
@@ -210,7 +232,7 @@ def _start(
     created_at = iso_time(now or utc_now())
     message = message_item(group, str(uuidlib.uuid4()), sender, text, created_at)
     # A new conversation holds one message: its group items are counted from the start (see ddb.app.message_count).
-    groups = [
+    groups: list[GroupItem] = [
         {**group_item(sender, other, group, text, created_at), "message_count": 1},
         {**group_item(other, sender, group, text, created_at), "message_count": 1},
     ]
@@ -226,7 +248,7 @@ def _start(
             ConditionExpression="attribute_not_exists(pk) OR group_uuid = :stale",
             ExpressionAttributeValues={":stale": {"S": stale}},
         )
-    request = {
+    request: Request = {
         "TransactItems": puts,
         "ReturnConsumedCapacity": "TOTAL",
         "ClientRequestToken": str(uuidlib.uuid4()),  # the same token on every retry: idempotent

@@ -11,14 +11,15 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
+from typing import Generic
 
 from ddb.core.awserrors import translated
-from ddb.core.clients import DynamoDBClient
+from ddb.core.clients import DynamoDBClient, PlainItem, TypedItem
 from ddb.core.errors import BadCursor, Hint, InvalidInput, NotFound
 from ddb.core.text import shown
 from ddb.data import model, validate
 from ddb.data.capacity import consumed, read_units
-from ddb.data.items import from_typed, group_pk, message_pk
+from ddb.data.items import Capacity, ConversationRow, MessageRow, PageJson, Row, from_typed, group_pk, message_pk
 
 DEFAULT_LIMIT = model.pattern("A").page_size or 20  # A and B declare the same page size
 MAX_LIMIT = 1000
@@ -26,14 +27,17 @@ MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit for a sort key value
 
 
 @dataclass
-class Page:
-    """One page of a pattern: its items, the cursor of the next page (None at the end)."""
+class Page(Generic[Row]):
+    """One page of a pattern: its items, the cursor of the next page (None at the end).
 
-    items: list[dict]
+    `Page[ConversationRow]` from pattern B, `Page[MessageRow]` from pattern A (`ddb.data.items`).
+    """
+
+    items: list[Row]
     next_cursor: str | None
-    consumed_capacity: dict = field(default_factory=dict)
+    consumed_capacity: Capacity = field(default_factory=Capacity)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> PageJson[Row]:
         return {"items": self.items, "next_cursor": self.next_cursor, "consumed_capacity": self.consumed_capacity}
 
 
@@ -48,7 +52,7 @@ FIRST_PAGE = _FirstPage()
 Cursor = str | None | _FirstPage
 
 
-def _end(capacity: dict | None = None) -> Page:
+def _end(capacity: Capacity | None = None) -> Page[Row]:
     """The page after the last: no items, no next cursor, nothing read."""
     return Page([], None, capacity or {"reported": 0.0, "estimated": 0.0})
 
@@ -59,7 +63,7 @@ def encode_cursor(pk: str, sk: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: object, pk: str) -> dict:
+def decode_cursor(cursor: object, pk: str) -> TypedItem:
     """The ExclusiveStartKey a cursor stands for; BadCursor unless it was made for `pk`."""
     if not isinstance(cursor, str):
         raise BadCursor(f"malformed cursor {shown(cursor)}: pass the next_cursor value of a previous page unchanged")
@@ -81,18 +85,20 @@ def decode_cursor(cursor: object, pk: str) -> dict:
     return {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
 
 
-def _check_limit(limit: int):
+def _check_limit(limit: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
 
 
-def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: str, limit: int, cursor: str | _FirstPage):
+def _newest_first(
+    client: DynamoDBClient, table: str, query: model.Query, pk: str, limit: int, cursor: str | _FirstPage
+) -> tuple[list[PlainItem], str | None, Capacity]:
     """Up to `limit` items of partition `pk`, by the declared `query`, the next cursor, and capacity."""
     _check_limit(limit)
     request = {**query.request(table, {":pk": pk}), "ReturnConsumedCapacity": "TOTAL"}
     if cursor is not FIRST_PAGE and cursor != "":
         request["ExclusiveStartKey"] = decode_cursor(cursor, pk)  # anything but our cursor is refused
-    found: list[dict] = []
+    found: list[PlainItem] = []
     reported, estimated = 0.0, 0.0
     with translated(client, table):
         while len(found) <= limit:
@@ -114,7 +120,7 @@ def _newest_first(client: DynamoDBClient, table: str, query: model.Query, pk: st
 
 def list_conversations(
     client: DynamoDBClient, table: str, user_uuid: str, limit: int = DEFAULT_LIMIT, cursor: Cursor = FIRST_PAGE
-) -> Page:
+) -> Page[ConversationRow]:
     """Pattern B: the user's conversations, most recent first.
 
     Items: message_group_uuid, user_uuid, user_handle, user_display_name (the other
@@ -125,7 +131,7 @@ def list_conversations(
     if cursor is None:
         return _end()
     found, next_cursor, capacity = _newest_first(client, table, model.pattern("B").queries[0], group_pk(user_uuid), limit, cursor)
-    items = [
+    items: list[ConversationRow] = [
         {
             "message_group_uuid": i["message_group_uuid"],
             "user_uuid": i["user_uuid"],
@@ -141,7 +147,7 @@ def list_conversations(
 
 def list_messages(
     client: DynamoDBClient, table: str, message_group_uuid: str, limit: int = DEFAULT_LIMIT, cursor: Cursor = FIRST_PAGE
-) -> Page:
+) -> Page[MessageRow]:
     """Pattern A: the newest `limit` messages of a conversation, returned oldest first.
 
     The cursor of the result leads to the next older messages; None (the next_cursor of
@@ -157,7 +163,7 @@ def list_messages(
     )
     if not found and (cursor is FIRST_PAGE or cursor == ""):
         raise NotFound(f"no conversation {message_group_uuid} in table {table!r}", hint=Hint.LIST_CONVERSATIONS)
-    items = [
+    items: list[MessageRow] = [
         {
             "message_uuid": i["message_uuid"],
             "user_uuid": i["user_uuid"],

@@ -71,7 +71,7 @@ class Refused(DdbError):
 class WriteIncomplete(DdbError):
     """Some items were still unwritten after every retry; `failed_keys` names them."""
 
-    def __init__(self, message: str, failed_keys: Iterable[dict] = ()):
+    def __init__(self, message: str, failed_keys: Iterable[dict[str, str]] = ()):
         super().__init__(message)
         self.failed_keys = list(failed_keys)
         self.result: BatchResult | None = None  # the tally so far, when `batch.write` raised it

@@ -12,7 +12,7 @@ class BatchResult:
     retries: int = 0
     consumed_wcu: float = 0.0  # as the engine reported it, when asked (`capacity=True`)
     capacity_reported: bool = True
-    failed_keys: list = field(default_factory=list)
+    failed_keys: list[dict[str, str]] = field(default_factory=list)  # plain keys: {"pk": …, "sk": …}
     throttled: int = 0  # calls that were throttled or came back with UnprocessedItems
     writers: int = 1  # calls in flight
     write_units: int = 0  # write units of the items written, by DynamoDB's size rules (`ddb.bulk.pacing.request_units`)

@@ -28,7 +28,7 @@ def escaped(text: str, keep: str = "") -> str:
     it, `\\x1b[2J` clear it. Characters in `keep` (say, a message's line feeds) stay.
     """
 
-    def escape(found: re.Match[str]):
+    def escape(found: re.Match[str]) -> str:
         character = found.group()
         return character if character in keep else character.encode("unicode_escape").decode("ascii")
 

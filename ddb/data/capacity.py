@@ -10,8 +10,11 @@ does, and the tests hold this estimate equal to it):
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
+
+AnyItem = Mapping[str, Any]  # an item this module only reads: a plain dict or a TypedDict of ddb.data.items
 
 READ_UNIT = 4096
 WRITE_UNIT = 1024
@@ -49,7 +52,7 @@ def _number_size(number: Decimal) -> int:
     return 1 + pairs + (1 if sign else 0)
 
 
-def consumed(response: dict) -> float:
+def consumed(response: Mapping[str, Any]) -> float:
     """The capacity units a response reports (`ConsumedCapacity`: one entry, a list, or none), summed."""
     used = response.get("ConsumedCapacity") or []
     if isinstance(used, dict):
@@ -57,12 +60,12 @@ def consumed(response: dict) -> float:
     return sum(u.get("CapacityUnits", 0) or 0 for u in used)
 
 
-def item_size(item: dict) -> int:
+def item_size(item: AnyItem) -> int:
     """Bytes DynamoDB counts for a plain item (attribute names + values)."""
     return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
 
 
-def typed_item_size(item: dict) -> int:
+def typed_item_size(item: AnyItem) -> int:
     """Bytes DynamoDB counts for an item in DynamoDB JSON (`{"S": ...}`), as a query returns it.
 
     Prefer it to `item_size` on plain items, which cannot tell a set from a list.
@@ -73,19 +76,19 @@ def typed_item_size(item: dict) -> int:
     return item_size({name: deserializer.deserialize(value) for name, value in item.items()})
 
 
-def read_units(items: Iterable[dict], consistent: bool = False, typed: bool = False) -> float:
+def read_units(items: Iterable[AnyItem], consistent: bool = False, typed: bool = False) -> float:
     """Read capacity of one Query/Scan page that read `items` (in DynamoDB JSON if `typed`)."""
     total = sum((typed_item_size if typed else item_size)(i) for i in items)
     units = max(1, math.ceil(total / READ_UNIT))
     return units if consistent else units / 2
 
 
-def write_units(item: dict) -> int:
+def write_units(item: AnyItem) -> int:
     """Write capacity of putting one item into the table itself (no index)."""
     return max(1, math.ceil(item_size(item) / WRITE_UNIT))
 
 
-def index_write_units(item: dict) -> int:
+def index_write_units(item: AnyItem) -> int:
     """Write capacity the GSI adds for writing `item`: none when the item has no GSI key."""
     return write_units(item) if "message_group_uuid" in item else 0
 
@@ -93,7 +96,7 @@ def index_write_units(item: dict) -> int:
 GSI_KEYS = ("message_group_uuid", "sk")  # the key of the table's one GSI (projection ALL)
 
 
-def index_change_units(before: dict | None, after: dict | None, keys: tuple[str, ...] = GSI_KEYS) -> int:
+def index_change_units(before: AnyItem | None, after: AnyItem | None, keys: tuple[str, ...] = GSI_KEYS) -> int:
     """Write capacity a GSI with key `keys` (projection ALL) spends when an item goes from `before` to `after`.
 
     DynamoDB's index rules: an item that enters the index is one put, one that leaves it
@@ -113,7 +116,7 @@ def index_change_units(before: dict | None, after: dict | None, keys: tuple[str,
     return 0
 
 
-def put_units(item: dict) -> int:
+def put_units(item: AnyItem) -> int:
     """Write capacity of a plain PutItem of a new item, table and GSI."""
     return write_units(item) + index_write_units(item)
 
@@ -121,7 +124,7 @@ def put_units(item: dict) -> int:
 TRANSACTION_FACTOR = 2  # transactional writes cost two units per 1 KB on the table (prepare + commit)
 
 
-def transaction_units(puts: Iterable[dict] = (), deletes: Iterable[dict] = ()) -> int:
+def transaction_units(puts: Iterable[AnyItem] = (), deletes: Iterable[AnyItem] = ()) -> int:
     """Write capacity of a TransactWriteItems that puts and deletes these items.
 
     The table's item writes count double; the GSI's updates count as ordinary writes.

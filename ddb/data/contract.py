@@ -5,7 +5,7 @@ turns the first violation into one line: where in the document, and what is wron
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -26,20 +26,23 @@ _PATTERN_MEANING = {
 
 
 @cache
-def schema(name: str) -> dict:
+def schema(name: str) -> dict[str, Any]:
     """The parsed JSON Schema `ddb/data/schemas/<name>.schema.json` (package data: no repository files needed)."""
-    return json.loads(resources.files("ddb.data").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(
+        resources.files("ddb.data").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    )
+    return loaded
 
 
 @cache
-def _branch(name: str, branch: str | None) -> dict:
+def _branch(name: str, branch: str | None) -> dict[str, Any]:
     """Schema `name`, or only its `$defs/<branch>` (one item type of the item schema)."""
     root = schema(name)
     return {"$defs": root["$defs"], "$ref": f"#/$defs/{branch}"} if branch else root
 
 
 @cache
-def _validator(name: str, branch: str | None = None):
+def _validator(name: str, branch: str | None = None) -> Any:  # a jsonschema Draft202012Validator
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(_branch(name, branch))
@@ -83,7 +86,7 @@ def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
-def _place(error: "ValidationError") -> list:
+def _place(error: "ValidationError") -> list[str | int]:
     """The path of the error; a missing or unknown field is named itself (`messages[1].from`)."""
     path = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
@@ -141,7 +144,7 @@ def first_problem(name: str, document: Any, branch: str | None = None) -> str | 
     return f"{location(_place(error))}: {_describe(error)}"
 
 
-def item_problems(item: dict) -> list[str]:
+def item_problems(item: Mapping[str, Any]) -> list[str]:
     """Every way a plain item breaks the item contract (empty when it keeps it)."""
     problem = first_problem("item", item)
     if problem is None:

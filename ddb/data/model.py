@@ -5,6 +5,7 @@ generated documentation (`ddb.modeling.document`), the NoSQL Workbench model (`d
 and the price (`ddb.modeling.cost`) describe the requests the code sends, not a drawing of them.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -205,7 +206,7 @@ def pattern(letter: str) -> AccessPattern:
     return next(p for p in PATTERNS if p.letter == letter)
 
 
-def type_of(item: dict) -> str:
+def type_of(item: Mapping[str, Any]) -> str:
     """The declared item type of a plain item, by its partition key."""
     pk = str(item.get("pk", ""))
     for prefix, name in (

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+Schema = dict[str, Any]  # a JSON Schema, or one of its parts
+Refs = dict[str, Any]  # a `$ref` -> its Check (None while that is being compiled)
+
 # Keywords that only annotate: they never make a document invalid.
 _ANNOTATIONS = {"$schema", "$id", "$comment", "$defs", "title", "description", "examples", "default"}
-_TYPES = {
+_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,
     "string": lambda v: type(v) is str,
@@ -33,14 +36,14 @@ class _Unsure(Exception):
 
 
 @lru_cache(maxsize=256)
-def _regex(pattern: str):
+def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _resolve(root: dict, ref: str) -> dict:
+def _resolve(root: Schema, ref: str) -> Schema:
     if not ref.startswith("#/"):
         raise _Unsure(ref)
-    node = root
+    node: Schema = root
     for part in ref[2:].split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]
     return node
@@ -60,13 +63,13 @@ def _of_type(kind: Callable[[Any], bool], check: Check) -> Check:
     return lambda value: not kind(value) or check(value)
 
 
-def _unique_strings(value: list) -> bool:
+def _unique_strings(value: list[Any]) -> bool:
     if not all(type(v) is str for v in value):
         raise _Unsure("uniqueItems")
     return len(set(value)) == len(value)
 
 
-def _keyword(root: dict, schema: dict, keyword: str, rule: Any, refs: dict) -> Check | None:
+def _keyword(root: Schema, schema: Schema, keyword: str, rule: Any, refs: Refs) -> Check | None:
     """The check of one keyword (None: it only annotates); _Unsure for a keyword this module does not read."""
     is_str, is_number = _TYPES["string"], _TYPES["number"]
     is_object, is_array = _TYPES["object"], _TYPES["array"]
@@ -116,7 +119,7 @@ def _keyword(root: dict, schema: dict, keyword: str, rule: Any, refs: dict) -> C
     raise _Unsure(keyword)
 
 
-def _closed_object(root: dict, schema: dict, refs: dict) -> Check:
+def _closed_object(root: Schema, schema: Schema, refs: Refs) -> Check:
     """The common object schema (type object, required, properties, additionalProperties false) in one pass."""
     required = tuple(schema["required"])
     known = {name: _compile(root, sub, refs) for name, sub in schema["properties"].items()}
@@ -133,7 +136,7 @@ def _closed_object(root: dict, schema: dict, refs: dict) -> Check:
     return check
 
 
-def _compile(root: dict, schema: Any, refs: dict) -> Check:
+def _compile(root: Schema, schema: Any, refs: Refs) -> Check:
     """`schema` as one function of a value, True when the value certainly keeps it (its keywords in order)."""
     if schema is True:
         return lambda value: True
@@ -148,10 +151,10 @@ def _compile(root: dict, schema: Any, refs: dict) -> Check:
     return _all(checks) if checks else (lambda value: True)
 
 
-_COMPILED: dict[int, tuple[dict, Check | None]] = {}  # id(schema) -> (the schema, kept alive; its check or None)
+_COMPILED: dict[int, tuple[Schema, Check | None]] = {}  # id(schema) -> (the schema, kept alive; its check or None)
 
 
-def _checker(schema: dict) -> Check | None:
+def _checker(schema: Schema) -> Check | None:
     """The compiled check of a root schema, made once (None: the schema uses something this module does not read)."""
     if id(schema) not in _COMPILED or _COMPILED[id(schema)][0] is not schema:
         try:
@@ -161,7 +164,7 @@ def _checker(schema: dict) -> Check | None:
     return _COMPILED[id(schema)][1]
 
 
-def plainly_valid(schema: dict, document: Any) -> bool:
+def plainly_valid(schema: Schema, document: Any) -> bool:
     """True only when `document` certainly keeps `schema`; False means "ask jsonschema"."""
     check = _checker(schema)
     if check is None:

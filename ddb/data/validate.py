@@ -36,7 +36,8 @@ _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \t and \n a
 def _limit(definition: str, rule: str) -> int:
     from ddb.data import contract
 
-    return contract.schema("item")["$defs"][definition][rule]
+    limit: int = contract.schema("item")["$defs"][definition][rule]
+    return limit
 
 
 def _not_string(value: object) -> str:

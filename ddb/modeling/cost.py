@@ -14,7 +14,9 @@ consistency and page size are the ones the code uses.
 """
 
 import uuid as uuidlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ddb.data import capacity, items, model
 from ddb.data.items import User
@@ -109,7 +111,7 @@ def query(letter: str, declared: model.Query, read: list[dict], limit: int | Non
     return Request(letter, "Query", where, table_read_units=units)
 
 
-def _written(before: dict | None, after: dict | None) -> Written:
+def _written(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> Written:
     shown = after if after is not None else before
     assert shown is not None
     return Written(
@@ -138,7 +140,7 @@ def new_message(data: Data, group: str) -> dict | None:
     return {**last, "message_uuid": str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, last["message_uuid"]))}
 
 
-def pattern_c(data: Data, group: str, message: dict) -> list[Request]:
+def pattern_c(data: Data, group: str, message: Mapping[str, Any]) -> list[Request]:
     """Pattern C writing `message` into `group`: the GSI query for its group items, then one conditional put."""
     declared = model.pattern("C")
     return [
@@ -163,7 +165,7 @@ def pattern_d(data: Data, sender: User, other: User, text: str, group: str) -> l
     return [query("D", declared.queries[0], data.partitions.get(items.group_pk(sender.uuid), [])), transaction]
 
 
-def pattern_e(data: Data, group: str, message: dict) -> list[Request]:
+def pattern_e(data: Data, group: str, message: Mapping[str, Any]) -> list[Request]:
     """Pattern E applying `message`: the GSI query, then a move (delete + put) of every group item behind it."""
     declared = model.pattern("E")
     found = data.index.get(group, [])

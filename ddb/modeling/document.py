@@ -36,7 +36,7 @@ def samples(fixture_set: Fixtures) -> dict[str, dict]:
         found.setdefault(model.type_of(item), item)
     first = fixture_set.conversations[0]
     one, two = (fixture_set.user(h) for h in first.between)
-    found.setdefault("pair claim", items.pair_claim(one.uuid, two.uuid, first.message_group_uuid))
+    found.setdefault("pair claim", dict(items.pair_claim(one.uuid, two.uuid, first.message_group_uuid)))
     return found
 
 

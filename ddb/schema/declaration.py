@@ -9,9 +9,10 @@ record it has ever kept (see the README's "The local engines").
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from ddb.core.awserrors import error_code, translated
-from ddb.core.clients import DynamoDBClient
+from ddb.core.clients import DynamoDBClient, Request
 from ddb.core.errors import InvalidInput, SchemaDrift
 
 GSI_NAME = "message-group-sk-index"
@@ -20,13 +21,15 @@ ON_DEMAND = "PAY_PER_REQUEST"
 DEFAULT_CAPACITY = 5  # read and write units, on the table and the GSI alike
 _WAIT = {"Delay": 1, "MaxAttempts": 300}
 
+Description = dict[str, Any]  # a table as DescribeTable describes it (its answer's "Table")
 
-def table_spec(table: str, billing: str = PROVISIONED, capacity: int = DEFAULT_CAPACITY) -> dict:
+
+def table_spec(table: str, billing: str = PROVISIONED, capacity: int = DEFAULT_CAPACITY) -> Request:
     """The CreateTable request for the messages table; the declaration itself."""
     if billing not in (PROVISIONED, ON_DEMAND):
         raise InvalidInput(f"billing must be {PROVISIONED} or {ON_DEMAND}, not {billing!r}")
     throughput = {"ReadCapacityUnits": capacity, "WriteCapacityUnits": capacity}
-    gsi = {
+    gsi: dict[str, Any] = {
         "IndexName": GSI_NAME,
         "KeySchema": [
             {"AttributeName": "message_group_uuid", "KeyType": "HASH"},
@@ -34,7 +37,7 @@ def table_spec(table: str, billing: str = PROVISIONED, capacity: int = DEFAULT_C
         ],
         "Projection": {"ProjectionType": "ALL"},
     }
-    spec = {
+    spec: Request = {
         "TableName": table,
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
@@ -61,39 +64,40 @@ class LoadResult:
 
     table: str
     action: str
-    description: dict
+    description: Description
 
 
 def list_tables(client: DynamoDBClient) -> list[str]:
     """Every table name at the endpoint, following pagination."""
-    names = []
+    names: list[str] = []
     with translated(client):
         for page in client.get_paginator("list_tables").paginate():
             names.extend(page.get("TableNames", []))
     return names
 
 
-def describe(client: DynamoDBClient, table: str) -> dict | None:
+def describe(client: DynamoDBClient, table: str) -> Description | None:
     """The live table description, or None when the table does not exist."""
     from botocore.exceptions import ClientError
 
     with translated(client, table):
         try:
-            return client.describe_table(TableName=table)["Table"]
+            found: Description = client.describe_table(TableName=table)["Table"]
+            return found
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
 
 
-def differences(live: dict, spec: dict, stream: bool = True) -> list[str]:
+def differences(live: Description, spec: Request, stream: bool = True) -> list[str]:
     """Human-readable ways the live table differs from the declaration (empty if none).
 
     `stream=False` leaves the stream out of the comparison.
     """
-    found = []
+    found: list[str] = []
 
-    def keys(schema: list[dict]) -> list[tuple[str, str]]:
+    def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
         return [(k["AttributeName"], k["KeyType"]) for k in schema]
 
     if keys(live.get("KeySchema", [])) != keys(spec["KeySchema"]):
@@ -130,7 +134,7 @@ def differences(live: dict, spec: dict, stream: bool = True) -> list[str]:
     return found
 
 
-def _stream_differences(live: dict, spec: dict) -> list[str]:
+def _stream_differences(live: Description, spec: Request) -> list[str]:
     stream = live.get("StreamSpecification") or {"StreamEnabled": False}
     want_stream = spec["StreamSpecification"]
     if not stream.get("StreamEnabled"):
@@ -173,7 +177,7 @@ class StreamRefused(SchemaDrift):
     """The engine did not turn on the stream of an existing table (some engines take a stream only at creation)."""
 
 
-def enable_stream(client: DynamoDBClient, table: str) -> dict:
+def enable_stream(client: DynamoDBClient, table: str) -> Description:
     """Turn the declared stream on and wait until the table is ACTIVE again; its description.
 
     A stream already on as declared is left as it is (so a retried call whose first answer
@@ -205,25 +209,26 @@ def enable_stream(client: DynamoDBClient, table: str) -> dict:
     return description
 
 
-def _remedy(spec: dict) -> str:
+def _remedy(spec: Request) -> str:
     """Where a user of the command line finds the steps that fix a drift, for the same declaration."""
     flag = " --on-demand" if spec["BillingMode"] == ON_DEMAND else ""
     return f"; `invoke schema-plan{flag}` shows what changes in place, `invoke schema-apply{flag}` changes it"
 
 
-def _check_declared(live: dict, spec: dict, table: str, stream: bool = True):
+def _check_declared(live: Description, spec: Request, table: str, stream: bool = True) -> None:
     drift = differences(live, spec, stream)
     if drift:
         raise SchemaDrift(f"table {table!r} differs from the declaration: " + "; ".join(drift) + _remedy(spec))
 
 
-def _described(client: DynamoDBClient, table: str) -> dict:
+def _described(client: DynamoDBClient, table: str) -> Description:
     """The description of a table known to exist (TableMissing, should it be gone meanwhile)."""
     with translated(client, table):
-        return client.describe_table(TableName=table)["Table"]
+        described: Description = client.describe_table(TableName=table)["Table"]
+        return described
 
 
-def _wait_active(client: DynamoDBClient, table: str):
+def _wait_active(client: DynamoDBClient, table: str) -> None:
     with translated(client, table):
         client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)
 

@@ -66,18 +66,20 @@ def stamped(
 def _items(fixtures: Directory, conversation: Conversation, now: datetime, times: GroupTimes) -> list[dict]:
     first, second = (fixtures.user(h) for h in conversation.between)
     moved = times.shift((first.uuid, second.uuid), conversation)
-    result = []
+    result: list[dict] = []  # plain dicts, whatever the item type
     for index, message in enumerate(conversation.messages):
         created = items.iso_time(now - timedelta(minutes=message.minutes_ago) + timedelta(microseconds=index + moved))
         result.append(
-            items.message_item(
-                conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created
+            dict(
+                items.message_item(
+                    conversation.message_group_uuid, message.message_uuid, fixtures.user(message.sender), message.text, created
+                )
             )
         )
     last = result[-1]
     for owner, other in ((first, second), (second, first)):
-        result.append(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"]))
-    result.append(items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid))
+        result.append(dict(items.group_item(owner, other, conversation.message_group_uuid, last["message"], last["sk"])))
+    result.append(dict(items.group_claim(conversation.message_group_uuid, first.uuid, second.uuid)))
     return result
 
 

@@ -20,24 +20,32 @@ and lists the failures, each with its sequence number, its reason and which kind
 It applies a conversation's records of one batch at once: moving the group items to the
 newest of them is what applying each in turn comes to (the older ones find the group
 already past them, and message_count counts the whole interval), at one query and one
-transaction per group item for the conversation instead of per record.
-
-`lambda_handler` is the Lambda entry point; `ddb.stream.reader.read_stream` feeds the same
-handler from a local engine's stream.
+transaction per group item for the conversation instead of per record. `lambda_handler`
+is the Lambda entry point (`ddb.stream.reader` feeds the same handler locally).
 """
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
+from typing import Any
 
 from ddb.app import group_items
 from ddb.app.message_count import ATTRIBUTE, count_messages
 from ddb.core.awserrors import error_code, translated
-from ddb.core.clients import DynamoDBClient
+from ddb.core.clients import DynamoDBClient, PlainItem
 from ddb.core.errors import ConditionFailed, DdbError, MalformedRecord
 from ddb.data import capacity
 from ddb.data.items import MESSAGE_PREFIX, to_typed
-from ddb.stream.records import RecordFailure, identifier, parse_record, sequence_number
+from ddb.stream.records import (
+    BatchItemFailure,
+    BatchResponse,
+    InsertedMessage,
+    RecordFailure,
+    identifier,
+    parse_record,
+    sequence_number,
+)
 
 __all__ = [
     "RecordFailure",
@@ -63,17 +71,17 @@ class StreamResult:
     already_current: int = 0
     vanished: int = 0  # group items deleted while the record was applied: nothing to move
     ignored: int = 0
-    failed: list = field(default_factory=list)  # RecordFailure, in batch order
+    failed: list[RecordFailure] = field(default_factory=list)  # in batch order
     stopped_at: int | None = None  # index of the retryable failure that ended the batch early
     estimated_wcu: float = 0.0
 
     @property
-    def malformed(self) -> list:
+    def malformed(self) -> list[RecordFailure]:
         """The failures that can never apply."""
         return [f for f in self.failed if not f.retryable]
 
     @property
-    def retryable(self) -> list:
+    def retryable(self) -> list[RecordFailure]:
         """The failures that may apply on a later try."""
         return [f for f in self.failed if f.retryable]
 
@@ -82,13 +90,13 @@ class StreamResult:
         """How many records, from the start of the batch, were dealt with (applied, ignored or malformed)."""
         return self.records if self.stopped_at is None else self.stopped_at
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = self.__dict__.copy()
         data["failed"] = [asdict(f) for f in self.failed]
         return data
 
 
-def move_group_item(client: DynamoDBClient, table: str, current: dict | None, message: dict) -> str:
+def move_group_item(client: DynamoDBClient, table: str, current: Mapping[str, Any] | None, message: InsertedMessage) -> str:
     """Move one group item to `message`'s time and text, atomically.
 
     Returns "moved", "current" (the group is already at or past the message) or
@@ -132,11 +140,11 @@ def move_group_item(client: DynamoDBClient, table: str, current: dict | None, me
     raise ConditionFailed(f"could not move group item {owner} of {group} after {MAX_MOVE_TRIES} tries")
 
 
-def apply_message(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> int:
+def apply_message(client: DynamoDBClient, table: str, message: InsertedMessage, result: StreamResult) -> int:
     """Move both group items of the message's conversation to it; how many group items were found."""
     group = message["pk"][len(MESSAGE_PREFIX) :]
     found = group_items.in_conversation(client, table, group).items  # via the GSI: may lag; a move re-reads on conflict
-    newest: dict[str, dict] = {}
+    newest: dict[str, PlainItem] = {}
     for item in found:
         if item["pk"] not in newest or item["sk"] > newest[item["pk"]]["sk"]:
             newest[item["pk"]] = item
@@ -152,7 +160,7 @@ def apply_message(client: DynamoDBClient, table: str, message: dict, result: Str
     return len(newest)
 
 
-def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResult) -> int:
+def _apply(client: DynamoDBClient, table: str, message: InsertedMessage, result: StreamResult) -> int:
     """apply_message, with the engine's refusal of the message itself counted as malformed."""
     from botocore.exceptions import ClientError
 
@@ -168,7 +176,9 @@ def _apply(client: DynamoDBClient, table: str, message: dict, result: StreamResu
             raise
 
 
-def _apply_conversation(client: DynamoDBClient, table: str, messages: list, result: StreamResult) -> dict[int, DdbError]:
+def _apply_conversation(
+    client: DynamoDBClient, table: str, messages: list[tuple[int, InsertedMessage]], result: StreamResult
+) -> dict[int, DdbError]:
     """Apply one conversation's messages of a batch, `(index, message)` in batch order; the failures by index.
 
     The newest message is applied (the first of equal times, as in turn); the others are
@@ -193,7 +203,9 @@ def _apply_conversation(client: DynamoDBClient, table: str, messages: list, resu
     return failures
 
 
-def handle_records(client: DynamoDBClient, table: str, records: list | None, stop_on_retryable: bool = False) -> StreamResult:
+def handle_records(
+    client: DynamoDBClient, table: str, records: Sequence[object] | None, stop_on_retryable: bool = False
+) -> StreamResult:
     """Apply every record of a batch; failures are listed with their reason, in batch order.
 
     A malformed record never stops the batch: it is listed (not retryable) and the rest is
@@ -205,9 +217,9 @@ def handle_records(client: DynamoDBClient, table: str, records: list | None, sto
     """
     records = records or []
     result = StreamResult()
-    parsed: list[dict | None] = []
+    parsed: list[InsertedMessage | None] = []
     failures: dict[int, DdbError] = {}
-    conversations: dict[str, list] = {}
+    conversations: dict[str, list[tuple[int, InsertedMessage]]] = {}
     for index, record in enumerate(records):
         try:
             message = parse_record(record)
@@ -235,7 +247,7 @@ def handle_records(client: DynamoDBClient, table: str, records: list | None, sto
     return result
 
 
-def batch_item_failures(records: list | None, result: StreamResult) -> list[dict]:
+def batch_item_failures(records: Sequence[object] | None, result: StreamResult) -> list[BatchItemFailure]:
     """The `batchItemFailures` of Lambda's partial-batch response for `result`.
 
     Every failed record is named by its sequence number; Lambda restarts the shard at the
@@ -245,7 +257,7 @@ def batch_item_failures(records: list | None, result: StreamResult) -> list[dict
     `#<index>` is given.
     """
     numbers = [n for n in map(sequence_number, records or []) if n]
-    named = []
+    named: list[str] = []
     for failure in result.failed:
         identifier = failure.sequence_number or (numbers[0] if numbers else failure.identifier)
         if identifier not in named:
@@ -253,7 +265,7 @@ def batch_item_failures(records: list | None, result: StreamResult) -> list[dict
     return [{"itemIdentifier": identifier} for identifier in named]
 
 
-def lambda_handler(event: object, context: object = None) -> dict[str, list[dict[str, str]]]:
+def lambda_handler(event: object, context: object = None) -> BatchResponse:
     """AWS Lambda entry point for the table's stream (set TABLE_NAME; region from Lambda).
 
     Returns the partial-batch response (enable ReportBatchItemFailures on the event
@@ -281,7 +293,7 @@ def lambda_handler(event: object, context: object = None) -> dict[str, list[dict
 _CLIENTS: dict[str, DynamoDBClient] = {}
 
 
-def _lambda_client(boto3: ModuleType):
+def _lambda_client(boto3: ModuleType) -> DynamoDBClient:
     # Reused across warm invocations; created on first use, never at import.
     if "dynamodb" not in _CLIENTS:
         _CLIENTS["dynamodb"] = boto3.client("dynamodb")

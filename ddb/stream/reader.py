@@ -9,7 +9,7 @@ Lambda needs none of it.
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,10 +17,13 @@ from ddb.core.awserrors import translated
 from ddb.core.clients import DynamoDBClient, DynamoDBStreamsClient
 from ddb.core.errors import Interrupted
 from ddb.stream import handler as stream
+from ddb.stream.records import RecordFailure, StreamRecord
 
 PAGE = 1000  # records a GetRecords call asks for: DynamoDB's most
 REMAINING_COUNTED = 100_000  # `pending_count` counts this many at most
 BATCH_RECORDS = 10_000  # records `drain` reads, applies and checkpoints at a time (memory stays flat)
+
+Checkpoint = dict[str, str]  # shard id -> the sequence number of the last record dealt with
 
 
 @dataclass
@@ -30,13 +33,13 @@ class StreamBatch:
     `shards[i]` is the shard of `records[i]`; `start` is the checkpoint the read began at.
     """
 
-    records: list
+    records: list[StreamRecord]
     arn: str | None
-    checkpoint: dict
-    shards: list = field(default_factory=list)
-    start: dict = field(default_factory=dict)
+    checkpoint: Checkpoint
+    shards: list[str] = field(default_factory=list)
+    start: Checkpoint = field(default_factory=dict)
 
-    def checkpoint_through(self, count: int) -> dict:
+    def checkpoint_through(self, count: int) -> Checkpoint:
         """The checkpoint once the first `count` records are dealt with (the rest to be read again)."""
         checkpoint = dict(self.start)
         for record, shard in zip(self.records[:count], self.shards, strict=False):
@@ -62,7 +65,7 @@ def read_stream(
             return StreamBatch([], None, {})
         checkpoint = _load_checkpoint(checkpoint_file, arn)
         start = dict(checkpoint)
-        records: list[dict] = []
+        records: list[StreamRecord] = []
         shards: list[str] = []
         for shard_id, page in _pages(streams_client, arn, checkpoint, max_records):
             records += page
@@ -87,8 +90,8 @@ def pending_count(
 
 
 def _pages(
-    streams_client: DynamoDBStreamsClient, arn: str, checkpoint: dict, max_records: int | None
-) -> Iterator[tuple[str, list[dict]]]:
+    streams_client: DynamoDBStreamsClient, arn: str, checkpoint: Checkpoint, max_records: int | None
+) -> Iterator[tuple[str, list[StreamRecord]]]:
     """(shard id, records) page by page, shard by shard, from the checkpoint, until `max_records` came (None: all)."""
     left = max_records
     description = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]
@@ -189,7 +192,7 @@ def _add(drained: Drained, result: stream.StreamResult) -> None:
     drained.batches += 1
 
 
-def _load_checkpoint(path: str | Path | None, arn: str) -> dict:
+def _load_checkpoint(path: str | Path | None, arn: str) -> Checkpoint:
     if not path:
         return {}
     try:
@@ -199,14 +202,14 @@ def _load_checkpoint(path: str | Path | None, arn: str) -> dict:
     return dict(data.get(arn, {})) if isinstance(data, dict) else {}
 
 
-def save_checkpoint(path: str | Path, arn: str, checkpoint: dict) -> None:
+def save_checkpoint(path: str | Path, arn: str, checkpoint: Checkpoint) -> None:
     """Remember how far the stream was read (after its records were applied)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({arn: checkpoint}))
 
 
-def save_dead_letters(path: str | Path, records: list, failures: list, table: str) -> None:
+def save_dead_letters(path: str | Path, records: Sequence[object], failures: list[RecordFailure], table: str) -> None:
     """Append each failed record to a JSON Lines file: its sequence number, the reason and the record itself.
 
     Written before the checkpoint moves past them, so a crash in between saves a record
@@ -229,7 +232,7 @@ def save_dead_letters(path: str | Path, records: list, failures: list, table: st
             out.write(json.dumps(entry, default=_plain) + "\n")
 
 
-def _plain(value: object):
+def _plain(value: object) -> str:
     """JSON for what get_records returns besides JSON types (a datetime, bytes of a B attribute)."""
     import base64
     from datetime import datetime

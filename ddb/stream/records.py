@@ -3,13 +3,16 @@
 `parse_record` turns one record into the message it inserts (or None when it is not a
 new message) and raises `MalformedRecord` for a record that can never apply (a poison
 record: no sort key, no text, no conversation uuid, not even a dict). `sequence_number`
-and `identifier` name a record in reports, dead letters and Lambda's partial-batch answer.
+and `identifier` name a record in reports, dead letters and Lambda's partial-batch answer
+(`BatchResponse`).
 """
 
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, TypedDict
 
+from ddb.core.clients import TypedItem
 from ddb.core.errors import MalformedRecord
 from ddb.data import contract
 from ddb.data.items import MESSAGE_PREFIX
@@ -27,6 +30,29 @@ _TYPE_NAMES = {
     "NS": "a number set",
     "BS": "a binary set",
 }
+
+
+StreamRecord = dict[str, Any]  # one record as Lambda's event or `get_records` gives it
+
+
+class InsertedMessage(TypedDict):
+    """The message a stream record inserts (`parse_record`): the key of its item and its text."""
+
+    pk: str
+    sk: str
+    message: str
+
+
+class BatchItemFailure(TypedDict):
+    """One record Lambda is to retry, by its sequence number."""
+
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    """Lambda's partial-batch response (`ddb.stream.lambda_handler`)."""
+
+    batchItemFailures: list[BatchItemFailure]
 
 
 @dataclass(frozen=True)
@@ -62,8 +88,8 @@ def identifier(record: object, index: int) -> str:
 
 @dataclass(frozen=True)
 class _Shapes:
-    pk: re.Pattern
-    sk: re.Pattern
+    pk: re.Pattern[str]
+    sk: re.Pattern[str]
     text_limit: int
 
 
@@ -75,7 +101,7 @@ def _shapes() -> _Shapes:
     return _Shapes(re.compile(properties["pk"]["pattern"]), re.compile(properties["sk"]["pattern"]), item["text"]["maxLength"])
 
 
-def _string(image: dict, name: str) -> str:
+def _string(image: TypedItem, name: str) -> str:
     """The string attribute `name` of a typed image; MalformedRecord if it is missing or not a string."""
     if name not in image:
         raise MalformedRecord(f"the new item has no {name}")
@@ -84,10 +110,11 @@ def _string(image: dict, name: str) -> str:
     if kind != "S" or not isinstance(value[kind], str):
         found = _TYPE_NAMES.get(kind or "", "not a DynamoDB attribute value")
         raise MalformedRecord(f"the new item's {name} is {found}, not a string")
-    return value["S"]
+    text: str = value["S"]
+    return text
 
 
-def parse_record(record: object) -> dict | None:
+def parse_record(record: object) -> InsertedMessage | None:
     """The message a stream record inserts, as {"pk", "sk", "message"}, or None when it inserts none.
 
     Pure: no request is sent. Anything but an INSERT of a `MSG#` item is None (a change,
