@@ -7,7 +7,7 @@ from invoke import task
 from ddb.core import errors
 
 from .exits import reports_errors
-from .flags import JSON, PROD, YES
+from .flags import target_flags
 from .output import print_json, status_line
 from .targeting import ask_at_terminal, config, make_client, project_path, resolve_target
 
@@ -37,7 +37,7 @@ def _template(c, table, on_demand):
     return cfn_template.stack_template(policy, table, billing)
 
 
-@task(name="package", help={"out": f"write the zip here (default: <ddb.package_dir>/{ZIP_NAME})", "json_": JSON})
+@target_flags(name="package", out=f"write the zip here (default: <ddb.package_dir>/{ZIP_NAME})")
 @reports_errors
 def build_package(c, out=None, json_=False):
     """Build the stream Lambda's zip (the ddb package) reproducibly; print its path, size and sha256."""
@@ -71,15 +71,11 @@ def write_template(c, out=None, on_demand=False):
     status_line(f"wrote the template to {out}; deploy it with `invoke deploy.stack --prod`")
 
 
-@task(
+@target_flags(
     name="stack",
-    help={
-        "prod": PROD,
-        "yes": YES,
-        "on_demand": ON_DEMAND,
-        "bucket": "S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
-        "stack": "CloudFormation stack name (default: ddb.stack)",
-    },
+    on_demand=ON_DEMAND,
+    bucket="S3 bucket for the zip, in the stack's region (default: ddb.deploy_bucket)",
+    stack="CloudFormation stack name (default: ddb.stack)",
 )
 @reports_errors
 def deploy_stack(c, prod=False, yes=False, bucket=None, stack=None, on_demand=False):

@@ -2,10 +2,8 @@
 
 import sys
 
-from invoke import task
-
 from .exits import reports_errors
-from .flags import ENDPOINT, PROD, YES, seconds, whole_number
+from .flags import PROD, seconds, target_flags, whole_number
 from .output import console, status_line
 from .targeting import config, confirm, make_client, resolve_target, writer_count
 
@@ -14,16 +12,15 @@ def _rate(items, elapsed):
     return f"{items / elapsed:.0f} items/s" if elapsed > 0 else "instant"
 
 
-@task(
-    help={
-        "out": "folder to write the export into (run again with the same folder to finish an interrupted export)",
-        "segments": "scan in N parallel segments, one data file each (default: ddb.export_segments)",
-        "anonymize": "replace people (handles, names, texts, user uuids) and the account id with stand-ins keyed by this "
-        "installation's secret (or ddb.anonymize_salt)",
-        "table": "table to export (default: ddb.table)",
-        "prod": PROD + "; reads only",
-        "endpoint_url": ENDPOINT,
-    }
+@target_flags(
+    out="folder to write the export into (run again with the same folder to finish an interrupted export)",
+    segments="scan in N parallel segments, one data file each (default: ddb.export_segments)",
+    anonymize=(
+        "replace people (handles, names, texts, user uuids) and the account id with stand-ins keyed by this "
+        "installation's secret (or ddb.anonymize_salt)"
+    ),
+    table="table to export (default: ddb.table)",
+    prod=PROD + "; reads only",
 )
 @reports_errors
 def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpoint_url=None):
@@ -79,19 +76,14 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         status_line(f"made this installation's anonymization secret, {made_secret} (0600): keep it to anonymize alike again")
 
 
-@task(
+@target_flags(
     name="import",
-    help={
-        "folder": "an export folder (ours, or an AWS export downloaded from S3) or a dynamodump folder",
-        "table": "table to import into (default: ddb.table)",
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "dry_run": "validate and plan (reads only), write nothing",
-        "replace": "overwrite items that differ from the export's instead of refusing",
-        "writers": "concurrent batch writers (default: ddb.writers)",
-        "backup_capacity": "create a missing table with the backup's provisioned capacity even when above the declared schema's",
-    },
+    folder="an export folder (ours, or an AWS export downloaded from S3) or a dynamodump folder",
+    table="table to import into (default: ddb.table)",
+    dry_run="validate and plan (reads only), write nothing",
+    replace="overwrite items that differ from the export's instead of refusing",
+    writers="concurrent batch writers (default: ddb.writers)",
+    backup_capacity="create a missing table with the backup's provisioned capacity even when above the declared schema's",
 )
 @reports_errors
 def import_(

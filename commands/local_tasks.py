@@ -5,7 +5,7 @@ from invoke import Exit, task
 from ddb.core import errors
 
 from .exits import reports_errors, worded
-from .flags import JSON, whole_number
+from .flags import target_flags, whole_number
 from .output import print_json, status_line
 from .targeting import config, make_client, project_path, resolve_target
 
@@ -67,7 +67,7 @@ def install(c, force=False):
     )
 
 
-@task(help={"json_": JSON})
+@target_flags()
 @reports_errors
 def status(c, json_=False):
     """Say which local engine runs, its version, and whether it answers (exit 1 when nothing answers)."""

@@ -4,10 +4,8 @@ The folder is `ddb.migrations` in invoke.yaml (a relative path is taken from the
 folder). `up` and `down` hold the migrate lock while they run; `--dry-run` reads only.
 """
 
-from invoke import task
-
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD, YES, seconds, whole_number
+from .flags import seconds, target_flags, whole_number
 from .output import print_json, status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target
 
@@ -18,7 +16,7 @@ def _folder(c):
     return project_path(config(c).migrations)
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "json_": JSON})
+@target_flags()
 @reports_errors
 def status(c, prod=False, endpoint_url=None, json_=False):
     """Show each migration: applied (when), pending, or part-way (resumable)."""
@@ -90,30 +88,14 @@ def _run(c, direction, to, dry_run, prod, endpoint_url, yes):
         )
 
 
-@task(
-    help={
-        "to": "apply the pending migrations up to this version (default: all)",
-        "dry_run": DRY_RUN,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-    }
-)
+@target_flags(to="apply the pending migrations up to this version (default: all)", dry_run=DRY_RUN)
 @reports_errors
 def up(c, to=None, dry_run=False, prod=False, endpoint_url=None, yes=False):
     """Apply the pending migrations in version order; continues one that stopped part-way."""
     _run(c, "up", to, dry_run, prod, endpoint_url, yes)
 
 
-@task(
-    help={
-        "to": "undo the applied migrations above this version (0: all); default: only the latest",
-        "dry_run": DRY_RUN,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-    }
-)
+@target_flags(to="undo the applied migrations above this version (0: all); default: only the latest", dry_run=DRY_RUN)
 @reports_errors
 def down(c, to=None, dry_run=False, prod=False, endpoint_url=None, yes=False):
     """Undo the latest applied migration (or all above --to), newest first."""

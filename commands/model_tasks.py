@@ -3,7 +3,7 @@
 from invoke import task
 
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD
+from .flags import PROD, target_flags
 from .output import print_json, status_line
 from .targeting import config, project_path
 
@@ -83,16 +83,12 @@ def _prices(c):
     return pricing.Prices(**values, taken=str(given.get("taken", "?")), region=str(given.get("region", "?")))
 
 
-@task(
-    help={
-        "traffic": "YAML file of requests per second per pattern (see docs/traffic.example.yaml)",
-        "from_fixtures": "measure item sizes on the fixtures instead of the table's items",
-        "chart": "also write the month's cost against traffic, on demand vs provisioned, as an SVG image (a new file)",
-        "force": "with --chart: replace the file if it exists (a link at that name is replaced, never followed)",
-        "json_": JSON,
-        "prod": PROD + "; reads only",
-        "endpoint_url": ENDPOINT,
-    }
+@target_flags(
+    traffic="YAML file of requests per second per pattern (see docs/traffic.example.yaml)",
+    from_fixtures="measure item sizes on the fixtures instead of the table's items",
+    chart="also write the month's cost against traffic, on demand vs provisioned, as an SVG image (a new file)",
+    force="with --chart: replace the file if it exists (a link at that name is replaced, never followed)",
+    prod=PROD + "; reads only",
 )
 @reports_errors
 def cost(c, traffic, from_fixtures=False, chart=None, force=False, json_=False, prod=False, endpoint_url=None):

@@ -4,24 +4,17 @@ Read patterns print a view (or `--json`) on stdout and the capacity they used on
 write patterns print the conversation's uuid on stdout and what they stored on stderr.
 """
 
-from invoke import task
-
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD, YES, whole_number
+from .flags import target_flags, whole_number
 from .output import print_json, status_line
 from .targeting import config, confirm, make_client, resolve_target, resolve_user
 
 
-@task(
-    help={
-        "handle": "whose conversations (default: ddb.default_handle); found in the fixture set, else in the table",
-        "user_uuid": "whose conversations, by uuid (instead of --handle)",
-        "limit": "page size (default 20)",
-        "cursor": "next_cursor of the previous page",
-        "json_": JSON,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-    }
+@target_flags(
+    handle="whose conversations (default: ddb.default_handle); found in the fixture set, else in the table",
+    user_uuid="whose conversations, by uuid (instead of --handle)",
+    limit="page size (default 20)",
+    cursor="next_cursor of the previous page",
 )
 @reports_errors
 def list_conversations(c, handle=None, user_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
@@ -44,15 +37,10 @@ def list_conversations(c, handle=None, user_uuid=None, limit=None, cursor=None, 
     _show_page(page, json_, lambda: conversations_view(page, label))
 
 
-@task(
-    help={
-        "message_group_uuid": "which conversation (default: ddb.default_message_group_uuid)",
-        "limit": "messages per page (default 20)",
-        "cursor": "next_cursor of the previous page (older messages)",
-        "json_": JSON,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-    }
+@target_flags(
+    message_group_uuid="which conversation (default: ddb.default_message_group_uuid)",
+    limit="messages per page (default 20)",
+    cursor="next_cursor of the previous page (older messages)",
 )
 @reports_errors
 def get_conversation(c, message_group_uuid=None, limit=None, cursor=None, json_=False, prod=False, endpoint_url=None):
@@ -81,17 +69,11 @@ def _show_page(page, as_json, view):
         status_line(f"more: --cursor {page.next_cursor}")
 
 
-@task(
-    help={
-        "message_group_uuid": "the conversation to write into",
-        "handle": "the sender (default: ddb.default_handle); found in the fixture set, else in the table",
-        "user_uuid": "the sender, by uuid (instead of --handle)",
-        "message": "the text",
-        "json_": JSON,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-    }
+@target_flags(
+    message_group_uuid="the conversation to write into",
+    handle="the sender (default: ddb.default_handle); found in the fixture set, else in the table",
+    user_uuid="the sender, by uuid (instead of --handle)",
+    message="the text",
 )
 @reports_errors
 def create_message(
@@ -107,18 +89,12 @@ def create_message(
     _show_sent(messaging.create_message(client, target.table, message_group_uuid, sender, message), json_)
 
 
-@task(
-    help={
-        "handle": "who starts it (default: ddb.default_handle); found in the fixture set, else in the table",
-        "user_uuid": "who starts it, by uuid (instead of --handle)",
-        "with_": "the other user's handle",
-        "with_user_uuid": "the other user, by uuid (instead of --with)",
-        "message": "the first message",
-        "json_": JSON,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-    }
+@target_flags(
+    handle="who starts it (default: ddb.default_handle); found in the fixture set, else in the table",
+    user_uuid="who starts it, by uuid (instead of --handle)",
+    with_="the other user's handle",
+    with_user_uuid="the other user, by uuid (instead of --with)",
+    message="the first message",
 )
 @reports_errors
 def create_conversation(

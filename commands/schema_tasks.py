@@ -6,10 +6,10 @@ in place, and the risky steps (destructive ones, capacity cuts, billing switches
 steps one at a time, each waited for; run again after an interruption, it continues.
 """
 
-from invoke import Exit, task
+from invoke import Exit
 
 from .exits import reports_errors
-from .flags import ENDPOINT, PROD, YES
+from .flags import target_flags
 from .output import print_json, status_line
 from .targeting import config, confirm, make_client, resolve_target
 
@@ -53,16 +53,13 @@ def _refuse_blocked(table: str, blocked: list[str]):
     )
 
 
-@task(
-    help={
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "json_": "print the plan as JSON: {table, steps: [{kind, summary, destructive, risky, operation, request}], "
-        "skipped, blocked}",
-        "on_demand": ON_DEMAND,
-        "check": f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way "
-        "(1 when something cannot change in place)",
-    }
+@target_flags(
+    json_="print the plan as JSON: {table, steps: [{kind, summary, destructive, risky, operation, request}], skipped, blocked}",
+    on_demand=ON_DEMAND,
+    check=(
+        f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way "
+        "(1 when something cannot change in place)"
+    ),
 )
 @reports_errors
 def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, check=False):
@@ -97,15 +94,7 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
         raise Exit(code=CHANGES_PENDING)
 
 
-@task(
-    help={
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "on_demand": ON_DEMAND,
-        "allow_destructive": ALLOW_DESTRUCTIVE,
-    }
-)
+@target_flags(on_demand=ON_DEMAND, allow_destructive=ALLOW_DESTRUCTIVE)
 @reports_errors
 def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False):
     """Change the live table to the declaration, one step at a time; run again to continue after an interruption."""

@@ -1,11 +1,11 @@
 """The `stream.*` task: pattern E run locally, from the table's stream, as the Lambda runs it."""
 
-from invoke import Exit, task
+from invoke import Exit
 
 from ddb.core import errors
 
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD, YES, whole_number
+from .flags import target_flags, whole_number
 from .output import print_json, status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target
 
@@ -13,15 +13,9 @@ from .targeting import config, confirm, make_client, project_path, resolve_targe
 RECORDS_LEFT = 3
 
 
-@task(
-    help={
-        "json_": JSON,
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "from_start": "re-read the whole stream instead of continuing from the last run",
-        "max_records": "apply at most N records, then say how many remain (exit code 3 if some do); default: all pending",
-    }
+@target_flags(
+    from_start="re-read the whole stream instead of continuing from the last run",
+    max_records="apply at most N records, then say how many remain (exit code 3 if some do); default: all pending",
 )
 @reports_errors
 def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start=False, max_records=None):

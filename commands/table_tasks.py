@@ -7,19 +7,12 @@ Each task resolves its target, calls the `ddb` library, renders the result, and 
 from invoke import task
 
 from .exits import reports_errors
-from .flags import ENDPOINT, JSON, PROD, YES, seconds, whole_number
+from .flags import seconds, target_flags, whole_number
 from .output import status_line
 from .targeting import config, confirm, make_client, project_path, resolve_target, writer_count
 
 
-@task(
-    help={
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "on_demand": "create the table with on-demand (PAY_PER_REQUEST) billing",
-    }
-)
+@target_flags(on_demand="create the table with on-demand (PAY_PER_REQUEST) billing")
 @reports_errors
 def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     """Create the table (keys, GSI, stream) and wait until it is ACTIVE."""
@@ -34,7 +27,7 @@ def schema_load(c, prod=False, endpoint_url=None, yes=False, on_demand=False):
     status_line(f"table {result.table!r}: {result.action} ({result.description['TableStatus']}) at {describe(target, client)}")
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "json_": JSON})
+@target_flags()
 @reports_errors
 def list_tables(c, prod=False, endpoint_url=None, json_=False):
     """List the table names at the target."""
@@ -54,15 +47,7 @@ def list_tables(c, prod=False, endpoint_url=None, json_=False):
         status_line(f"{len(names)} table(s), {where(target, client)}")
 
 
-@task(
-    help={
-        "table": "table to delete (default: ddb.table)",
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "dry_run": "say what would be deleted, delete nothing",
-    }
-)
+@target_flags(table="table to delete (default: ddb.table)", dry_run="say what would be deleted, delete nothing")
 @reports_errors
 def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False):
     """Delete the table; a missing table is a no-op."""
@@ -80,16 +65,11 @@ def drop(c, table=None, prod=False, endpoint_url=None, yes=False, dry_run=False)
     status_line(f"table {target.table!r}: {'deleted' if dropped else 'not there, nothing to delete'}")
 
 
-@task(
-    help={
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "yes": YES,
-        "fixtures": "fixture directory (default: ddb.seed.fixtures)",
-        "dry_run": "validate and plan, write nothing",
-        "writers": "concurrent batch writers (default: ddb.writers)",
-        "json_": "print the summary as one JSON object on stdout",
-    }
+@target_flags(
+    fixtures="fixture directory (default: ddb.seed.fixtures)",
+    dry_run="validate and plan, write nothing",
+    writers="concurrent batch writers (default: ddb.writers)",
+    json_="print the summary as one JSON object on stdout",
 )
 @reports_errors
 def seed(c, prod=False, endpoint_url=None, yes=False, fixtures=None, dry_run=False, writers=None, json_=False):
@@ -145,14 +125,10 @@ def _seed_options(c, target, writers, bar) -> dict:
     }
 
 
-@task(
-    help={
-        "prod": PROD,
-        "endpoint_url": ENDPOINT,
-        "limit": "stop after N items",
-        "json_": "print JSON Lines, one plain item per line",
-        "segments": "parallel scan in N segments, one thread each (items then come in no particular order)",
-    }
+@target_flags(
+    limit="stop after N items",
+    json_="print JSON Lines, one plain item per line",
+    segments="parallel scan in N segments, one thread each (items then come in no particular order)",
 )
 @reports_errors
 def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=None):
@@ -210,7 +186,7 @@ def synth(c, out, messages=None, conversations=None, users=None, seed=None, forc
     )
 
 
-@task(help={"prod": PROD, "endpoint_url": ENDPOINT, "yes": YES, "fixtures": "fixture directory (default: ddb.seed.fixtures)"})
+@target_flags(fixtures="fixture directory (default: ddb.seed.fixtures)")
 @reports_errors
 def setup(c, prod=False, endpoint_url=None, yes=False, fixtures=None):
     """Drop (if present), create and seed the table."""

@@ -19,10 +19,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import islice
 
 from ddb.bulk import pacing
-from ddb.core.awserrors import error_code, to_ddb_error
+from ddb.core.awserrors import to_ddb_error
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import Interrupted, WriteIncomplete
-from ddb.core.retry import THROTTLING_CODES, RetryPolicy, is_retryable
+from ddb.core.retry import RetryPolicy, is_retryable, is_throttling
 from ddb.core.tally import BatchResult
 from ddb.data import capacity
 from ddb.data.items import to_typed
@@ -48,10 +48,6 @@ def delete_request(key: dict) -> dict:
 def _request_key(request: dict) -> dict:
     typed = request["PutRequest"]["Item"] if "PutRequest" in request else request["DeleteRequest"]["Key"]
     return {"pk": typed["pk"]["S"], "sk": typed["sk"]["S"]}
-
-
-def _is_throttling(exc: BaseException) -> bool:
-    return error_code(exc) in THROTTLING_CODES
 
 
 class _Writer:
@@ -95,7 +91,7 @@ class _Writer:
                 if mapped is None:
                     raise
                 raise mapped from exc
-            throttled = _is_throttling(exc)
+            throttled = is_throttling(exc)
             return None, exc
         finally:
             self.pacer.release(started, admitted, throttled)

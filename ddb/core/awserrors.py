@@ -46,19 +46,35 @@ def is_loopback(endpoint_url: str | None) -> bool:
     return bool(endpoint_url) and urlparse(endpoint_url).hostname in _LOOPBACK
 
 
-def to_ddb_error(exc: BaseException, client: AwsClient, table: str | None = None) -> DdbError | None:
-    """The `DdbError` for a botocore exception, or None when it is not foreseeable."""
+def to_ddb_error(exc: BaseException, client: AwsClient, table: str | None = None, doing: str | None = None) -> DdbError | None:
+    """The `DdbError` for a botocore exception, or None when it is not foreseeable.
+
+    Without `doing` the request is DynamoDB's, on `table`. With it, the request is a step of
+    any AWS service ("upload the package"), and the line names the service and the step.
+    """
     from botocore import exceptions as bx
 
     endpoint = masked(client.meta.endpoint_url or "")
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError)):
+    if isinstance(exc, bx.NoCredentialsError):
+        return CredentialsError(NO_CREDENTIALS)
+    unreachable = (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError, bx.ReadTimeoutError)
+    if doing is not None:
+        service = client.meta.service_model.service_id
+        if isinstance(exc, unreachable):
+            return EngineUnreachable(f"cannot reach {service} at {endpoint} to {doing}: check the network and the region")
+        if isinstance(exc, bx.ClientError):
+            code, message = error_code(exc), exc.response.get("Error", {}).get("Message", "")
+            refused = CredentialsError if code in _CREDENTIAL_CODES else DdbError
+            return refused(f"{service} refused to {doing} ({code}): {message}".rstrip(": "))
+        if isinstance(exc, bx.BotoCoreError):
+            return DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}"))
+        return None
+    if isinstance(exc, bx.ReadTimeoutError):
+        return EngineUnreachable(f"DynamoDB at {endpoint} accepted the connection but did not answer in time")
+    if isinstance(exc, unreachable):
         if is_loopback(endpoint):
             return EngineUnreachable(f"no DynamoDB engine answers at {endpoint}", hint=Hint.START_ENGINE)
         return EngineUnreachable(f"cannot reach DynamoDB at {endpoint}: check the network and the region")
-    if isinstance(exc, bx.ReadTimeoutError):
-        return EngineUnreachable(f"DynamoDB at {endpoint} accepted the connection but did not answer in time")
-    if isinstance(exc, bx.NoCredentialsError):
-        return CredentialsError(NO_CREDENTIALS)
     if isinstance(exc, bx.NoRegionError):
         # Only a client made elsewhere gets here (`target.client` checks first), and botocore ignores AWS_REGION.
         return CredentialsError("no AWS region configured: set AWS_DEFAULT_REGION (or a profile's region)")
@@ -95,23 +111,12 @@ def translated(client: AwsClient, table: str | None = None) -> Iterator[None]:
 @contextmanager
 def stepwise(client: AwsClient, doing: str) -> Iterator[None]:
     """Run requests of any AWS service; a foreseeable SDK error leaves as one DdbError line naming the service and the step."""
-    from botocore import exceptions as bx
-
-    service = client.meta.service_model.service_id
     try:
         yield
     except DdbError:
         raise
-    except bx.ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
-        cls = CredentialsError if code in _CREDENTIAL_CODES else DdbError
-        raise cls(f"{service} refused to {doing} ({code}): {message}".rstrip(": ")) from None
-    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ConnectionClosedError, bx.ReadTimeoutError):
-        raise EngineUnreachable(
-            f"cannot reach {service} at {masked(client.meta.endpoint_url or '')} to {doing}: check the network and the region"
-        ) from None
-    except bx.NoCredentialsError:
-        raise CredentialsError(NO_CREDENTIALS) from None
-    except bx.BotoCoreError as exc:
-        raise DdbError(masked(f"AWS SDK error while trying to {doing}: {exc}")) from None
+    except Exception as exc:  # only SDK errors are mapped, others re-raise
+        mapped = to_ddb_error(exc, client, doing=doing)
+        if mapped is None:
+            raise
+        raise mapped from None

@@ -53,6 +53,13 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+def is_throttling(exc: BaseException) -> bool:
+    """True when the table (or the account) throttled the request (one of THROTTLING_CODES)."""
+    from ddb.core.awserrors import error_code
+
+    return error_code(exc) in THROTTLING_CODES
+
+
 def is_retryable(exc: BaseException) -> bool:
     """True for throttling, server errors, dropped connections and timeouts; not for a refused connection."""
     from botocore import exceptions as bx
