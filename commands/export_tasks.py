@@ -13,7 +13,7 @@ def _rate(items, elapsed):
 
 
 @target_flags(
-    out="folder to write the export into (run again with the same folder to finish an interrupted export)",
+    out="folder or s3://bucket/prefix to write the export into (run again with the same one to finish an interrupted export)",
     segments="scan in N parallel segments, one data file each (default: ddb.export_segments)",
     anonymize=(
         "replace people (handles, names, texts, user uuids) and the account id with stand-ins keyed by this "
@@ -26,10 +26,10 @@ def _rate(items, elapsed):
 def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpoint_url=None):
     """Export the table into a folder in DynamoDB's export layout (DYNAMODB_JSON); resumable."""
     from dataclasses import replace
-    from pathlib import Path
 
     from ddb.backup import exporting
     from ddb.backup.anonymize import Anonymizer
+    from ddb.backup.location import location
     from ddb.core.target import describe
 
     segments = whole_number("--segments", segments, config(c).export_segments, high=1000)
@@ -58,7 +58,7 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         result = exporting.export_table(
             client,
             target.table,
-            Path(out),
+            location(out, target),
             segments=segments,
             anonymizer=anonymizer,
             on_progress=lambda n: progress.advance(bar, n),
@@ -78,7 +78,7 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
 
 @target_flags(
     name="import",
-    folder="an export folder (ours, or an AWS export downloaded from S3) or a dynamodump folder",
+    folder="an export folder or s3://bucket/prefix (ours, or AWS's: the prefix above AWSDynamoDB/), or a dynamodump folder",
     table="table to import into (default: ddb.table)",
     dry_run="validate and plan (reads only), write nothing",
     replace="overwrite items that differ from the export's instead of refusing",
@@ -103,6 +103,7 @@ def import_(
 
     from ddb.backup import importing
     from ddb.backup import source as import_source
+    from ddb.backup.location import location
     from ddb.core.target import describe
 
     from .sentences import import_notes
@@ -110,7 +111,7 @@ def import_(
     target = resolve_target(c, prod, endpoint_url, table)
     writers = writer_count(c, target, writers)
     began = time.monotonic()
-    source = import_source.open_source(folder)
+    source = import_source.open_source(location(folder, target))
     items = import_source.validate(source)
     status_line(
         f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "

@@ -18,16 +18,37 @@ _IAM_FOR = {"TransactWriteItems": {"PutItem", "DeleteItem"}}
 _WAITERS = {"table_exists": "DescribeTable", "table_not_exists": "DescribeTable"}
 
 
-def _actions(policy: dict, sid=None) -> set[str]:
+def _actions(policy: dict, sid=None, service="dynamodb") -> set[str]:
     found = set()
     for statement in policy["Statement"]:
         if sid is None or statement["Sid"] == sid:
-            found |= {a.split(":", 1)[1] for a in statement["Action"]}
+            found |= {a.split(":", 1)[1] for a in statement["Action"] if sid or a.split(":", 1)[0] == service}
     return found
 
 
+# The IAM action of each S3 operation an export or import sends (a multipart upload's steps are s3:PutObject).
+_S3_IAM_FOR = {
+    "PutObject": "PutObject",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "AbortMultipartUpload": "AbortMultipartUpload",
+    "GetObject": "GetObject",
+    "HeadObject": "GetObject",
+    "ListObjectsV2": "ListBucket",
+}
+
+
+def _s3_operations_called_by_backup() -> set[str]:
+    """Every S3 operation named in `ddb/backup` (exports to and imports from s3://)."""
+    model = boto3.client("s3", region_name="us-east-1").meta.service_model
+    names = {xform_name(op): op for op in model.operation_names}
+    source = "\n".join(p.read_text() for p in sorted((ROOT / "ddb" / "backup").glob("*.py")))
+    return {names[m] for m in re.findall(r"\.(\w+)\(", source) if m in names}
+
+
 def _operations_called_in_source() -> set[str]:
-    """Every DynamoDB / Streams operation named in the library and the tasks."""
+    """Every DynamoDB / Streams operation named in the library (every subsystem's package) and the tasks."""
     names = {}
     for service in ("dynamodb", "dynamodbstreams"):
         model = boto3.client(service, region_name="us-east-1").meta.service_model
@@ -37,7 +58,8 @@ def _operations_called_in_source() -> set[str]:
         for p in [
             ROOT / "tasks.py",
             *sorted((ROOT / "commands").glob("*.py")),
-            *sorted((ROOT / "ddb").glob("*.py")),
+            # every subsystem but the local engines (`local.*`, never on prod)
+            *sorted(p for p in (ROOT / "ddb").rglob("*.py") if "engines" not in p.relative_to(ROOT / "ddb").parts),
             *sorted((ROOT / "migrations").glob("*.py")),
         ]
     )
@@ -55,6 +77,9 @@ def _iam(operations) -> set[str]:
 def test_tasks_policy_allows_every_action_the_code_calls_and_nothing_more():
     policy = json.loads((ROOT / "iam" / "tasks-policy.json").read_text())
     assert _actions(policy) == _iam(_operations_called_in_source())
+    called = _s3_operations_called_by_backup()
+    assert called >= {"PutObject", "UploadPart", "GetObject", "ListObjectsV2"}
+    assert _actions(policy, service="s3") == {_S3_IAM_FOR[op] for op in called}
 
 
 def test_lambda_policy_allows_what_the_handler_calls_and_what_the_stream_poller_needs(client, seeded, monkeypatch):
@@ -86,6 +111,7 @@ def test_policies_name_only_the_messages_table():
                 assert (
                     (resource == "*" and statement["Action"] == ["dynamodb:ListTables"])
                     or f"table/{TABLE}" in resource
+                    or resource in (f"arn:aws:s3:::{TABLE}-exports", f"arn:aws:s3:::{TABLE}-exports/*")  # its exports' bucket
                     or (resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"])
                 )
 

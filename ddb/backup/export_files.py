@@ -24,10 +24,13 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ddb.backup.layout import FILES, SUMMARY, DataFile
 from ddb.core.errors import DdbError
+
+if TYPE_CHECKING:
+    from ddb.backup.s3_path import S3Path
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -44,7 +47,7 @@ def _reason(exc: OSError) -> str:
 
 
 @contextmanager
-def reported(path: Path, doing: str = "cannot write") -> Iterator[None]:
+def reported(path: "Path | S3Path", doing: str = "cannot write") -> Iterator[None]:
     """Turn an OSError inside the block into one line: `<doing> <path>: <reason>`."""
     try:
         yield
@@ -189,10 +192,41 @@ class Folder:
 
     def write_manifests(self, summary: dict, files: list[DataFile]) -> None:
         """manifest-files.json first, then manifest-summary.json, each atomically, with their .checksum files."""
-        lines = "".join(json.dumps(f.as_json()) + "\n" for f in files)
-        for name, text in ((FILES, lines), (SUMMARY, json.dumps(summary, indent=2) + "\n")):
+        for name, text in manifest_texts(summary, files):
             self.write_atomically(name, text)
-            self.write_atomically(name.replace(".json", ".checksum"), hashlib.md5(text.encode()).hexdigest() + "\n")
+
+    @property
+    def s3_place(self) -> None:
+        """A folder is not in S3 (see `S3Folder.s3_place`)."""
+        return None
+
+    @contextmanager
+    def data_file(self, name: str) -> Iterator[BinaryIO]:
+        """A new data file `name`, written as `<name>.part`, flushed to disk, then renamed into place when the block ends."""
+        part = name + ".part"
+        with self.create(part) as raw:
+            yield raw
+            with reported(self.path / part):
+                raw.flush()
+                os.fsync(raw.fileno())
+        self.rename(part, name)
+
+
+def manifest_texts(summary: dict, files: list[DataFile]) -> list[tuple[str, str]]:
+    """(name, text) of manifest-files.json, its .checksum, manifest-summary.json and its .checksum, in writing order."""
+    lines = "".join(json.dumps(f.as_json()) + "\n" for f in files)
+    texts = []
+    for name, text in ((FILES, lines), (SUMMARY, json.dumps(summary, indent=2) + "\n")):
+        texts += [(name, text), (name.replace(".json", ".checksum"), hashlib.md5(text.encode()).hexdigest() + "\n")]
+    return texts
+
+
+class Sink(Protocol):
+    """Where a data file's bytes go: a file, or an S3 upload."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class HashingWriter:
@@ -201,7 +235,7 @@ class HashingWriter:
     A failed write (a full disk) is an ExportWriteError naming `path`.
     """
 
-    def __init__(self, raw: BinaryIO, path: Path | None = None):
+    def __init__(self, raw: Sink, path: "Path | S3Path | None" = None):
         self.raw, self.md5, self.path = raw, hashlib.md5(), path
 
     def write(self, data: bytes) -> int:

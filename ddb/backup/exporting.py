@@ -18,18 +18,18 @@ are: an export is a copy of the items, not a point-in-time snapshot.
 import contextlib
 import gzip
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Generic, TypeVar, cast
 
 from ddb.backup import layout
 from ddb.backup import manifest as export_manifest
 from ddb.backup.anonymize import Anonymizer
-from ddb.backup.export_files import Folder, HashingWriter, reported
+from ddb.backup.export_files import HashingWriter
+from ddb.backup.location import Location, Writable, open_out
 from ddb.backup.manifest import file_name
 from ddb.backup.progress import PROGRESS, Progress, Source, start_or_resume, table_account
 from ddb.bulk.scan import PARALLEL_PAGE_ITEMS, typed_pages
@@ -40,13 +40,14 @@ from ddb.schema import description as table_description
 
 __all__ = ["PROGRESS", "ExportResult", "export_table", "file_name"]
 MAX_THREADS = 16
+Where = TypeVar("Where", bound=Location)
 
 
 @dataclass
-class ExportResult:
+class ExportResult(Generic[Where]):
     """What an export run did, and where the export is."""
 
-    directory: Path  # the export folder: <out>/AWSDynamoDB/<export id>
+    directory: Where  # the export folder (or S3 prefix): <out>/AWSDynamoDB/<export id>
     export_id: str
     item_count: int
     files: list[layout.DataFile]
@@ -61,22 +62,21 @@ class ExportResult:
 def export_table(
     client: DynamoDBClient,
     table: str,
-    out: Path | str,
+    out: Where,
     *,
     segments: int = 1,
     anonymizer: Anonymizer | None = None,
     page_size: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
-) -> ExportResult:
-    """Export `table` into `out` (see the module's docstring); returns what was done.
+) -> ExportResult[Where]:
+    """Export `table` into `out`, a folder or an S3 prefix (`ddb.backup.location`; see the module's docstring).
 
     `on_progress(n)` is called with the items of each page written. Setting `stop`, or
     Ctrl-C, ends the run after the pages in flight: raises Interrupted, the finished
     segments kept for the next run.
     """
     began = time.monotonic()
-    out = Path(out)
     if segments < 1:
         raise ValueError(f"segments must be at least 1, not {segments}")
     description = schema.describe(client, table)  # before anything is written to `out`
@@ -87,11 +87,12 @@ def export_table(
     if anonymizer is not None:
         saved = anonymizer.description(saved, table_account(description))
     with contextlib.ExitStack() as folders:
-        folder = Folder.open_out(out)
+        folder = open_out(out)
         folders.callback(folder.close)
         progress = start_or_resume(folder, source)
         try:
-            return _export(client, folder, progress, saved, page_size, anonymizer, on_progress, stop, began, folders)
+            done = _export(client, folder, progress, saved, page_size, anonymizer, on_progress, stop, began, folders)
+            return cast(ExportResult[Where], done)  # its directory is below `out`: a folder's, or an S3 prefix's
         except BaseException:
             if not progress.state["finished"]:  # nothing worth keeping: leave nothing that blocks `out`
                 progress.remove([file_name(progress.export_id, s) + ".part" for s in range(segments)])
@@ -100,7 +101,7 @@ def export_table(
 
 def _export(
     client: DynamoDBClient,
-    folder: Folder,
+    folder: Writable,
     progress: Progress,
     saved: dict,
     page_size: int | None,
@@ -109,7 +110,7 @@ def _export(
     stop: threading.Event | None,
     began: float,
     folders: contextlib.ExitStack,
-) -> ExportResult:
+) -> ExportResult[Location]:
     source_segments = progress.state["segments"]
     export_id = progress.export_id
     root = _opened(folders, folder.child(layout.ROOT, create=True))
@@ -135,7 +136,7 @@ def _export(
             summary,
         )
     data = _opened(folders, export.child(layout.DATA, create=True))
-    export.create(layout.STARTED).close()
+    export.write_atomically(layout.STARTED, "")
     export.write_atomically(layout.DESCRIPTION, json.dumps({"Table": saved}, indent=1))
     kept = len(progress.state["finished"])
     todo = [s for s in range(source_segments) if str(s) not in progress.state["finished"]]
@@ -143,10 +144,13 @@ def _export(
     if source_segments > 1 and not page_size:
         page_size = PARALLEL_PAGE_ITEMS
     table = progress.state["table"]
-    _run_segments(client, table, data, export_id, todo, source_segments, page_size, anonymizer, progress, on_progress, stop)
+    s3_place = folder.s3_place
+    key_prefix = f"{s3_place[1]}/" if s3_place and s3_place[1] else ""  # S3 keys are whole; a folder's are relative to it
+    keys = Keys(export_id, key_prefix)
+    _run_segments(client, table, data, keys, todo, source_segments, page_size, anonymizer, progress, on_progress, stop)
     files = progress.entries()
     ended = progress.state.get("last_finished_at") or time.time()
-    summary = export_manifest.summary(saved, export_id, progress.state["started_at"], ended, files)
+    summary = export_manifest.summary(saved, export_id, progress.state["started_at"], ended, files, s3_place)
     export.write_manifests(summary, files)
     return ExportResult(
         export.path,
@@ -162,7 +166,19 @@ def _export(
     )
 
 
-def _opened(folders: contextlib.ExitStack, found: Folder | None) -> Folder:
+@dataclass(frozen=True)
+class Keys:
+    """How an export names its data files: its id, and the S3 key prefix its manifests put before them."""
+
+    export_id: str
+    prefix: str
+
+    def data_key(self, name: str) -> str:
+        """dataFileS3Key of the data file `name`."""
+        return f"{self.prefix}{layout.ROOT}/{self.export_id}/{layout.DATA}/{name}"
+
+
+def _opened(folders: contextlib.ExitStack, found: Writable | None) -> Writable:
     assert found is not None  # made when missing
     folders.callback(found.close)
     return found
@@ -175,8 +191,8 @@ class _Stopped(Exception):
 def _run_segments(
     client: DynamoDBClient,
     table: str,
-    data: Folder,
-    export_id: str,
+    data: Writable,
+    keys: Keys,
     todo: list[int],
     segments: int,
     page_size: int | None,
@@ -185,12 +201,13 @@ def _run_segments(
     on_progress: Callable[[int], None] | None,
     stop: threading.Event,
 ) -> None:
+    export_id = keys.export_id
+
     def one(segment: int):
         name = file_name(export_id, segment)
-        part = name + ".part"
         count = 0
-        with data.create(part) as raw:
-            hashing = HashingWriter(raw, data.path / part)
+        with data.data_file(name) as raw:
+            hashing = HashingWriter(raw, data.path / (name + ".part"))
             with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as packed:
                 pages = typed_pages(client, table, segment=segment, total_segments=segments, page_size=page_size)
                 try:
@@ -205,13 +222,9 @@ def _run_segments(
                             on_progress(len(page))
                 finally:
                     pages.close()
-            with reported(data.path / part):
-                raw.flush()
-                os.fsync(raw.fileno())
-        data.rename(part, name)
         digest = hashing.md5.digest()
-        key = f"{layout.ROOT}/{export_id}/{layout.DATA}/{name}"
-        entry = layout.DataFile(count, layout.md5_checksum(digest), digest.hex(), key)
+        etag = getattr(raw, "etag", "") or digest.hex()  # S3's own (`<hex>-<parts>` when multipart); a file's: its MD5
+        entry = layout.DataFile(count, layout.md5_checksum(digest), etag, keys.data_key(name))
         progress.finish(segment, entry, time.time())
 
     for segment in todo:  # a part file left by a run that stopped is started again

@@ -17,8 +17,10 @@ nothing here reads them. The table description is not part of AWS's layout: Dyna
 "Import from S3" takes the key schema as a parameter, so point it at the `data/` prefix.
 
 This module only knows files: the names, the checksums, reading manifests and data lines
-(gzip or plain). It sends no request. An export writes them through `export_files`,
-which never follows a link it did not create.
+(gzip or plain). Each file is a `pathlib.Path` or an `S3Path` (`ddb.backup.s3_path`: an
+S3 object read as a stream, with the same few methods), so every check here is the same
+for a folder and for S3; it sends no request of its own. An export writes them through
+`export_files` (a folder, never following a link it did not create) or `s3_folder`.
 """
 
 import base64
@@ -30,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ddb.backup.s3_path import S3Path
 from ddb.core.errors import DdbError
 
 VERSION = "2020-06-30"
@@ -73,13 +76,13 @@ def md5_checksum(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def file_md5(path: Path) -> bytes:
-    """The binary MD5 of the file at `path` (manifests carry it as base64 and as hex)."""
-    with open(path, "rb") as file:
+def file_md5(path: Path | S3Path) -> bytes:
+    """The binary MD5 of the file at `path` (manifests carry it as base64 and as hex), read as a stream."""
+    with path.open("rb") as file:
         return hashlib.file_digest(file, "md5").digest()
 
 
-def find_export(folder: Path) -> Path:
+def find_export(folder: Path | S3Path) -> Path | S3Path:
     """The export folder (the one holding manifest-summary.json) that `folder` is or holds."""
     if (folder / SUMMARY).is_file():
         return folder
@@ -95,10 +98,10 @@ def find_export(folder: Path) -> Path:
     )
 
 
-def _json_file(path: Path, limit: int = MAX_MANIFEST_BYTES):
+def _json_file(path: Path | S3Path, limit: int = MAX_MANIFEST_BYTES):
     """A small JSON file (a manifest, a saved description), refused past `limit` bytes before it is parsed."""
     try:
-        with open(path, "rb") as file:
+        with path.open("rb") as file:
             raw = file.read(limit + 1)
     except FileNotFoundError:
         raise ExportFormatError(f"{path}: missing") from None
@@ -116,7 +119,7 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def read_summary(export_dir: Path) -> dict:
+def read_summary(export_dir: Path | S3Path) -> dict:
     """manifest-summary.json, checked for what an import needs: version, format, full export, item count."""
     path = export_dir / SUMMARY
     summary = _json_file(path, MAX_SMALL_JSON_BYTES)
@@ -136,11 +139,11 @@ def read_summary(export_dir: Path) -> dict:
     return summary
 
 
-def read_file_manifest(export_dir: Path) -> list[DataFile]:
+def read_file_manifest(export_dir: Path | S3Path) -> list[DataFile]:
     """The lines of manifest-files.json, each checked for its four fields."""
     path = export_dir / FILES
     try:
-        with open(path, "rb") as file:
+        with path.open("rb") as file:
             raw = file.read(MAX_MANIFEST_BYTES + 1)
         if len(raw) > MAX_MANIFEST_BYTES:
             raise ExportFormatError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes: not a manifest of an export")
@@ -166,7 +169,7 @@ def read_file_manifest(export_dir: Path) -> list[DataFile]:
     return entries
 
 
-def data_path(export_dir: Path, key: str) -> Path:
+def data_path(export_dir: Path | S3Path, key: str) -> Path | S3Path:
     """Where the data file named by `dataFileS3Key` is in a downloaded export: <export>/data/<its name>.
 
     The key holds the S3 prefix the export was written under; a download keeps only the
@@ -178,7 +181,7 @@ def data_path(export_dir: Path, key: str) -> Path:
     return export_dir / DATA / name
 
 
-def check_data_file(path: Path, entry: DataFile) -> None:
+def check_data_file(path: Path | S3Path, entry: DataFile) -> None:
     """Refuse a data file whose bytes are not the ones the manifest names (md5Checksum, and a one-part etag).
 
     A file larger than its `itemCount` items can make is refused before a byte of it is read.
@@ -203,7 +206,7 @@ def check_data_file(path: Path, entry: DataFile) -> None:
         raise ExportFormatError(f"{path}: etag {entry.etag[:40]} is not the file's MD5 {digest.hex()}")
 
 
-def data_lines(path: Path, item_count: int | None = None) -> Iterator[tuple[int, str]]:
+def data_lines(path: Path | S3Path, item_count: int | None = None) -> Iterator[tuple[int, str]]:
     """(line number, line) of a data file, gzip or plain, one bounded line at a time.
 
     However the file was crafted, memory holds one line of at most MAX_LINE_BYTES: a
@@ -212,9 +215,7 @@ def data_lines(path: Path, item_count: int | None = None) -> Iterator[tuple[int,
     """
     lines_allowed = None if item_count is None else item_count + _SLACK_LINES
     try:
-        with open(path, "rb") as probe:
-            gzipped = probe.read(2) == _GZIP_MAGIC
-        with gzip.open(path, "rb") if gzipped else open(path, "rb") as file:
+        with path.open("rb") as stored, gzip.GzipFile(fileobj=stored) if stored.peek(2)[:2] == _GZIP_MAGIC else stored as file:
             number = 0
             while raw := file.readline(MAX_LINE_BYTES + 1):
                 number += 1
@@ -234,7 +235,7 @@ def data_lines(path: Path, item_count: int | None = None) -> Iterator[tuple[int,
         raise ExportFormatError(f"{path}: not readable ({_short(exc)})") from None
 
 
-def typed_item(path: Path, number: int, line: str) -> dict:
+def typed_item(path: Path | S3Path, number: int, line: str) -> dict:
     """The typed item of one data line `{"Item": {...}}`."""
     try:
         record = json.loads(line)
@@ -246,7 +247,7 @@ def typed_item(path: Path, number: int, line: str) -> dict:
     return item
 
 
-def read_description(path: Path) -> dict | None:
+def read_description(path: Path | S3Path) -> dict | None:
     """The `Table` of a saved DescribeTable answer (ours or dynamodump's schema.json), or None when absent."""
     if not path.is_file():
         return None

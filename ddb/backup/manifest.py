@@ -18,12 +18,22 @@ def file_name(export_id: str, segment: int) -> str:
     return base64.b32encode(digest).decode("ascii").lower()[:26] + ".json.gz"
 
 
-def summary(saved: dict, export_id: str, started: float, ended: float, files: list[layout.DataFile]) -> dict:
+def summary(
+    saved: dict,
+    export_id: str,
+    started: float,
+    ended: float,
+    files: list[layout.DataFile],
+    s3_place: tuple[str, str] | None = None,
+) -> dict:
     """manifest-summary.json of a finished export of the table described (as saved) by `saved`.
 
     The values are the honest local ones: the table's ARN and id as described (anonymized
-    in an anonymized export), no S3 bucket, prefix or encryption, nothing billed.
+    in an anonymized export), the S3 bucket and prefix when written to S3 (`s3_place`,
+    whose keys are then whole: `<prefix>/AWSDynamoDB/…`), no encryption, nothing billed.
     """
+    bucket, prefix = s3_place or (None, None)
+    key_prefix = f"{prefix}/" if prefix else ""
     return {
         "version": layout.VERSION,
         "exportArn": f"{saved.get('TableArn', '')}/export/{export_id}",
@@ -32,11 +42,11 @@ def summary(saved: dict, export_id: str, started: float, ended: float, files: li
         "tableArn": saved.get("TableArn"),
         "tableId": saved.get("TableId"),
         "exportTime": iso(started),
-        "s3Bucket": None,
-        "s3Prefix": None,
+        "s3Bucket": bucket,
+        "s3Prefix": prefix if s3_place else None,
         "s3SseAlgorithm": None,
         "s3SseKmsKeyId": None,
-        "manifestFilesS3Key": f"{layout.ROOT}/{export_id}/{layout.FILES}",
+        "manifestFilesS3Key": f"{key_prefix}{layout.ROOT}/{export_id}/{layout.FILES}",
         "billedSizeBytes": 0,
         "itemCount": sum(f.item_count for f in files),
         "outputFormat": layout.OUTPUT_FORMAT,

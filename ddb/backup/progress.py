@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from ddb.backup.anonymize import Anonymizer
-from ddb.backup.export_files import Folder
 from ddb.backup.layout import DATA, DESCRIPTION, ROOT, STARTED, DataFile
+from ddb.backup.location import Writable
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError
 
@@ -94,7 +94,7 @@ class Source:
 class Progress:
     """The progress file of one export: its source, its id, its finished segments; written atomically after each."""
 
-    def __init__(self, folder: Folder, state: dict, created: bool):
+    def __init__(self, folder: Writable, state: dict, created: bool):
         self.folder, self.state, self.created, self.lock = folder, state, created, threading.Lock()
 
     @property
@@ -153,7 +153,7 @@ def _quietly(action: Callable, *args, **kwargs):
         return None
 
 
-def start_or_resume(folder: Folder, source: Source) -> Progress:
+def start_or_resume(folder: Writable, source: Source) -> Progress:
     """The progress of the export in `folder`: resumed if it is of `source`, refused if of another, else a new one."""
     out = folder.path
     text = folder.read_text(PROGRESS)

@@ -30,6 +30,7 @@ from pathlib import Path
 from ddb.backup import layout
 from ddb.backup.layout import ExportFormatError
 from ddb.backup.rules import Conversations, HistoryChange, is_lock, item_problem, restored_history, typed_problem
+from ddb.backup.s3_path import S3Path
 from ddb.data.items import from_typed, to_typed
 from ddb.schema import description as table_description
 
@@ -43,8 +44,8 @@ class Source:
     """A folder to import, as found: its kind, its data files (with manifest entries) and the saved table."""
 
     kind: str
-    directory: Path
-    files: list[tuple[Path, layout.DataFile | None]]
+    directory: Path | S3Path  # a folder, or an S3 prefix (`ddb.backup.location`)
+    files: list[tuple[Path | S3Path, layout.DataFile | None]]
     description: dict | None
     declared_items: int | None  # manifest-summary's itemCount (exports only)
     item_count: int = 0  # items to restore, counted by validate() (locks left out)
@@ -63,18 +64,18 @@ class Source:
         return None if key in self.skip else self.rewrites.get(key, typed)
 
 
-def open_source(folder: Path | str) -> Source:
-    """The export or dynamodump folder that `folder` is (or holds), with its file list; reads manifests only."""
-    folder = Path(folder)
+def open_source(folder: Path | S3Path | str) -> Source:
+    """The export or dynamodump folder (or S3 prefix) that `folder` is (or holds), with its file list; reads manifests only."""
+    folder = folder if isinstance(folder, S3Path) else Path(folder)
     if not folder.is_dir():
-        raise ExportFormatError(f"{folder}: no such folder")
+        raise ExportFormatError(f"{folder}: {'nothing is stored below it' if isinstance(folder, S3Path) else 'no such folder'}")
     if (folder / "schema.json").is_file() and not (folder / layout.SUMMARY).is_file():
-        pages = sorted((folder / layout.DATA).glob("*.json"))
+        pages: list[Path | S3Path] = sorted((folder / layout.DATA).glob("*.json"), key=str)
         return Source(DYNAMODUMP, folder, [(p, None) for p in pages], _description(folder / "schema.json"), None)
     export_dir = layout.find_export(folder)
     summary = layout.read_summary(export_dir)
     entries = layout.read_file_manifest(export_dir)
-    files: list[tuple[Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
+    files: list[tuple[Path | S3Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
     listed = sum(e.item_count for e in entries)
     if listed != summary["itemCount"]:
         raise ExportFormatError(
@@ -83,7 +84,7 @@ def open_source(folder: Path | str) -> Source:
     return Source(EXPORT, export_dir, files, _description(export_dir / layout.DESCRIPTION), summary["itemCount"])
 
 
-def _description(path: Path) -> dict | None:
+def _description(path: Path | S3Path) -> dict | None:
     """The saved table description, if there is one, checked: a table of this project can be made from it."""
     description = layout.read_description(path)
     if description is not None:
@@ -98,9 +99,9 @@ def plain(typed: dict) -> dict:
     return from_typed(typed)
 
 
-def _dump_page(path: Path) -> list:
+def _dump_page(path: Path | S3Path) -> list:
     try:
-        with open(path, "rb") as file:
+        with path.open("rb") as file:
             raw = file.read(MAX_DUMP_PAGE_BYTES + 1)
         if len(raw) > MAX_DUMP_PAGE_BYTES:
             raise ExportFormatError(f"{path}: larger than {MAX_DUMP_PAGE_BYTES} bytes, more than a Scan page can be")
@@ -115,7 +116,7 @@ def _dump_page(path: Path) -> list:
     return items
 
 
-def _records(source: Source) -> Iterator[tuple[Path, int, int, dict]]:
+def _records(source: Source) -> Iterator[tuple[Path | S3Path, int, int, dict]]:
     """(file, line or position, bytes, typed item) of every item, one file at a time."""
     for path, entry in source.files:
         if entry is None:
@@ -128,7 +129,7 @@ def _records(source: Source) -> Iterator[tuple[Path, int, int, dict]]:
             yield path, number, len(line), layout.typed_item(path, number, line)
 
 
-def _where(path: Path, number: int, source: Source) -> str:
+def _where(path: Path | S3Path, number: int, source: Source) -> str:
     return f"{path}:{number}" if source.kind == EXPORT else f"{path}: Items[{number - 1}]"
 
 
@@ -141,7 +142,7 @@ def validate(source: Source) -> int:
             layout.check_data_file(path, entry)
         elif not path.is_file():
             raise ExportFormatError(f"{path}: missing")
-    counts: dict[Path, int] = {}
+    counts: dict[Path | S3Path, int] = {}
     for path, number, size, typed in _records(source):
         problem = typed_problem(typed)
         item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
@@ -177,7 +178,7 @@ def _json_size(typed: dict) -> int:
     return len(json.dumps(typed, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
-def _plain_or_refuse(typed: dict, path: Path, number: int, source: Source) -> dict:
+def _plain_or_refuse(typed: dict, path: Path | S3Path, number: int, source: Source) -> dict:
     try:
         return plain(typed)
     except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
