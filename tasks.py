@@ -14,6 +14,7 @@ from commands import (
     stream_tasks,
     table_tasks,
 )
+from commands.ui import task as ui_task
 
 parsing.install()  # unknown and missing flags get one line in the house style
 ns = Collection.from_module(table_tasks)
@@ -27,3 +28,4 @@ ns.add_task(schema_tasks.schema_plan)
 ns.add_task(schema_tasks.schema_apply)
 ns.add_collection(Collection.from_module(migrate_tasks, name="migrate"))
 ns.add_collection(Collection.from_module(model_tasks, name="model"))
+ns.add_task(ui_task.ui)
