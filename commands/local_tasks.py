@@ -29,10 +29,11 @@ def _fetching(directory):
     help={
         "engine": "auto (DynamoDB Local if Java 17+ and its jar are there, else moto), moto or dynamodb-local (default: ddb.engine)",
         "db_path": "DynamoDB Local only: keep its tables in this folder (-dbPath) instead of in memory",
+        "with_stream": "also run `invoke stream.follow` beside it, detached, as the Lambda's event source mapping (local.stop stops both)",
     }
 )
 @reports_errors
-def start(c, engine=None, db_path=None):
+def start(c, engine=None, db_path=None, with_stream=False):
     """Start a local engine (moto or DynamoDB Local) in the background."""
     from ddb.engines import control
 
@@ -44,6 +45,10 @@ def start(c, engine=None, db_path=None):
         state_dir, host, port, engine or config(c).get("engine") or "auto", directory, db_path, on_fetch=_fetching(directory)
     )
     status_line(engine_started(state, choice))
+    if with_stream:
+        from .following import start_follower
+
+        status_line(start_follower(state_dir, state.endpoint))
 
 
 @task(help={"force": "fetch and unpack it again even if a good copy is there"})
@@ -75,16 +80,29 @@ def status(c, json_=False):
 
     from ddb.core.text import masked
     from ddb.engines import control
+    from ddb.engines.sidecar import FOLLOWER, sidecar_status
 
+    from .following import follower_status
     from .sentences import engine_status
 
     state = control.status(*_engine_args(c))
     endpoint = masked(state.endpoint)
     closed = _closed_streams(c, state)
+    follower = sidecar_status(_engine_args(c)[0], FOLLOWER)
     if json_:
-        print_json({**asdict(state), "endpoint": endpoint, "closed_stream_records": closed.records if closed else None})
+        followed = {"pid": follower.pid, "running": follower.running, "log": follower.log} if follower.pid else None
+        print_json(
+            {
+                **asdict(state),
+                "endpoint": endpoint,
+                "closed_stream_records": closed.records if closed else None,
+                "stream_follower": followed,
+            }
+        )
     else:
         status_line(engine_status(state, endpoint, closed))
+        if follower_status(follower):
+            status_line(follower_status(follower))
     if not state.answering:  # a script's `invoke local.status || invoke local.start` starts one
         raise Exit(code=1)
 
@@ -106,9 +124,13 @@ def _closed_streams(c, state):
 @task
 @reports_errors
 def stop(c):
-    """Stop the local engine (in memory: its data is gone)."""
+    """Stop the local engine (in memory: its data is gone) and its stream follower, if it has one."""
     from ddb.engines import control
 
+    from .following import stop_follower
     from .sentences import engine_stopped
 
+    stopped = stop_follower(_engine_args(c)[0])  # first: it would only wait for the engine
+    if stopped:
+        status_line(stopped)
     status_line(engine_stopped(control.stop(*_engine_args(c))))

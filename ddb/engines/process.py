@@ -53,6 +53,26 @@ def alive(pid: int | None) -> bool:
         return True
 
 
+def spawn_detached(
+    command: list[str], label: str, log_path: Path, env: dict | None = None, cwd: str | Path | None = None
+) -> subprocess.Popen:
+    """Start `command` in its own session, no stdin, its output appended to `log_path`; EngineError if it cannot start."""
+    with open(log_path, "ab") as log:
+        try:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env=env,
+                cwd=cwd,
+            )
+        except OSError as exc:
+            raise EngineError(f"{label} could not be started ({exc})") from None
+
+
 def start_detached(
     command: list[str],
     label: str,
@@ -70,20 +90,7 @@ def start_detached(
     seconds; a process that fails to come up is terminated, never left behind.
     """
     log_start = log_path.stat().st_size if log_path.exists() else 0
-    with open(log_path, "ab") as log:
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-                env=env,
-                cwd=cwd,
-            )
-        except OSError as exc:
-            raise EngineError(f"{label} could not be started ({exc})") from None
+    process = spawn_detached(command, label, log_path, env=env, cwd=cwd)
     deadline = time.monotonic() + timeout
     try:
         while not answers(host, port, timeout=0.5):

@@ -4,6 +4,9 @@
   point, deployed as `ddb.stream.lambda_handler`;
 - `records`: one stream record read as the message it inserts, or refused as a poison record;
 - `reader`: the same handler fed from a local engine's stream (`invoke stream.process`).
+- `follower`: the stream followed continuously, as Lambda's event source mapping does
+  (`invoke stream.follow`): `shards` (their lineage), `batches` (bisection, dead letters)
+  and `checkpoint` (how far it was applied, shared with `stream.process`).
 """
 
 from ddb.stream.handler import StreamResult, batch_item_failures, handle_records, lambda_handler

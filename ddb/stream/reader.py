@@ -17,13 +17,13 @@ from ddb.core.awserrors import translated
 from ddb.core.clients import DynamoDBClient, DynamoDBStreamsClient
 from ddb.core.errors import Interrupted
 from ddb.stream import handler as stream
+from ddb.stream.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ddb.stream.records import RecordFailure, StreamRecord
+from ddb.stream.shards import in_lineage_order, list_shards, shard_iterator, stream_arn
 
 PAGE = 1000  # records a GetRecords call asks for: DynamoDB's most
 REMAINING_COUNTED = 100_000  # `pending_count` counts this many at most
 BATCH_RECORDS = 10_000  # records `drain` reads, applies and checkpoints at a time (memory stays flat)
-
-Checkpoint = dict[str, str]  # shard id -> the sequence number of the last record dealt with
 
 
 @dataclass
@@ -60,10 +60,10 @@ def read_stream(
     read only what is new; since the handler is idempotent, re-reading is harmless.
     """
     with translated(client, table):
-        arn = client.describe_table(TableName=table)["Table"].get("LatestStreamArn")
+        arn = stream_arn(client, table)
         if not arn:
             return StreamBatch([], None, {})
-        checkpoint = _load_checkpoint(checkpoint_file, arn)
+        checkpoint = load_checkpoint(checkpoint_file, arn)
         start = dict(checkpoint)
         records: list[StreamRecord] = []
         shards: list[str] = []
@@ -83,31 +83,20 @@ def pending_count(
 ) -> int:
     """How many records wait past the checkpoint (counted up to `at_most`, then `at_most`), none kept."""
     with translated(client, table):
-        arn = client.describe_table(TableName=table)["Table"].get("LatestStreamArn")
+        arn = stream_arn(client, table)
         if not arn:
             return 0
-        return sum(len(page) for _, page in _pages(streams_client, arn, _load_checkpoint(checkpoint_file, arn), at_most))
+        return sum(len(page) for _, page in _pages(streams_client, arn, load_checkpoint(checkpoint_file, arn), at_most))
 
 
 def _pages(
     streams_client: DynamoDBStreamsClient, arn: str, checkpoint: Checkpoint, max_records: int | None
 ) -> Iterator[tuple[str, list[StreamRecord]]]:
-    """(shard id, records) page by page, shard by shard, from the checkpoint, until `max_records` came (None: all)."""
+    """(shard id, records) page by page, shard by shard (parents first), from the checkpoint, until `max_records` came (None: all)."""
     left = max_records
-    description = streams_client.describe_stream(StreamArn=arn)["StreamDescription"]
-    for shard in description.get("Shards", []):
+    for shard in in_lineage_order(list_shards(streams_client, arn)):
         shard_id = shard["ShardId"]
-        if shard_id in checkpoint:
-            iterator = streams_client.get_shard_iterator(
-                StreamArn=arn,
-                ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=checkpoint[shard_id],
-            )["ShardIterator"]
-        else:
-            iterator = streams_client.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")[
-                "ShardIterator"
-            ]
+        iterator = shard_iterator(streams_client, arn, shard_id, after=checkpoint.get(shard_id))
         while iterator and (left is None or left > 0):
             page = streams_client.get_records(ShardIterator=iterator, Limit=PAGE if left is None else min(PAGE, left))
             if not page.get("Records"):
@@ -190,23 +179,6 @@ def _add(drained: Drained, result: stream.StreamResult) -> None:
     total.failed += [replace(failure, index=failure.index + offset) for failure in result.failed]
     total.stopped_at = None if result.stopped_at is None else offset + result.stopped_at
     drained.batches += 1
-
-
-def _load_checkpoint(path: str | Path | None, arn: str) -> Checkpoint:
-    if not path:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return dict(data.get(arn, {})) if isinstance(data, dict) else {}
-
-
-def save_checkpoint(path: str | Path, arn: str, checkpoint: Checkpoint) -> None:
-    """Remember how far the stream was read (after its records were applied)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({arn: checkpoint}))
 
 
 def save_dead_letters(path: str | Path, records: Sequence[object], failures: list[RecordFailure], table: str) -> None:
