@@ -8,8 +8,6 @@ project folder; `user_directory` is the users of the configured fixtures.
 import sys
 
 from ddb.core import errors
-from ddb.core.retry import RetryPolicy
-from ddb.core.target import local_target, prod_target
 from ddb.engines import DYNAMODB_LOCAL, MOTO
 
 from .flags import seconds, whole_number
@@ -59,6 +57,9 @@ def _engine_at(c, target) -> str | None:
 
 
 def resolve_target(c, prod=False, endpoint_url=None, table=None):
+    from ddb.core.retry import RetryPolicy
+    from ddb.core.target import local_target, prod_target
+
     cfg = config(c)
     if prod and endpoint_url:
         raise errors.DdbError("--endpoint-url is for local engines; on --prod set AWS_ENDPOINT_URL_DYNAMODB instead")
@@ -120,12 +121,13 @@ def resolve_user(c, target, client, handle=None, user_uuid=None, flags=("--handl
     from the fixture set's users.json (ddb.seed.fixtures), else from the table; on prod from the
     table only, since a fixture file's uuids are not production's.
     """
-    from ddb.app import user_lookup
     from ddb.core.errors import DdbError, InvalidInput, NotFound
 
     if handle and user_uuid:
         raise InvalidInput(f"give {flags[0]} or {flags[1]}, not both")
     if user_uuid:
+        from ddb.app import user_lookup
+
         return user_lookup.by_uuid(client, target.table, user_uuid)
     handle = handle or config(c).default_handle
     if not target.prod:
@@ -135,6 +137,8 @@ def resolve_user(c, target, client, handle=None, user_uuid=None, flags=("--handl
             users = {}
         if handle in users:
             return users[handle]
+    from ddb.app import user_lookup  # the table is asked only for a handle the fixtures do not know
+
     try:
         return user_lookup.by_handle(client, target.table, handle)
     except NotFound:

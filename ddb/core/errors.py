@@ -8,8 +8,10 @@ it by a `hint` key (see `Hint`) and the caller words it. The tasks turn a `DdbEr
 """
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from ddb.core.tally import BatchResult
+if TYPE_CHECKING:  # a batch write's tally, carried by two errors: imported by the batch writer, not by every error
+    from ddb.core.tally import BatchResult
 
 
 class Hint:

@@ -12,7 +12,6 @@ a sent message (`PageJson`, `SentMessageJson`). Items in DynamoDB JSON, as boto3
 gives them, are `TypedItem` (`ddb.core.clients`).
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +25,6 @@ MESSAGE_PREFIX = "MSG#"
 GROUP_CLAIM_PREFIX = "CLAIM#GROUP#"
 PAIR_CLAIM_PREFIX = "CLAIM#PAIR#"
 CLAIM_SK = "claim"
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
