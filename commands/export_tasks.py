@@ -20,12 +20,36 @@ def _rate(items, elapsed):
         "installation's secret (or ddb.anonymize_salt)"
     ),
     table="table to export (default: ddb.table)",
-    prod=PROD + "; reads only",
+    prod=PROD + "; reads only (--native: AWS writes the export into S3 and bills it, after you confirm)",
+    native="AWS's own ExportTableToPointInTime into s3://bucket/prefix (needs point-in-time recovery; billed per GB)",
+    incremental="with --native: an incremental export of the changes since --since",
+    since="with --incremental: the start of the changes, ISO 8601 with its zone (2026-12-06T10:00:00Z)",
+    until="with --incremental: the end of the changes (default: the latest AWS has)",
+    view="with --incremental: NEW_AND_OLD_IMAGES (default) or NEW_IMAGE",
 )
 @reports_errors
-def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpoint_url=None):
+def export(
+    c,
+    out,
+    segments=None,
+    anonymize=False,
+    table=None,
+    prod=False,
+    endpoint_url=None,
+    yes=False,
+    native=False,
+    incremental=False,
+    since=None,
+    until=None,
+    view=None,
+):
     """Export the table into a folder in DynamoDB's export layout (DYNAMODB_JSON); resumable."""
     from dataclasses import replace
+
+    if native or incremental or since or until or view:
+        return _native_export(
+            c, out, segments, anonymize, table, prod, endpoint_url, yes, native, incremental, since, until, view
+        )
 
     from ddb.backup import exporting
     from ddb.backup.anonymize import Anonymizer
@@ -76,6 +100,23 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
         status_line(f"made this installation's anonymization secret, {made_secret} (0600): keep it to anonymize alike again")
 
 
+def _native_export(c, out, segments, anonymize, table, prod, endpoint_url, yes, native, incremental, since, until, view):
+    """export --native: the flags checked, then `native_tasks.export_native`."""
+    from ddb.core.errors import InvalidInput
+
+    from .native_tasks import export_native
+
+    if not native:
+        raise InvalidInput("--incremental, --since, --until and --view are for AWS's own export: add --native")
+    if segments is not None or anonymize:
+        raise InvalidInput("--segments and --anonymize are for an export through this machine, not --native")
+    if incremental != (since is not None):
+        raise InvalidInput("an incremental export needs both --incremental and --since T")
+    if (until is not None or view is not None) and not incremental:
+        raise InvalidInput("--until and --view are for an incremental export (--incremental --since T)")
+    export_native(c, out, table, prod, endpoint_url, yes, since, until, view)
+
+
 @target_flags(
     name="import",
     folder="an export folder or s3://bucket/prefix (ours, or AWS's: the prefix above AWSDynamoDB/), or a dynamodump folder",
@@ -84,6 +125,7 @@ def export(c, out, segments=None, anonymize=False, table=None, prod=False, endpo
     replace="overwrite items that differ from the export's instead of refusing",
     writers="concurrent batch writers (default: ddb.writers)",
     backup_capacity="create a missing table with the backup's provisioned capacity even when above the declared schema's",
+    native="AWS's own ImportTable from a full export in S3 into a new table (--table NEW), with the declared keys, GSI, billing",
 )
 @reports_errors
 def import_(
@@ -97,9 +139,19 @@ def import_(
     replace=False,
     writers=None,
     backup_capacity=False,
+    native=False,
 ):
     """Validate an export folder whole, then restore it into the table (created if missing)."""
     import time
+
+    if native:
+        from ddb.core.errors import InvalidInput
+
+        from .native_tasks import import_native
+
+        if replace or writers is not None or backup_capacity:
+            raise InvalidInput("--replace, --writers and --backup-capacity are for an import through this machine, not --native")
+        return import_native(c, folder, table, prod, endpoint_url, yes, dry_run)
 
     from ddb.backup import importing
     from ddb.backup import source as import_source
@@ -117,6 +169,14 @@ def import_(
         f"validated {source.directory}: {items} items in {len(source.files)} data file(s) ({source.kind}) "
         f"in {time.monotonic() - began:.1f} s"
     )
+    if source.chain is not None:
+        puts = sum(1 for change in source.changes.values() if change.item is not None)
+        last = source.chain.increments[-1].end.isoformat() if source.chain.increments else "none"
+        status_line(
+            f"with {len(source.chain.increments)} incremental export(s) applied on top of it (the last ends {last}): "
+            f"{puts} item(s) put, {len(source.changes) - puts} deleted"
+            + (f"; {len(source.chain.left_out)} that ended before it left out" if source.chain.left_out else "")
+        )
     creation = importing.creation(source, target.table, config(c).billing)
     client = make_client(target)
     if not dry_run:

@@ -18,6 +18,9 @@ ALLOW_DESTRUCTIVE = (
     "also carry out the risky steps: destructive ones (deleting a GSI, turning the stream, TTL or PITR off, ...), "
     "lowering the capacity of the table or a GSI, and switching the billing mode"
 )
+PITR = (
+    "declare point-in-time recovery on (export --native needs it) instead of ddb.point_in_time_recovery, so the plan turns it on"
+)
 # schema-plan --check: the exit code that says "changes pending" (0: none; 1 stays "error").
 CHANGES_PENDING = 2
 
@@ -28,16 +31,28 @@ def _declared(c, table: str, on_demand: bool) -> dict:
     return schema.table_spec(table, schema.ON_DEMAND if on_demand else config(c).billing)
 
 
+def _extras(c, pitr: bool):
+    """The declared extras: point-in-time recovery from --pitr, else ddb.point_in_time_recovery ("true", "false", "")."""
+    from ddb.core.errors import InvalidInput
+    from ddb.schema.extras import declared
+
+    value = "true" if pitr else str(config(c).point_in_time_recovery or "").strip().lower()
+    if value not in ("", "true", "false"):
+        raise InvalidInput(f"ddb.point_in_time_recovery must be true, false or empty, not {value[:40]!r}")
+    return declared(None if not value else value == "true")
+
+
 def _plan_lines(plan) -> list[str]:
     return [f"{number}. [{step.label}] {step.summary}" for number, step in enumerate(plan.steps, 1)]
 
 
-def _command(name: str, prod: bool, endpoint_url, on_demand: bool, guarded: bool = False) -> str:
+def _command(name: str, prod: bool, endpoint_url, on_demand: bool, guarded: bool = False, pitr: bool = False) -> str:
     """`invoke NAME` for the same target and declaration as this run (and --allow-destructive when `guarded`)."""
     flags = [
         "--prod" if prod else "",
         f"--endpoint-url {endpoint_url}" if endpoint_url else "",
         "--on-demand" if on_demand else "",
+        "--pitr" if pitr else "",
         "--allow-destructive" if guarded else "",
     ]
     return " ".join([f"invoke {name}", *filter(None, flags)])
@@ -56,13 +71,14 @@ def _refuse_blocked(table: str, blocked: list[str]):
 @target_flags(
     json_="print the plan as JSON: {table, steps: [{kind, summary, destructive, risky, operation, request}], skipped, blocked}",
     on_demand=ON_DEMAND,
+    pitr=PITR,
     check=(
         f"exit {CHANGES_PENDING} when there are steps (for CI); without it the exit code is 0 either way "
         "(1 when something cannot change in place)"
     ),
 )
 @reports_errors
-def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, check=False):
+def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, check=False, pitr=False):
     """Show the steps that would make the live table match the declaration (reads only)."""
     import sys
 
@@ -71,7 +87,7 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
 
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
-    found = plan(client, target.table, _declared(c, target.table, on_demand))
+    found = plan(client, target.table, _declared(c, target.table, on_demand), _extras(c, pitr))
     for line in found.skipped:
         status_line(f"note: {line}")
     if json_:
@@ -88,15 +104,15 @@ def schema_plan(c, prod=False, endpoint_url=None, json_=False, on_demand=False, 
     status_line(
         f"table {target.table!r}: {len(found.steps)} step(s) to match the declaration"
         f"{f', {guarded} risky (schema-apply needs --allow-destructive)' if guarded else ''}; "
-        f"apply them with `{_command('schema-apply', prod, endpoint_url, on_demand, bool(guarded))}`"
+        f"apply them with `{_command('schema-apply', prod, endpoint_url, on_demand, bool(guarded), pitr)}`"
     )
     if check:
         raise Exit(code=CHANGES_PENDING)
 
 
-@target_flags(on_demand=ON_DEMAND, allow_destructive=ALLOW_DESTRUCTIVE)
+@target_flags(on_demand=ON_DEMAND, allow_destructive=ALLOW_DESTRUCTIVE, pitr=PITR)
 @reports_errors
-def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False):
+def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, allow_destructive=False, pitr=False):
     """Change the live table to the declaration, one step at a time; run again to continue after an interruption."""
     from ddb.core import errors
     from ddb.schema.apply import apply, refuse_guarded
@@ -105,7 +121,8 @@ def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, a
     target = resolve_target(c, prod, endpoint_url)
     client = make_client(target)
     spec = _declared(c, target.table, on_demand)
-    found = plan(client, target.table, spec)
+    extras = _extras(c, pitr)
+    found = plan(client, target.table, spec, extras)
     for line in found.skipped:
         status_line(f"note: {line}")
     for line in found.blocked:
@@ -125,6 +142,7 @@ def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, a
         target.table,
         found.steps,
         spec,
+        extras=extras,
         allow_destructive=allow_destructive,
         on_step=lambda number, step: status_line(f"step {number}/{total}: {step.summary}"),
         on_wait=lambda waiting: status_line(waiting.line()),
@@ -133,7 +151,7 @@ def schema_apply(c, prod=False, endpoint_url=None, yes=False, on_demand=False, a
         raise errors.SchemaDrift(
             f"table {target.table!r} still differs after {len(result.applied)} step(s): "
             + "; ".join(s.summary for s in result.remaining)
-            + f"; `{_command('schema-plan', prod, endpoint_url, on_demand)}` shows it"
+            + f"; `{_command('schema-plan', prod, endpoint_url, on_demand, pitr=pitr)}` shows it"
         )
     status_line(
         f"table {target.table!r}: {len(result.applied)} step(s) applied in {result.seconds:.1f} s; "

@@ -7,6 +7,7 @@ from datetime import timedelta
 import boto3
 from botocore import xform_name
 
+from ddb.backup import native_export, native_import
 from ddb.data import items
 from ddb.schema import plan as schema_plan
 from ddb.stream import handler as stream
@@ -79,7 +80,10 @@ def test_tasks_policy_allows_every_action_the_code_calls_and_nothing_more():
     assert _actions(policy) == _iam(_operations_called_in_source())
     called = _s3_operations_called_by_backup()
     assert called >= {"PutObject", "UploadPart", "GetObject", "ListObjectsV2"}
-    assert _actions(policy, service="s3") == {_S3_IAM_FOR[op] for op in called}
+    # AWS's own export and import act on S3 (and, importing, on CloudWatch Logs) with the caller's rights, as AWS documents.
+    native = {action.split(":", 1)[1] for action in native_export.S3_ACTIONS + native_import.S3_ACTIONS}
+    assert _actions(policy, service="s3") == {_S3_IAM_FOR[op] for op in called} | native
+    assert _actions(policy, service="logs") == {action.split(":", 1)[1] for action in native_import.LOGS_ACTIONS}
 
 
 def test_lambda_policy_allows_what_the_handler_calls_and_what_the_stream_poller_needs(client, seeded, monkeypatch):
@@ -113,6 +117,8 @@ def test_policies_name_only_the_messages_table():
                     or f"table/{TABLE}" in resource
                     or resource in (f"arn:aws:s3:::{TABLE}-exports", f"arn:aws:s3:::{TABLE}-exports/*")  # its exports' bucket
                     or (resource == f"arn:aws:sqs:*:*:{TABLE}-stream-failures" and statement["Action"] == ["sqs:SendMessage"])
+                    # ImportTable's log group, where it writes the items it could not import
+                    or (resource == f"arn:aws:logs:*:*:log-group:{native_import.LOG_GROUP.rsplit('/', 1)[0]}/*")
                 )
 
 

@@ -38,6 +38,9 @@ from ddb.core.errors import DdbError
 VERSION = "2020-06-30"
 OUTPUT_FORMAT = "DYNAMODB_JSON"
 EXPORT_TYPE = "FULL_EXPORT"
+INCREMENTAL_TYPE = "INCREMENTAL_EXPORT"
+# An incremental export's manifest-summary.json carries the version of its own format (AWS documents 2023-08-01).
+VERSIONS = (VERSION, "2023-08-01")
 ROOT = "AWSDynamoDB"
 SUMMARY = "manifest-summary.json"
 FILES = "manifest-files.json"
@@ -119,21 +122,30 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def read_summary(export_dir: Path | S3Path) -> dict:
-    """manifest-summary.json, checked for what an import needs: version, format, full export, item count."""
+def read_summary(export_dir: Path | S3Path, export_type: str | None = EXPORT_TYPE) -> dict:
+    """manifest-summary.json, checked for what an import needs: version, format, export type, item count.
+
+    `export_type` is the exportType asked for (a full export by default); None takes a full
+    or an incremental one (`ddb.backup.incremental` reads the latter).
+    """
     path = export_dir / SUMMARY
     summary = _json_file(path, MAX_SMALL_JSON_BYTES)
     if not isinstance(summary, dict):
         raise ExportFormatError(f"{path}: expected a JSON object")
-    if summary.get("version") != VERSION:
+    kind = summary.get("exportType", EXPORT_TYPE)
+    if summary.get("version") not in (VERSIONS if kind == INCREMENTAL_TYPE else (VERSION,)):
         raise ExportFormatError(f"{path}: version is {summary.get('version')!r}, this tool reads {VERSION!r}")
     if summary.get("outputFormat") != OUTPUT_FORMAT:
         raise ExportFormatError(
             f"{path}: outputFormat is {summary.get('outputFormat')!r}; only {OUTPUT_FORMAT} is read "
             "(export again in DynamoDB JSON, not Amazon Ion)"
         )
-    if summary.get("exportType", EXPORT_TYPE) != EXPORT_TYPE:
-        raise ExportFormatError(f"{path}: exportType is {summary.get('exportType')!r}; only a {EXPORT_TYPE} can be restored")
+    if kind not in ((EXPORT_TYPE, INCREMENTAL_TYPE) if export_type is None else (export_type,)):
+        also = "; an incremental export is applied on top of its full export: give the prefix holding both"
+        raise ExportFormatError(
+            f"{path}: exportType is {summary.get('exportType')!r}; only a {EXPORT_TYPE} can be restored"
+            + (also if kind == INCREMENTAL_TYPE else "")
+        )
     if type(summary.get("itemCount")) is not int or summary["itemCount"] < 0:
         raise ExportFormatError(f"{path}: itemCount is {summary.get('itemCount')!r}, not a count")
     return summary

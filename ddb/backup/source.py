@@ -13,7 +13,9 @@ on a thread of its own and hands over lists of `size` items, a bounded number ah
 the files are read and decoded while the caller's requests are in flight.
 
 Export folders: `manifest-summary.json` (version 2020-06-30, DYNAMODB_JSON, a full
-export), `manifest-files.json`, data files gzip or plain (a downloaded file may have
+export; a prefix holding a full export and incremental ones gets them applied on top of
+it: `ddb.backup.incremental`, whose changed items replace or delete the full export's),
+`manifest-files.json`, data files gzip or plain (a downloaded file may have
 been unpacked), empty data files, `_started` and the `.checksum` files (not read).
 dynamodump folders: `schema.json` (`{"Table": DescribeTable's answer}`) and
 `data/0001.json`, … each a raw Scan page `{"Items": [typed items], "Count": n, …}`.
@@ -27,7 +29,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ddb.backup import layout
+from ddb.backup import incremental, layout
 from ddb.backup.layout import ExportFormatError
 from ddb.backup.rules import Conversations, HistoryChange, is_lock, item_problem, restored_history, typed_problem
 from ddb.backup.s3_path import S3Path
@@ -55,6 +57,8 @@ class Source:
     history_changes: list[HistoryChange] = field(default_factory=list)
     skip: set[tuple[str, str]] = field(default_factory=set)  # keys never written: locks, stale group items
     rewrites: dict[tuple[str, str], dict] = field(default_factory=dict)  # typed items written instead of the exported
+    chain: incremental.Chain | None = None  # incremental exports applied on top of this full one
+    changes: dict[tuple[str, str], incremental.Change] = field(default_factory=dict)  # their last change per key (validate)
 
     def restored(self, typed: dict) -> dict | None:
         """The typed item to write for an exported one: itself, its rewrite, or None (left out)."""
@@ -72,7 +76,8 @@ def open_source(folder: Path | S3Path | str) -> Source:
     if (folder / "schema.json").is_file() and not (folder / layout.SUMMARY).is_file():
         pages: list[Path | S3Path] = sorted((folder / layout.DATA).glob("*.json"), key=str)
         return Source(DYNAMODUMP, folder, [(p, None) for p in pages], _description(folder / "schema.json"), None)
-    export_dir = layout.find_export(folder)
+    chain = incremental.find_chain(folder)
+    export_dir = chain.full if chain else layout.find_export(folder)
     summary = layout.read_summary(export_dir)
     entries = layout.read_file_manifest(export_dir)
     files: list[tuple[Path | S3Path, layout.DataFile | None]] = [(layout.data_path(export_dir, e.key), e) for e in entries]
@@ -81,7 +86,9 @@ def open_source(folder: Path | S3Path | str) -> Source:
         raise ExportFormatError(
             f"{export_dir / layout.FILES}: its files hold {listed} items, {layout.SUMMARY} says itemCount {summary['itemCount']}"
         )
-    return Source(EXPORT, export_dir, files, _description(export_dir / layout.DESCRIPTION), summary["itemCount"])
+    found = Source(EXPORT, export_dir, files, _description(export_dir / layout.DESCRIPTION), summary["itemCount"])
+    found.chain = chain
+    return found
 
 
 def _description(path: Path | S3Path) -> dict | None:
@@ -127,6 +134,17 @@ def _records(source: Source) -> Iterator[tuple[Path | S3Path, int, int, dict]]:
             continue
         for number, line in layout.data_lines(path, entry.item_count):
             yield path, number, len(line), layout.typed_item(path, number, line)
+    for change in source.changes.values():  # the items incremental exports put (validated in validate())
+        if change.item is not None:
+            yield change.path, change.line, 0, change.item
+
+
+def _replaced(source: Source, path: Path | S3Path, typed: dict) -> bool:
+    """True for an item of the full export that an incremental export changed later (put anew, or deleted)."""
+    if not source.changes:
+        return False
+    change = source.changes.get(incremental.item_key(typed) or ("", ""))
+    return change is not None and change.path != path
 
 
 def _where(path: Path | S3Path, number: int, source: Source) -> str:
@@ -137,6 +155,9 @@ def validate(source: Source) -> int:
     """Check every file and item of `source` (see the module's docstring); returns the count of items to restore."""
     seen: set[bytes] = set()
     history: list[dict] = []
+    if source.chain is not None:
+        source.changes = incremental.read_changes(source.chain)
+    replaced = 0
     for path, entry in source.files:
         if entry is not None:
             layout.check_data_file(path, entry)
@@ -144,6 +165,10 @@ def validate(source: Source) -> int:
             raise ExportFormatError(f"{path}: missing")
     counts: dict[Path | S3Path, int] = {}
     for path, number, size, typed in _records(source):
+        counts[path] = counts.get(path, 0) + 1
+        if _replaced(source, path, typed):
+            replaced += 1
+            continue
         problem = typed_problem(typed)
         item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
         problem = problem or item_problem(item, size or _json_size(typed))
@@ -153,7 +178,6 @@ def validate(source: Source) -> int:
         if key in seen:
             raise ExportFormatError(f"{_where(path, number, source)}: the key {item['pk']}/{item['sk']} is there twice")
         seen.add(key)
-        counts[path] = counts.get(path, 0) + 1
         if is_lock(item):
             source.skip.add((item["pk"], item["sk"]))
             source.locks += 1
@@ -170,7 +194,7 @@ def validate(source: Source) -> int:
         if change:
             source.rewrites[(item["pk"], item["sk"])] = to_typed(restored)
             source.history_changes.append(change)
-    source.item_count = sum(counts.values()) - source.locks
+    source.item_count = sum(counts.values()) - replaced - source.locks
     return source.item_count
 
 
@@ -187,8 +211,8 @@ def _plain_or_refuse(typed: dict, path: Path | S3Path, number: int, source: Sour
 
 def typed_items(source: Source) -> Iterator[dict]:
     """Every typed item of a validated source to restore, read again file by file (rewrites applied, locks left out)."""
-    for _, _, _, typed in _records(source):
-        restored = source.restored(typed)
+    for path, _, _, typed in _records(source):
+        restored = None if _replaced(source, path, typed) else source.restored(typed)
         if restored is not None:
             yield restored
 

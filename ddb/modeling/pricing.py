@@ -41,6 +41,22 @@ class Prices:
 
 
 @dataclass(frozen=True)
+class TransferPrices:
+    """USD per GB of AWS's own data movement: export to S3 (full; incremental, per GB of changes processed), import from S3."""
+
+    export_gb: float
+    incremental_export_gb: float
+    import_gb: float
+    taken: str
+    region: str
+
+
+def transfer_cost(size_bytes: int, per_gb: float) -> float:
+    """The price of moving `size_bytes` at `per_gb` USD a GB (GB of 1024^3 bytes, as storage is counted above)."""
+    return max(0, size_bytes) / 1024**3 * per_gb
+
+
+@dataclass(frozen=True)
 class PatternCost:
     """One pattern's mean units per request on the data, and its rate."""
 

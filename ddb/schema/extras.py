@@ -5,7 +5,7 @@ declares them; an engine that lacks an operation (DynamoDB Local has no point-in
 recovery or tags) is noted, not planned for.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ddb.core.awserrors import error_code, translated
 from ddb.core.clients import DynamoDBClient
@@ -37,6 +37,16 @@ class Extras:
 
 
 DECLARED_EXTRAS = Extras()
+
+
+def declared(point_in_time_recovery: bool | None = None) -> Extras:
+    """The declared extras with point-in-time recovery declared on (True), off (False) or not compared (None).
+
+    AWS's own export (`ddb.backup.native_export`) needs it on; the tasks read it from
+    `ddb.point_in_time_recovery` (or `--pitr`), so schema-plan shows the step and schema-apply
+    takes it (UpdateContinuousBackups), as `deploy.stack`'s template does for a stack's table.
+    """
+    return replace(DECLARED_EXTRAS, point_in_time_recovery=point_in_time_recovery)
 
 
 def extra_steps(table: str, live: dict, read: dict, extras: Extras) -> list[Step]:
