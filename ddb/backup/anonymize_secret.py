@@ -2,7 +2,7 @@
 
 With no salt configured (`ddb.anonymize_salt` empty, the default), the key is 32 random
 bytes, kept as 64 hex digits in a file outside the repository:
-`$XDG_CONFIG_HOME/cruddur-ddb/backup/anonymize-secret` (`~/.config/cruddur-ddb/backup/anonymize-secret`
+`$XDG_CONFIG_HOME/cruddur-ddb/anonymize-secret` (`~/.config/cruddur-ddb/anonymize-secret`
 when XDG_CONFIG_HOME is unset), or the file `ddb.anonymize_secret_file` names. The first
 anonymized export makes it: the folder 0700, the file 0600, created with
 O_CREAT|O_EXCL|O_NOFOLLOW (never through a link, never over another file); later exports
