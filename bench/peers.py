@@ -7,8 +7,8 @@ dynamodb-local`), sets the table up with `invoke setup --fixtures SET` (a synthe
 each contender as a process of its own, timed from spawn to exit, on a table of its own
 (dropped afterwards, counted first):
 
-- restore:   `invoke import EXPORT --table NEW` (created with its declared stream, every key
-             read back) / `dynamodump -m restore` into a new table / a raw 6-thread
+- restore:   `invoke import EXPORT --table NEW` (created without its stream, which is turned on
+             after the load; every item checked) / `dynamodump -m restore` into a new table / a raw 6-thread
              BatchWriteItem script that reads the same export files and creates its table;
 - backup:    `invoke export` (default flags) / a bare boto3 scan to JSON Lines / `dynamodump -m backup`;
 - seed:      `invoke seed` into an empty table of the declared schema without a stream /

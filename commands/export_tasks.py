@@ -14,7 +14,7 @@ def _rate(items, elapsed):
 
 @target_flags(
     out="folder or s3://bucket/prefix to write the export into (run again with the same one to finish an interrupted export)",
-    segments="scan in N parallel segments, one data file each (default: ddb.export_segments)",
+    segments="scan in N parallel segments, one data file each, or auto (default: ddb.export_segments, auto: by size and engine)",
     anonymize=(
         "replace people (handles, names, texts, user uuids) and the account id with stand-ins keyed by this "
         "installation's secret (or ddb.anonymize_salt)"
@@ -56,7 +56,9 @@ def export(
     from ddb.backup.location import location
     from ddb.core.target import describe
 
-    segments = whole_number("--segments", segments, config(c).export_segments, high=1000)
+    chosen = config(c).export_segments if segments is None else segments
+    # "auto": by the table's size and engine (ddb.backup.segments), or those of the export being resumed.
+    segments = None if str(chosen).strip().lower() == "auto" else whole_number("--segments", chosen, high=1000)
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(
         resolve_target(c, prod, endpoint_url, table), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
@@ -225,6 +227,13 @@ def import_(
     created = f" (created from the {result.created}, {found.creation.capacity})" if result.created and found.creation else ""
     for note in import_notes(source, found, result.deleted):
         status_line(note)
+    if result.read_back == importing.COUNTED:
+        status_line(
+            f"the table this import made holds exactly the {result.stored} items it put (DescribeTable's exact count "
+            "on this engine): no key read back one by one"
+        )
+    if result.stream:
+        status_line(f"the table's stream: {result.stream}")
     status_line(
         f"imported {w.put} items into {describe(target, client)}{created}: {len(found.identical)} already there, "
         f"{w.retries} retries, {_rate(w.put, result.write_seconds)}; all {result.stored} read back from the table "

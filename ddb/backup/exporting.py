@@ -31,7 +31,8 @@ from ddb.backup.anonymize import Anonymizer
 from ddb.backup.export_files import HashingWriter
 from ddb.backup.location import Location, Writable, open_out
 from ddb.backup.manifest import file_name
-from ddb.backup.progress import PROGRESS, Progress, Source, start_or_resume, table_account
+from ddb.backup.progress import PROGRESS, Progress, Source, recorded_segments, start_or_resume, table_account
+from ddb.backup.segments import default_segments
 from ddb.bulk.scan import PARALLEL_PAGE_ITEMS, typed_pages
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError, Interrupted, TableMissing
@@ -64,7 +65,7 @@ def export_table(
     table: str,
     out: Where,
     *,
-    segments: int = 1,
+    segments: int | None = 1,
     anonymizer: Anonymizer | None = None,
     page_size: int | None = None,
     on_progress: Callable[[int], None] | None = None,
@@ -72,23 +73,27 @@ def export_table(
 ) -> ExportResult[Where]:
     """Export `table` into `out`, a folder or an S3 prefix (`ddb.backup.location`; see the module's docstring).
 
-    `on_progress(n)` is called with the items of each page written. Setting `stop`, or
+    `segments=None` chooses them by the table's size and engine (`ddb.backup.segments`), or
+    takes those of the unfinished export in `out` it resumes. `on_progress(n)` is called
+    with the items of each page written. Setting `stop`, or
     Ctrl-C, ends the run after the pages in flight: raises Interrupted, the finished
     segments kept for the next run.
     """
     began = time.monotonic()
-    if segments < 1:
+    if segments is not None and segments < 1:
         raise ValueError(f"segments must be at least 1, not {segments}")
     description = schema.describe(client, table)  # before anything is written to `out`
     if description is None:
         raise TableMissing(f"table {table!r} does not exist at {client.meta.endpoint_url}: nothing to export")
-    source = Source.of(client, table, description, segments, anonymizer)
     saved = table_description.as_json(description)
     if anonymizer is not None:
         saved = anonymizer.description(saved, table_account(description))
     with contextlib.ExitStack() as folders:
         folder = open_out(out)
         folders.callback(folder.close)
+        if segments is None:
+            segments = recorded_segments(folder) or default_segments(client, dict(description))
+        source = Source.of(client, table, description, segments, anonymizer)
         progress = start_or_resume(folder, source)
         try:
             done = _export(client, folder, progress, saved, page_size, anonymizer, on_progress, stop, began, folders)

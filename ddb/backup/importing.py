@@ -1,4 +1,4 @@
-"""Restore a validated export into a table: create it if missing, guard existing items, write, read back.
+"""Restore a validated export into a table: create it if missing, guard existing items, write, read back, stream.
 
 The order is fixed, and nothing is written before its last check:
 
@@ -13,16 +13,18 @@ The order is fixed, and nothing is written before its last check:
    ones) before writing; `replace=True` skips it and overwrites.
 3. A missing table is created from the saved description (the export's
    `table-description.json` or dynamodump's `schema.json`), else from the project's
-   declaration (`ddb.schema.declaration`), and waited for.
-4. Items go out through `ddb.bulk.batch` (the zero-loss writer: retries, pacing, unwritten
-   keys reported) in one lazy write, while a thread of its own reads and decodes the
-   next WRITE_GROUP items from the files (`import_source.read_ahead`), so the writers
-   wait for no file and memory holds three groups at most.
+   declaration (`ddb.schema.declaration`), without its stream, and waited for.
+4. Items go out through `ddb.bulk.batch` (`ddb.backup.import_writes`) in one lazy write,
+   while a thread of its own reads and decodes the next WRITE_GROUP items from the files
+   (`import_source.read_ahead`), so the writers wait for no file and memory holds three
+   groups at most.
 5. What is stored is counted: every key of the export is read back (`ddb.backup.readback`,
    keys only, strongly consistent, `writers` calls in flight), so the count is of the
-   export's own items, each found once; any missing is named. (A COUNT scan of the table
-   would also count items that are not the export's, and on the embedded engine it costs
-   minutes for 100,000 items.)
+   export's own items, each found once; any missing is named. Into a table this import
+   created, on DynamoDB Local, the table's exact count proves the same for nothing
+   (`ddb.backup.countcheck`), and the read of each key follows when it does not.
+6. A created table gets its stream now (`ddb.backup.stream_later`): no stream record of the
+   restore, and no consumer could have read one. An existing table keeps its stream.
 """
 
 import contextlib
@@ -31,19 +33,24 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ddb.backup import countcheck, stream_later
 from ddb.backup import live as import_live
+from ddb.backup.import_writes import delete_superseded, write_all
 from ddb.backup.readback import count_stored, each_stored, key_of
 from ddb.backup.source import Source, plain, read_ahead
-from ddb.bulk import batch
 from ddb.core.clients import DynamoDBClient
-from ddb.core.errors import DdbError, Interrupted
+from ddb.core.errors import DdbError
 from ddb.core.retry import RetryPolicy
 from ddb.core.tally import BatchResult
-from ddb.data.items import from_typed, to_typed
+from ddb.data.items import from_typed
 from ddb.schema import declaration as schema
 from ddb.schema import description as table_description
 
 WRITE_GROUP = 5000  # requests handed to the batch writer at once
+AFTER_LOAD = "turned on after the load"
+AT_CREATION = "at creation"  # the engine refused it after the load: the table made again with it, and loaded again
+REFUSED = "left off"  # an existing table without one, on an engine that takes a stream only at creation
+READ_EACH, COUNTED = "each key read back", "the table's exact count"
 
 
 class ImportConflict(DdbError):
@@ -68,6 +75,7 @@ class Plan:
     stale: int = 0  # the export's group items older than the table's: left out
     superseded: list = field(default_factory=list)  # the table's group item keys older than the export's: deleted
     dropping: list = field(default_factory=list)  # keys whose stored item has attributes the export's lacks
+    stream_after: dict | None = None  # the StreamSpecification turned on after the writes (`ddb.backup.stream_later`)
 
     @property
     def to_write(self) -> int:
@@ -92,6 +100,8 @@ class ImportResult:
     write_seconds: float  # the write phase alone
     read_back_seconds: float = 0.0  # the final read-back alone
     deleted: int = 0  # the table's superseded group items deleted
+    stream: str = ""  # how the table got its stream: AFTER_LOAD, AT_CREATION (with the refusal), REFUSED…; "" as it was
+    read_back: str = READ_EACH  # how the items were counted: READ_EACH or COUNTED (`ddb.backup.countcheck`)
 
 
 def _same(stored: dict, exported: dict) -> bool:
@@ -128,10 +138,13 @@ def plan(
     backup_capacity: bool = False,
 ) -> Plan:
     """Find what the import would do, with reads only (see the module's docstring); raises what it refuses."""
-    result = Plan(table, source.item_count, schema.describe(client, table) is not None, replace=replace)
-    if not result.table_exists:
+    described = schema.describe(client, table)
+    result = Plan(table, source.item_count, described is not None, replace=replace)
+    result.stream_after = stream_later.wanted(source.description)
+    if described is None:
         result.creation = _allowed(creation(source, table, billing), backup_capacity)
         return result
+    result.stream_after = stream_later.missing(dict(described), result.stream_after)
     live = import_live.decide(client, table, source, readers=readers)
     result.stale, result.superseded = len(live.stale), live.superseded
 
@@ -195,74 +208,77 @@ def run(
         raise conflict_error(found)
     if found.dropping:
         raise _dropping_error(found)
-    created = None
-    if found.creation is not None:
-        if source.description is not None:
-            table_description.create(client, table, source.description)
-        else:
-            schema.load(client, table, found.creation.capacity.billing)
-        created = found.creation.source
-    write_began = time.monotonic()
-    keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
-    with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
-        requests = ({"PutRequest": {"Item": typed}} for group in groups for typed in group)
-        written = _write(client, table, requests, writers, policy, on_progress, stop, found)
-    deleted = _delete_superseded(client, table, found, writers, policy)
-    write_seconds = time.monotonic() - write_began
-    stored = count_stored(client, table, source, policy, readers=writers, on_progress=on_read_back)
-    ended = time.monotonic()
-    return ImportResult(
-        found, created, written, stored, ended - began, write_seconds, ended - write_began - write_seconds, deleted
-    )
-
-
-def _delete_superseded(client: DynamoDBClient, table: str, found: Plan, writers: int, policy: RetryPolicy) -> int:
-    """Delete the table's group items that the export's newer ones replace (after those are written)."""
-    if not found.superseded:
-        return 0
-    requests = ({"DeleteRequest": {"Key": to_typed(key)}} for key in found.superseded)
-    return batch.write(client, table, requests, writers=writers, policy=policy, capacity=False).deleted
-
-
-def _write(
-    client: DynamoDBClient,
-    table: str,
-    requests: Iterable[dict],
-    writers: int,
-    policy: RetryPolicy,
-    on_progress: Callable[[int], None] | None,
-    stop: threading.Event | None,
-    found: Plan,
-) -> BatchResult:
-    """One lazy batch write of every request: the writers and the pacing carry on across the reader's groups."""
+    load = _Load(client, table, source, found, writers, policy, on_progress, on_read_back, stop)
     try:
-        # No consumed capacity asked: the import does not report it, and DynamoDB Local slows by a fifth to give it.
-        written = batch.write(
-            client,
-            table,
-            requests,
-            writers=writers,
-            policy=policy,
-            on_progress=on_progress,
-            stop=stop,
-            total=found.to_write,
-            capacity=False,
-        )
-    except Interrupted as exc:  # Ctrl-C, also while the reader was between two groups
-        raise _interrupted(exc.result or BatchResult(), found) from None
-    if written.stopped:
-        raise Interrupted(
-            f"stopped: {written.put} of {found.to_write} items written; run the command again to finish",
-            written.put,
-            found.to_write,
-        )
-    return written
+        result = load.run(stream_at_creation=False)
+    except BaseException:
+        if found.stream_after is not None:  # as setup does: a stopped import leaves the table with its stream
+            with contextlib.suppress(Exception):  # the import's own error is the one to report
+                stream_later.turn_on(client, table, found.stream_after)
+        raise
+    if found.stream_after is not None:
+        try:
+            stream_later.turn_on(client, table, found.stream_after)
+            result.stream = AFTER_LOAD
+        except schema.StreamRefused as refused:
+            if found.creation is None:  # an existing table: its items are in; its stream is the engine's to refuse
+                result.stream = f"{REFUSED} ({refused})"
+            else:  # the engine takes a stream only in CreateTable: made again with it, and loaded again
+                schema.drop(client, table)
+                result = load.run(stream_at_creation=True)
+                result.stream = f"{AT_CREATION} ({refused})"
+    result.seconds = time.monotonic() - began
+    return result
 
 
-def _interrupted(total: BatchResult, found: Plan) -> Interrupted:
-    return Interrupted(
-        f"interrupted: {total.put} of {found.to_write} items written; run the command again to finish "
-        "(what is already there is skipped)",
-        total.put,
-        found.to_write,
-    )
+@dataclass
+class _Load:
+    """One pass of an import: create the table if the plan says so, write, delete what is superseded, read back."""
+
+    client: DynamoDBClient
+    table: str
+    source: Source
+    found: Plan
+    writers: int
+    policy: RetryPolicy
+    on_progress: Callable[[int], None] | None
+    on_read_back: Callable[[int], None] | None
+    stop: threading.Event | None
+
+    def run(self, stream_at_creation: bool) -> ImportResult:
+        client, table, source, found = self.client, self.table, self.source, self.found
+        began = time.monotonic()
+        created = None
+        if found.creation is not None:
+            created = found.creation.source
+            self._create(with_stream=stream_at_creation or found.stream_after is None)
+        write_began = time.monotonic()
+        keep = (lambda typed: key_of(typed) not in found.identical) if found.identical else None
+        with contextlib.closing(read_ahead(source, WRITE_GROUP, keep)) as groups:
+            requests = ({"PutRequest": {"Item": typed}} for group in groups for typed in group)
+            written = write_all(client, table, requests, self.writers, self.policy, self.on_progress, self.stop, found.to_write)
+        deleted = delete_superseded(client, table, found.superseded, self.writers, self.policy)
+        write_seconds = time.monotonic() - write_began
+        described = dict(schema.describe(client, table) or {}) if created else {}
+        if created and countcheck.holds_exactly(client, described, source.item_count, written.put):
+            stored, how = source.item_count, COUNTED
+            if self.on_read_back:
+                self.on_read_back(stored)
+        else:
+            stored, how = (
+                count_stored(client, table, source, self.policy, readers=self.writers, on_progress=self.on_read_back),
+                READ_EACH,
+            )
+        ended = time.monotonic()
+        read_back = ended - write_began - write_seconds
+        return ImportResult(found, created, written, stored, ended - began, write_seconds, read_back, deleted, "", how)
+
+    def _create(self, with_stream: bool) -> None:
+        """Create the missing table (with its stream only when asked) and wait for it."""
+        client, table, description = self.client, self.table, self.source.description
+        assert self.found.creation is not None
+        if description is not None:
+            made = description if with_stream else stream_later.without_stream(description)
+            table_description.create(client, table, made)
+        else:
+            schema.load(client, table, self.found.creation.capacity.billing, stream=with_stream)

@@ -153,6 +153,15 @@ def _quietly(action: Callable, *args, **kwargs):
         return None
 
 
+def recorded_segments(folder: Writable) -> int | None:
+    """The segments of the unfinished export in `folder` (its progress file's), if there is one that says."""
+    try:
+        segments = json.loads(folder.read_text(PROGRESS) or "null")["segments"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return segments if type(segments) is int and segments >= 1 else None
+
+
 def start_or_resume(folder: Writable, source: Source) -> Progress:
     """The progress of the export in `folder`: resumed if it is of `source`, refused if of another, else a new one."""
     out = folder.path

@@ -116,6 +116,22 @@ def scan_items(
             found.close()
 
 
+def request_pages(client: DynamoDBClient, request: dict, segments: int = 1) -> Generator[list[dict], None, None]:
+    """The raw pages of the scan `request` (TableName and any options), in `segments` parallel segments, fetched lazily.
+
+    For a caller that asks for part of each item (a ProjectionExpression, Select=COUNT):
+    pages come as the segments deliver them, at most about two per segment in memory.
+    """
+    if segments < 1:
+        raise ValueError(f"segments must be at least 1, not {segments}")
+    with translated(client, request["TableName"]):
+        found = pages(client, request) if segments == 1 else _parallel_pages(client, request, segments)
+        try:
+            yield from found
+        finally:
+            found.close()
+
+
 def typed_pages(
     client: DynamoDBClient, table: str, *, segment: int = 0, total_segments: int = 1, page_size: int | None = None
 ) -> Generator[list[dict], None, None]:
