@@ -22,16 +22,17 @@ STOPPING = "stopping: finishing the batch in flight, keeping the checkpoint (Ctr
 class Words:
     """The follower's callbacks: one line for each stream followed, batch with messages, dead letter and wait."""
 
-    def __init__(self, table, where, batch_size, checkpoint, dead_letter, wait_seconds):
-        self.table, self.where, self.batch_size = table, where, batch_size
-        self.checkpoint, self.dead_letter, self.wait_seconds = checkpoint, dead_letter, wait_seconds
+    def __init__(self, table, where, settings, checkpoint, dead_letter):
+        self.table, self.where, self.settings = table, where, settings
+        self.checkpoint, self.dead_letter, self.wait_seconds = checkpoint, dead_letter, settings.wait_seconds
         self.streams = 0
 
     def on_stream(self, arn):
         self.streams += 1
         if self.streams == 1:
             status_line(
-                f"following the stream of {self.table} ({self.where}): batches of {self.batch_size}; "
+                f"following the stream of {self.table} ({self.where}): batches of up to {self.settings.batch_size:,}, "
+                f"{self.settings.workers} {'conversation' if self.settings.workers == 1 else 'conversations'} at once; "
                 f"checkpoint in {self.checkpoint}; records that can never apply go to {self.dead_letter}; Ctrl-C stops"
             )
         else:

@@ -59,11 +59,13 @@ def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start
 
 
 @target_flags(
-    batch_size="records per handler call, as the event source mapping's BatchSize (default 100, at most 1000)",
+    batch_size="records per handler call at most, as the event source mapping's BatchSize: a shard's backlog is read "
+    "page after page up to it (default 10,000, Lambda's most; 100 is Lambda's default)",
+    workers="conversations of a batch applied at once, each whole by one worker (default 4, at most 10; 1: one after the other)",
     from_="where to start without a checkpoint: trim-horizon (every record the stream keeps; the default) or latest",
 )
 @reports_errors
-def follow(c, prod=False, endpoint_url=None, yes=False, batch_size=None, from_=None):
+def follow(c, prod=False, endpoint_url=None, yes=False, batch_size=None, workers=None, from_=None):
     """Pattern E, continuously: follow the table's stream and apply each batch as it comes, as the Lambda does (Ctrl-C stops)."""
     import threading
 
@@ -73,17 +75,18 @@ def follow(c, prod=False, endpoint_url=None, yes=False, batch_size=None, from_=N
     from .following import Words, interrupted, run_until_stopped, summary
 
     size = whole_number("--batch-size", batch_size, default=follower.BATCH_SIZE, high=follower.MAX_BATCH_SIZE)
+    threads = whole_number("--workers", workers, default=follower.WORKERS, high=follower.MAX_WORKERS)
     start = from_ or follower.TRIM_HORIZON
     if start not in follower.POSITIONS:
         raise errors.InvalidInput(f"--from must be {' or '.join(follower.POSITIONS)}, not {start!r}")
-    settings = follower.FollowSettings(batch_size=size, start=start)
+    settings = follower.FollowSettings(batch_size=size, workers=threads, start=start)
     target = resolve_target(c, prod, endpoint_url)
     client, streams = make_client(target), make_client(target, "dynamodbstreams")
     confirm(target, client, "apply the stream to group items, continuously", yes)
     state_dir = project_path(config(c).state_dir)
     checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
     dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
-    words = Words(target.table, where(target, client), size, checkpoint, dead_letter, settings.wait_seconds)
+    words = Words(target.table, where(target, client), settings, checkpoint, dead_letter)
     stop = threading.Event()
     followed, how = run_until_stopped(
         lambda: follower.follow(

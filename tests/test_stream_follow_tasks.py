@@ -31,7 +31,10 @@ def _both_inboxes_show(client, users, text):
     return shown
 
 
-@pytest.mark.parametrize(("flags", "said"), [(["--from", "sideways"], "--from must be"), (["--batch-size", "0"], "--batch-size")])
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [(["--from", "sideways"], "--from must be"), (["--batch-size", "0"], "--batch-size"), (["--workers", "11"], "--workers")],
+)
 def test_follow_refuses_a_bad_flag_in_one_line(invoke, flags, said):
     run = invoke("stream.follow", *flags)
     assert run.code == 1 and run.err.startswith(f"error: {said}") and len(run.err.strip().splitlines()) == 1, run

@@ -9,7 +9,9 @@ record is tried `max_tries` times in all, with a growing wait, then dead-lettere
 reason. Before any retry the table is asked whether it answers: when it does not, the
 engine's error is raised (the record is not at fault, and nothing is dead-lettered). The
 halves are applied from the first record on, so what was dealt with is always the batch's
-first `through` records: a stop mid-batch keeps a checkpoint before the rest.
+first `through` records: a stop mid-batch keeps a checkpoint before the rest. Every
+handler call applies `workers` conversations at once; a lone record is one conversation,
+so its tries are never run beside another's.
 """
 
 import threading
@@ -56,6 +58,7 @@ def apply_batch(
     stop: threading.Event | None = None,
     max_tries: int = MAX_TRIES,
     retry_seconds: float = RETRY_SECONDS,
+    workers: int = 1,
 ) -> Applied:
     """Apply one batch of stream records, bisecting it on failure (see the module's docstring).
 
@@ -64,25 +67,29 @@ def apply_batch(
     part failed and the table does not answer.
     """
     applied = Applied()
-    _apply_part(client, table, records, 0, len(records), stop or threading.Event(), max(1, max_tries), retry_seconds, applied)
+    tries = _Tries(stop or threading.Event(), max(1, max_tries), retry_seconds, workers)
+    _apply_part(client, table, records, 0, len(records), tries, applied)
     return applied
 
 
+@dataclass(frozen=True)
+class _Tries:
+    """How `apply_batch` tries: its stop, the tries of a lone record, the first wait, the handler's workers."""
+
+    stop: threading.Event
+    max_tries: int
+    retry_seconds: float
+    workers: int
+
+
 def _apply_part(
-    client: DynamoDBClient,
-    table: str,
-    records: Sequence[StreamRecord],
-    low: int,
-    high: int,
-    stop: threading.Event,
-    max_tries: int,
-    retry_seconds: float,
-    applied: Applied,
+    client: DynamoDBClient, table: str, records: Sequence[StreamRecord], low: int, high: int, tries: _Tries, applied: Applied
 ) -> bool:
     """Apply records[low:high], halves first when it fails; False when a stop cut it short."""
     if low >= high:
         return True
-    result = _handle(client, table, records[low:high], applied)
+    stop, max_tries, retry_seconds = tries.stop, tries.max_tries, tries.retry_seconds
+    result = _handle(client, table, records[low:high], applied, tries.workers)
     if not result.retryable:
         _accept(applied, result, low, high)
         return True
@@ -90,13 +97,13 @@ def _apply_part(
     if high - low > 1:
         middle = (low + high) // 2
         for start, end in ((low, middle), (middle, high)):
-            if stop.is_set() or not _apply_part(client, table, records, start, end, stop, max_tries, retry_seconds, applied):
+            if stop.is_set() or not _apply_part(client, table, records, start, end, tries, applied):
                 return False
         return True
-    for tries in range(1, max_tries):
-        if stop.wait(retry_seconds * 2 ** (tries - 1)):
+    for tried in range(1, max_tries):
+        if stop.wait(retry_seconds * 2 ** (tried - 1)):
             return False
-        result = _handle(client, table, records[low:high], applied)
+        result = _handle(client, table, records[low:high], applied, tries.workers)
         if not result.retryable:
             _accept(applied, result, low, high)
             return True
@@ -107,11 +114,11 @@ def _apply_part(
     return True
 
 
-def _handle(client: DynamoDBClient, table: str, part: Sequence[StreamRecord], applied: Applied) -> StreamResult:
+def _handle(client: DynamoDBClient, table: str, part: Sequence[StreamRecord], applied: Applied, workers: int) -> StreamResult:
     """The handler's result for `part`; a handler that raises fails every record of it, as a Lambda error fails its batch."""
     applied.calls += 1
     try:
-        return handle_records(client, table, part)
+        return handle_records(client, table, part, workers=workers)
     except Exception as exc:  # noqa: BLE001 - a function error, as Lambda sees it: the part is retried, bisected
         result = StreamResult(records=len(part))
         reason = f"the handler failed: {type(exc).__name__}: {exc}"

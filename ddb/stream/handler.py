@@ -3,13 +3,9 @@
 `handle_records` takes DynamoDB stream records (a Lambda event's `Records`, or what
 `dynamodbstreams.get_records` returns) and, for every new message (an INSERT of a
 `MSG#` item), moves each group item of that conversation to the message's time and
-text. A move deletes the old key and puts the new one in one transaction, conditional
-on the old item still being there, so:
-
-- a group never moves backwards: a message older than the group's time is a no-op,
-  which also makes duplicate and out-of-order records harmless;
-- two handlers racing on one group cannot leave two group items for one participant:
-  the loser's condition fails, it re-reads (strongly consistent) and tries again.
+text (`ddb.stream.moves`: one conditional transaction per group item, so a group never
+moves backwards, duplicate and out-of-order records are harmless, and two handlers racing
+on one group cannot leave two group items for one participant).
 
 `parse_record` (`ddb.stream.records`) turns one record into the message it inserts (or
 None when it is not a new message) and raises `MalformedRecord` for a record that can
@@ -20,23 +16,22 @@ and lists the failures, each with its sequence number, its reason and which kind
 It applies a conversation's records of one batch at once: moving the group items to the
 newest of them is what applying each in turn comes to (the older ones find the group
 already past them, and message_count counts the whole interval), at one query and one
-transaction per group item for the conversation instead of per record. `lambda_handler`
-is the Lambda entry point (`ddb.stream.reader` feeds the same handler locally).
+transaction per group item for the conversation instead of per record. Conversations
+touch different group items, so with `workers` above 1 several are applied at once, each
+whole in one thread. `lambda_handler` is the Lambda entry point (`ddb.stream.reader` and
+`ddb.stream.follower` feed the same handler locally).
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ddb.app import group_items
-from ddb.app.message_count import ATTRIBUTE, count_messages
 from ddb.core.awserrors import error_code, translated
-from ddb.core.clients import DynamoDBClient, PlainItem
-from ddb.core.errors import ConditionFailed, DdbError, MalformedRecord
-from ddb.data import capacity
-from ddb.data.items import MESSAGE_PREFIX, to_typed
+from ddb.core.clients import DynamoDBClient
+from ddb.core.errors import DdbError, MalformedRecord
+from ddb.stream.moves import apply_message, move_group_item
 from ddb.stream.records import (
     BatchItemFailure,
     BatchResponse,
@@ -58,7 +53,8 @@ __all__ = [
     "parse_record",
 ]
 
-MAX_MOVE_TRIES = 10
+MAX_WORKERS = 10  # conversations applied at once, at most: the client's connection pool (botocore's 10)
+Conversation = list[tuple[int, InsertedMessage]]  # one conversation's messages of a batch, (index, message) in batch order
 
 
 @dataclass
@@ -96,70 +92,6 @@ class StreamResult:
         return data
 
 
-def move_group_item(client: DynamoDBClient, table: str, current: Mapping[str, Any] | None, message: InsertedMessage) -> str:
-    """Move one group item to `message`'s time and text, atomically.
-
-    Returns "moved", "current" (the group is already at or past the message) or
-    "vanished" (the group item is gone: nothing to move, and a deleted conversation is
-    not brought back).
-    """
-    from botocore.exceptions import ClientError
-
-    if current is None:
-        return "vanished"
-    owner, group = current["pk"], current["message_group_uuid"]
-    for _ in range(MAX_MOVE_TRIES):
-        if current is None:
-            return "vanished"
-        if current["sk"] >= message["sk"]:
-            return "current"
-        moved = {**current, "sk": message["sk"], "message": message["message"]}
-        if ATTRIBUTE in current:  # counted (migration 1): add the messages between the old time and the new
-            moved[ATTRIBUTE] = current[ATTRIBUTE] + count_messages(
-                client, table, group, after=current["sk"], through=message["sk"]
-            )
-        try:
-            client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": table,
-                            "Key": to_typed({"pk": current["pk"], "sk": current["sk"]}),
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": table, "Item": to_typed(moved), "ConditionExpression": "attribute_not_exists(pk)"}},
-                ]
-            )
-            return "moved"
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-        # Someone moved it first (or our view was stale): look again and retry.
-        current = group_items.current_group_item(client, table, owner, group)
-    raise ConditionFailed(f"could not move group item {owner} of {group} after {MAX_MOVE_TRIES} tries")
-
-
-def apply_message(client: DynamoDBClient, table: str, message: InsertedMessage, result: StreamResult) -> int:
-    """Move both group items of the message's conversation to it; how many group items were found."""
-    group = message["pk"][len(MESSAGE_PREFIX) :]
-    found = group_items.in_conversation(client, table, group).items  # via the GSI: may lag; a move re-reads on conflict
-    newest: dict[str, PlainItem] = {}
-    for item in found:
-        if item["pk"] not in newest or item["sk"] > newest[item["pk"]]["sk"]:
-            newest[item["pk"]] = item
-    for current in newest.values():
-        outcome = move_group_item(client, table, current, message)
-        if outcome == "moved":
-            result.moved += 1
-            result.estimated_wcu += capacity.transaction_units(puts=[current], deletes=[current])
-        elif outcome == "vanished":
-            result.vanished += 1
-        else:
-            result.already_current += 1
-    return len(newest)
-
-
 def _apply(client: DynamoDBClient, table: str, message: InsertedMessage, result: StreamResult) -> int:
     """apply_message, with the engine's refusal of the message itself counted as malformed."""
     from botocore.exceptions import ClientError
@@ -176,16 +108,15 @@ def _apply(client: DynamoDBClient, table: str, message: InsertedMessage, result:
             raise
 
 
-def _apply_conversation(
-    client: DynamoDBClient, table: str, messages: list[tuple[int, InsertedMessage]], result: StreamResult
-) -> dict[int, DdbError]:
-    """Apply one conversation's messages of a batch, `(index, message)` in batch order; the failures by index.
+def _apply_conversation(client: DynamoDBClient, table: str, messages: Conversation) -> tuple[StreamResult, dict[int, DdbError]]:
+    """Apply one conversation's messages of a batch; its own counts and the failures by index.
 
     The newest message is applied (the first of equal times, as in turn); the others are
     then already current for each group item. One the engine refuses (malformed) is
     passed for the next newest; one that fails now fails every record not yet applied.
+    The counts are the conversation's own, so conversations can be applied in threads.
     """
-    failures: dict[int, DdbError] = {}
+    result, failures = StreamResult(), dict[int, DdbError]()
     waiting = sorted(messages, key=lambda pair: pair[1]["sk"], reverse=True)  # stable: equal times stay in batch order
     while waiting:
         newest = waiting[0][1]
@@ -197,14 +128,38 @@ def _apply_conversation(
             continue
         except DdbError as exc:
             failures.update({i: exc for i, _ in waiting})
-            return failures
+            break
         result.already_current += groups * (len(waiting) - 1)
-        return failures
-    return failures
+        break
+    return result, failures
+
+
+def _apply_conversations(
+    client: DynamoDBClient, table: str, conversations: list[Conversation], workers: int, stop_on_retryable: bool
+) -> list[tuple[StreamResult, dict[int, DdbError]]]:
+    """Each conversation applied (`_apply_conversation`), in the order they first appear, or `workers` at once.
+
+    One at a time with `stop_on_retryable`, a conversation that comes wholly after a record
+    that failed now is left for the next read; at once, every conversation is applied.
+    """
+    if workers > 1 and len(conversations) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, MAX_WORKERS, len(conversations)), thread_name_prefix="pattern-e") as pool:
+            return list(pool.map(lambda messages: _apply_conversation(client, table, messages), conversations))
+    outcomes: list[tuple[StreamResult, dict[int, DdbError]]] = []
+    stop: int | None = None
+    for messages in conversations:
+        if stop_on_retryable and stop is not None and messages[0][0] > stop:
+            break  # every record of this conversation (and of the later ones) comes after the stop
+        outcomes.append(_apply_conversation(client, table, messages))
+        failed_now = [i for i, error in outcomes[-1][1].items() if not isinstance(error, MalformedRecord)]
+        stop = min([*failed_now, *([] if stop is None else [stop])], default=None)
+    return outcomes
 
 
 def handle_records(
-    client: DynamoDBClient, table: str, records: Sequence[object] | None, stop_on_retryable: bool = False
+    client: DynamoDBClient, table: str, records: Sequence[object] | None, stop_on_retryable: bool = False, workers: int = 1
 ) -> StreamResult:
     """Apply every record of a batch; failures are listed with their reason, in batch order.
 
@@ -212,14 +167,15 @@ def handle_records(
     applied. A record that fails while being applied is listed as retryable; with
     `stop_on_retryable` the batch ends at the first such record (`stopped_at`), so a caller
     that keeps a checkpoint can keep it before that record: every record before it was
-    dealt with (conversations are applied in the order they first appear). `records` None
-    is an empty batch.
+    dealt with (a record after it may have been applied too: applying it again is harmless).
+    `workers` conversations are applied at once (at most MAX_WORKERS; 1: one after the
+    other). `records` None is an empty batch.
     """
     records = records or []
     result = StreamResult()
     parsed: list[InsertedMessage | None] = []
     failures: dict[int, DdbError] = {}
-    conversations: dict[str, list[tuple[int, InsertedMessage]]] = {}
+    conversations: dict[str, Conversation] = {}
     for index, record in enumerate(records):
         try:
             message = parse_record(record)
@@ -228,15 +184,15 @@ def handle_records(
         parsed.append(message)
         if message is not None:
             conversations.setdefault(message["pk"], []).append((index, message))
-    end = len(records)
-    for messages in conversations.values():
-        failed = _apply_conversation(client, table, messages, result)
+    for counts, failed in _apply_conversations(client, table, list(conversations.values()), workers, stop_on_retryable):
+        for name in ("moved", "already_current", "vanished", "estimated_wcu"):
+            setattr(result, name, getattr(result, name) + getattr(counts, name))
         failures.update(failed)
-        failed_now = [i for i, error in failed.items() if not isinstance(error, MalformedRecord)]
-        if failed_now and stop_on_retryable:
-            result.stopped_at = min(failed_now)
-            end = result.stopped_at + 1
-            break
+    failed_now = [i for i, error in failures.items() if not isinstance(error, MalformedRecord)]
+    end = len(records)
+    if failed_now and stop_on_retryable:
+        result.stopped_at = min(failed_now)
+        end = result.stopped_at + 1
     result.records = end
     result.messages = sum(message is not None for message in parsed[:end])
     result.ignored = sum(message is None and i not in failures for i, message in enumerate(parsed[:end]))
@@ -273,7 +229,8 @@ def lambda_handler(event: object, context: object = None) -> BatchResponse:
     `batchItemFailures`, so Lambda retries it and, once MaximumRetryAttempts are spent,
     hands it to the on-failure destination. Every good record of the batch is applied
     either way. Each failure is logged with its reason. An event without Records
-    (or with Records null) has nothing to do.
+    (or with Records null) has nothing to do. STREAM_WORKERS (1 unless set) says how many
+    conversations of a batch are applied at once.
     """
     import logging
 
@@ -282,12 +239,19 @@ def lambda_handler(event: object, context: object = None) -> BatchResponse:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         records = []
-    result = handle_records(_lambda_client(boto3), os.environ.get("TABLE_NAME", "cruddur-messages"), records)
+    table = os.environ.get("TABLE_NAME", "cruddur-messages")
+    result = handle_records(_lambda_client(boto3), table, records, workers=_lambda_workers())
     log = logging.getLogger(__name__)
     for failure in result.failed:
         kind = "retryable" if failure.retryable else "malformed, can never apply"
         log.warning("stream record %s not applied (%s): %s", failure.identifier, kind, failure.reason)
     return {"batchItemFailures": batch_item_failures(records, result)}
+
+
+def _lambda_workers() -> int:
+    """STREAM_WORKERS as a number of workers from 1 to MAX_WORKERS; 1 when unset or not a whole number."""
+    value = os.environ.get("STREAM_WORKERS", "1").strip()
+    return min(max(int(value), 1), MAX_WORKERS) if value.isdigit() else 1
 
 
 _CLIENTS: dict[str, DynamoDBClient] = {}
