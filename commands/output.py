@@ -5,7 +5,9 @@ of a read command.
 """
 
 import json
+import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,11 +62,33 @@ def print_scan_rows(items) -> int:
     return count
 
 
-def print_json_lines(items):
-    """Each item as one JSON object a line (JSON Lines), streamed."""
-    dumps, write = json.dumps, sys.stdout.write
-    for item in items:
-        write(dumps(item, ensure_ascii=False) + "\n")
+def print_texts(texts):
+    """Each text (a page of JSON Lines) on stdout as it comes, whole: one system call a page, not one a line.
+
+    Written as bytes: an unbuffered stdout (`python -u`, PYTHONUNBUFFERED) takes part of a big write
+    when the reader is slow to drain the pipe or goes away, and its text layer would drop the rest.
+    """
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None or os.linesep != "\n":  # a text-only stream (a test's), or line ends to translate
+        for text in texts:
+            stream.write(text)
+        return
+    stream.flush()  # what was written as text goes first
+    encoding, errors = stream.encoding, stream.errors or "strict"
+    for text in texts:
+        _write_all(binary, text.encode(encoding, errors))
+
+
+def _write_all(binary, data: bytes):
+    """All of `data`, however many calls the stream takes (a closed pipe raises BrokenPipeError)."""
+    view = memoryview(data)
+    while view:
+        written = binary.write(view)
+        if written is None:  # a non-blocking stdout that is full: wait a moment
+            time.sleep(0.001)
+            continue
+        view = view[written:]
 
 
 class ProgressBar:

@@ -136,24 +136,29 @@ def scan(c, prod=False, endpoint_url=None, limit=None, json_=False, segments=Non
     from contextlib import closing
     from dataclasses import replace
 
-    from ddb.bulk.scan import scan_items
     from ddb.core.target import describe
-
-    from .output import print_json_lines, print_scan_rows
 
     # A 1 MB page can take a slow local engine (moto) many seconds, more with segments in parallel.
     target = replace(
         resolve_target(c, prod, endpoint_url), read_timeout=seconds("ddb.scan_read_timeout", config(c).scan_read_timeout)
     )
     segments = whole_number("--segments", segments, 1, high=1000)
+    limit = None if limit is None else whole_number("--limit", limit)
     # Closed on the way out, however the task ends (a closed pipe too): that stops the segment threads.
     client = make_client(target)
-    with closing(
-        scan_items(client, target.table, limit=None if limit is None else whole_number("--limit", limit), segments=segments)
-    ) as stream:
-        if json_:
-            print_json_lines(stream)
-            return
+    if json_:
+        from ddb.bulk.scan_json import json_lines
+
+        from .output import print_texts
+
+        with closing(json_lines(client, target.table, limit=limit, segments=segments)) as pages:
+            print_texts(pages)
+        return
+    from ddb.bulk.scan import scan_items
+
+    from .output import print_scan_rows
+
+    with closing(scan_items(client, target.table, limit=limit, segments=segments)) as stream:
         count = print_scan_rows(stream)
         status_line(f"{count} items in {describe(target, client)}")
 
