@@ -4,8 +4,9 @@
   segments only add requests: 1.
 - **DynamoDB Local** serves segments in parallel. One segment per LOCAL_SEGMENT_BYTES of the
   table (DescribeTable's TableSizeBytes, exact there), at most LOCAL_MOST: past that its
-  threads and this process share the same few cores: on two cores 8 segments export 51,500
-  items (16 MB) no faster than 4, with a quarter more memory (`bench/peers.py`).
+  threads and this process share the same few cores: on two cores `invoke export` of 51,500
+  items (16 MB) took 5.1-6.9 s with 8 segments, 6.4-7.4 s with 4, 6.0-9.4 s with 2 and
+  11.6-18.9 s with 1 (a loaded machine), and 8 held 101-105 MB at its peak against 4's 83-84.
 - **DynamoDB** serves segments in parallel from many partitions: one per AWS_SEGMENT_BYTES,
   at most AWS_MOST (TableSizeBytes is refreshed about every six hours: close enough).
 - **Any other engine** (moto started by hand, an emulator): 1, as before there was a choice.
