@@ -195,6 +195,9 @@ def main():
     args = parser.parse_args()
     print(f"machine: {common.machine()}; engine {args.engine}")
     with common.engine(args.port, args.engine) as (endpoint, env, scratch):
+        # Python's bytecode cache on, as a user has it: an inherited PYTHONDONTWRITEBYTECODE would have every
+        # seed process compile each module edited since its cached copy anew.
+        env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
         if args.sizes:
             growth(args, env, scratch)
         else:
