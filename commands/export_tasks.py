@@ -43,7 +43,7 @@ def export(
     until=None,
     view=None,
 ):
-    """Export the table into a folder in DynamoDB's export layout (DYNAMODB_JSON); resumable."""
+    """Export the table into a folder or s3:// prefix in DynamoDB's export layout (DYNAMODB_JSON); resumable."""
     from dataclasses import replace
 
     if native or incremental or since or until or view:
@@ -143,7 +143,7 @@ def import_(
     backup_capacity=False,
     native=False,
 ):
-    """Validate an export folder whole, then restore it into the table (created if missing)."""
+    """Validate an export (a folder or s3:// prefix) whole, then restore it into the table (created if missing)."""
     import time
 
     if native:
