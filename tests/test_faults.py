@@ -163,7 +163,9 @@ def test_setup_messages_stream_and_scan_finish_when_a_third_of_every_kind_of_req
             inbox = invoke("patterns.list-conversations", "--handle", "tomas", "--json", endpoint=proxy.endpoint, env=env)
             assert inbox.code == 0, inbox
             assert json.loads(inbox.out)["items"][0]["message"] == "late reply 2"
-            chat = invoke("patterns.get-conversation", "--message-group-uuid", MIRA_TOMAS, "--json", endpoint=proxy.endpoint, env=env)
+            chat = invoke(
+                "patterns.get-conversation", "--message-group-uuid", MIRA_TOMAS, "--json", endpoint=proxy.endpoint, env=env
+            )
             assert chat.code == 0, chat
             assert json.loads(chat.out)["items"][-1]["message"] == "late reply 2"
         assert {"DescribeTable", "Query", "GetRecords"} <= set(proxy.faulted), proxy.faulted
