@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ddb.backup.aws_job import wait_for_job
 from ddb.core.awserrors import error_code, translated
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError, TableMissing
@@ -177,30 +178,34 @@ def wait(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ExportResult:
     """Poll DescribeExport until the export ends (see the module's docstring); its result, or ExportFailed."""
-    began = time.monotonic()
-    interval = poll
-    while True:
+
+    def describe() -> dict:
         with translated(client):
-            described = client.describe_export(ExportArn=arn)["ExportDescription"]
-        elapsed = time.monotonic() - began
-        if on_progress:
-            on_progress(described, elapsed)
-        status = described.get("ExportStatus")
-        if status == "COMPLETED":
-            return ExportResult(
-                arn,
-                str(described.get("S3Bucket", "")),
-                str(described.get("S3Prefix") or ""),
-                folder_of(described),
-                int(described.get("ItemCount") or 0),
-                int(described.get("BilledSizeBytes") or 0),
-                str(described.get("ExportType") or FULL),
-                elapsed,
-            )
-        if status == "FAILED":
-            code, message = described.get("FailureCode") or "FAILED", described.get("FailureMessage") or "no message"
-            raise ExportFailed(f"the export {arn} failed: {code}: {str(message).splitlines()[0][:300]}")
-        if elapsed >= timeout:
-            raise ExportFailed(f"the export {arn} is still {status} after {timeout:g} s: it goes on in AWS; look again later")
-        sleep(interval)
-        interval = min(interval * 2, max_poll)
+            return dict(client.describe_export(ExportArn=arn)["ExportDescription"])
+
+    def timed_out(status: str) -> DdbError:
+        return ExportFailed(f"the export {arn} is still {status} after {timeout:g} s: it goes on in AWS; look again later")
+
+    described, elapsed = wait_for_job(
+        describe,
+        "ExportStatus",
+        timed_out=timed_out,
+        on_progress=on_progress,
+        poll=poll,
+        max_poll=max_poll,
+        timeout=timeout,
+        sleep=sleep,
+    )
+    if described.get("ExportStatus") != "COMPLETED":
+        code, message = described.get("FailureCode") or "FAILED", described.get("FailureMessage") or "no message"
+        raise ExportFailed(f"the export {arn} failed: {code}: {str(message).splitlines()[0][:300]}")
+    return ExportResult(
+        arn,
+        str(described.get("S3Bucket", "")),
+        str(described.get("S3Prefix") or ""),
+        folder_of(described),
+        int(described.get("ItemCount") or 0),
+        int(described.get("BilledSizeBytes") or 0),
+        str(described.get("ExportType") or FULL),
+        elapsed,
+    )

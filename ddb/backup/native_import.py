@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ddb.backup import layout
+from ddb.backup.aws_job import wait_for_job
 from ddb.backup.layout import ExportFormatError
 from ddb.backup.s3_path import S3Path
 from ddb.core.awserrors import error_code, translated
@@ -182,26 +183,31 @@ def wait(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict:
     """Poll DescribeImport until the import ends; its last description when COMPLETED, else ImportFailed."""
-    began = time.monotonic()
-    interval = poll
-    while True:
+
+    def describe() -> dict:
         with translated(client):
-            described: dict = client.describe_import(ImportArn=arn)["ImportTableDescription"]
-        elapsed = time.monotonic() - began
-        if on_progress:
-            on_progress(described, elapsed)
-        status = described.get("ImportStatus")
-        if status == "COMPLETED":
-            return described
-        if status in ("FAILED", "CANCELLED"):
-            code, message = described.get("FailureCode") or status, described.get("FailureMessage") or "no message"
-            errors = described.get("ErrorCount") or 0
-            logged = f"; {errors} item error(s), logged in CloudWatch Logs {LOG_GROUP}" if errors else ""
-            raise ImportFailed(f"the import {arn} ended {status}: {code}: {str(message).splitlines()[0][:300]}{logged}")
-        if elapsed >= timeout:
-            raise ImportFailed(f"the import {arn} is still {status} after {timeout:g} s: it goes on in AWS; look again later")
-        sleep(interval)
-        interval = min(interval * 2, max_poll)
+            return dict(client.describe_import(ImportArn=arn)["ImportTableDescription"])
+
+    def timed_out(status: str) -> DdbError:
+        return ImportFailed(f"the import {arn} is still {status} after {timeout:g} s: it goes on in AWS; look again later")
+
+    described, _ = wait_for_job(
+        describe,
+        "ImportStatus",
+        timed_out=timed_out,
+        on_progress=on_progress,
+        poll=poll,
+        max_poll=max_poll,
+        timeout=timeout,
+        sleep=sleep,
+    )
+    status = described.get("ImportStatus")
+    if status == "COMPLETED":
+        return described
+    code, message = described.get("FailureCode") or status, described.get("FailureMessage") or "no message"
+    errors = described.get("ErrorCount") or 0
+    logged = f"; {errors} item error(s), logged in CloudWatch Logs {LOG_GROUP}" if errors else ""
+    raise ImportFailed(f"the import {arn} ended {status}: {code}: {str(message).splitlines()[0][:300]}{logged}")
 
 
 @dataclass(frozen=True)
