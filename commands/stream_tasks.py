@@ -26,12 +26,7 @@ def process(c, json_=False, prod=False, endpoint_url=None, yes=False, from_start
     from .sentences import stream_applied
 
     cap = None if max_records is None else whole_number("--max-records", max_records)
-    target = resolve_target(c, prod, endpoint_url)
-    client, streams = make_client(target), make_client(target, "dynamodbstreams")
-    confirm(target, client, "apply the stream to group items", yes)
-    state_dir = project_path(config(c).state_dir)
-    checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
-    dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
+    target, client, streams, checkpoint, dead_letter = _stream_of(c, prod, endpoint_url, yes, "apply the stream to group items")
     if from_start:
         checkpoint.unlink(missing_ok=True)
 
@@ -80,12 +75,9 @@ def follow(c, prod=False, endpoint_url=None, yes=False, batch_size=None, workers
     if start not in follower.POSITIONS:
         raise errors.InvalidInput(f"--from must be {' or '.join(follower.POSITIONS)}, not {start!r}")
     settings = follower.FollowSettings(batch_size=size, workers=threads, start=start)
-    target = resolve_target(c, prod, endpoint_url)
-    client, streams = make_client(target), make_client(target, "dynamodbstreams")
-    confirm(target, client, "apply the stream to group items, continuously", yes)
-    state_dir = project_path(config(c).state_dir)
-    checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
-    dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
+    target, client, streams, checkpoint, dead_letter = _stream_of(
+        c, prod, endpoint_url, yes, "apply the stream to group items, continuously"
+    )
     words = Words(target.table, where(target, client), settings, checkpoint, dead_letter)
     stop = threading.Event()
     followed, how = run_until_stopped(
@@ -118,3 +110,14 @@ def _left(drained, cap) -> str:
 
     more = "at least " if drained.remaining >= REMAINING_COUNTED else ""
     return f"stopped at --max-records {cap:,}: {more}{drained.remaining:,} more records pending, run stream.process again"
+
+
+def _stream_of(c, prod, endpoint_url, yes, doing):
+    """The target, its two clients (confirmed on --prod) and the checkpoint and dead-letter files the stream tasks share."""
+    target = resolve_target(c, prod, endpoint_url)
+    client, streams = make_client(target), make_client(target, "dynamodbstreams")
+    confirm(target, client, doing, yes)
+    state_dir = project_path(config(c).state_dir)
+    checkpoint = state_dir / f"stream-{target.label}-{target.table}.json"
+    dead_letter = state_dir / f"stream-dead-letter-{target.label}-{target.table}.jsonl"
+    return target, client, streams, checkpoint, dead_letter
