@@ -128,6 +128,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
         [
             "tests/test_import_rules.py",
+            "tests/test_validate_split.py",
             "tests/test_import_live.py",
             "tests/test_export_import.py",
             "tests/test_import_pipeline.py",

@@ -13,9 +13,9 @@ each contender as a process of its own, timed from spawn to exit, on a table of 
 - backup:    `invoke export` (default flags) / a bare boto3 scan to JSON Lines / `dynamodump -m backup`;
 - seed:      `invoke seed` into an empty table of the declared schema without a stream /
              the raw 6-thread writer into another such table;
-- seed-live: `invoke seed` into an empty table with its stream on / the raw writer (6 threads,
-             and 1, its fastest there) into a table of the same schema, stream on, each on a
-             fresh DynamoDB Local of its own (port + 1): an engine that holds stream records
+- seed-live: `invoke seed` into an empty table with its stream on / the raw 6-thread writer
+             into a table of the same schema, stream on (6 threads is its fastest there too,
+             `bench/stream_cost.py`), each on a fresh DynamoDB Local of its own (port + 1): an engine that holds stream records
              slows every write into a stream-enabled table, so on a shared engine whichever
              went second would lose;
 - pattern:   `invoke patterns.list-conversations --handle H` / a bare boto3 query script /
@@ -51,7 +51,6 @@ ROWS = (
     ("backup", "export", "dynamodump -m backup", 1.0),
     ("seed into an empty table", "seed", "raw 6-thread writer", 0.9),
     ("seed into a live table, stream on", "seed-live", "raw 6-thread writer, stream on", 0.9),
-    ("seed into a live table, stream on", "seed-live", "raw 1-thread writer, stream on", 0.9),
     ("one pattern command", "pattern", "bare boto3 script", 0.8),
     ("one pattern command", "pattern", "aws dynamodb query", 1.0),
     ("scan to JSON", "scan", "bare boto3 scan", 0.9),
@@ -220,10 +219,7 @@ class Run:
             self.check_count(raw_table, "raw writer", endpoint=endpoint)
             self.record(f"raw {threads}-thread writer ({job})", seconds)
 
-        named = {"ours": lambda: on_engine(ours), "raw": lambda: on_engine(raw)}
-        if stream:  # the raw writer's fastest thread count into a stream-enabled table (bench/stream_cost.py)
-            named["raw 1"] = lambda: on_engine(lambda endpoint, env: raw(endpoint, env, threads=1))
-        self.contenders(named)
+        self.contenders({"ours": lambda: on_engine(ours), "raw": lambda: on_engine(raw)})
 
     def pattern(self):
         user = self.data.user
@@ -292,7 +288,6 @@ def table(times: dict, notes: dict, peers: dict, args) -> None:
         peer_name = {
             "raw 6-thread writer": "raw 6-thread writer (seed)",
             "raw 6-thread writer, stream on": "raw 6-thread writer (seed-live)",
-            "raw 1-thread writer, stream on": "raw 1-thread writer (seed-live)",
             "bare boto3 script": "bare boto3 query script",
         }.get(peer, peer)
         ours, theirs = times.get(name[ours_key]), times.get(peer_name)

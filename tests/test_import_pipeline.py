@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ddb.backup import exporting, importing, readback
+from ddb.backup import exporting, importing, read_ahead, readback
 from ddb.backup import source as import_source
 from ddb.backup.layout import ExportFormatError
 from ddb.core.errors import DdbError, Interrupted
@@ -47,8 +47,8 @@ def test_read_ahead_decodes_the_next_lists_while_the_caller_holds_one_and_no_mor
             read[0] += 1
             yield typed
 
-    monkeypatch.setattr(import_source, "typed_items", counted)
-    lists = import_source.read_ahead(source, 10, depth=1)
+    monkeypatch.setattr(read_ahead, "typed_items", counted)
+    lists = read_ahead.read_ahead(source, 10, depth=1)
     first = next(lists)
     assert len(first) == 10
     # the caller holds list 1; list 2 waits in the hand-over; list 3 is read and waits for room
@@ -58,7 +58,7 @@ def test_read_ahead_decodes_the_next_lists_while_the_caller_holds_one_and_no_mor
     assert [readback.key_of(t) for t in first + [typed for group in rest for typed in group]] == [
         readback.key_of(t) for t in original(source)
     ]
-    again = import_source.read_ahead(source, 10)
+    again = read_ahead.read_ahead(source, 10)
     next(again)
     again.close()
     assert _reader_threads() == []
@@ -73,10 +73,10 @@ def test_an_error_of_the_reading_thread_is_raised_to_the_caller_after_the_lists_
                 raise ExportFormatError("data/x.json.gz: not readable (gone)")
             yield typed
 
-    monkeypatch.setattr(import_source, "typed_items", breaks)
+    monkeypatch.setattr(read_ahead, "typed_items", breaks)
     handed: list[list[dict]] = []
     with pytest.raises(ExportFormatError, match=r"^data/x.json.gz: not readable \(gone\)$"):
-        for group in import_source.read_ahead(source, 10):
+        for group in read_ahead.read_ahead(source, 10):
             handed.append(group)
     assert [len(group) for group in handed] == [10]
 

@@ -14,7 +14,7 @@ from ddb.engines.state import EngineState
 from ddb.engines.stream_history import ClosedStreams, closed_streams
 from ddb.schema import declaration as schema
 from ddb.schema import plan as schema_plan
-from ddb.seed import seeding, stream_writers
+from ddb.seed import seeding
 from ddb.stream import reader as stream_reader
 
 from .support import FIXTURES, NOW, TABLE, delete_all_tables, dynamodb_local_or_skip, local_client
@@ -212,12 +212,12 @@ def test_enable_stream_on_a_missing_table_is_table_missing(client):
         schema.enable_stream(client, TABLE)
 
 
-def test_a_seed_into_a_stream_enabled_table_on_dynamodb_local_writes_with_one_writer_and_keeps_the_stream(dynamodb_local):
+def test_a_seed_into_a_stream_enabled_table_on_dynamodb_local_keeps_its_writers_and_the_stream(dynamodb_local):
     schema.load(dynamodb_local, TABLE)
 
     result = seeding.seed_fixtures(dynamodb_local, TABLE, FIXTURES, now=NOW, writers=6)
 
-    assert (result.written.writers, result.written.put) == (1, 112)
+    assert (result.written.writers, result.written.put) == (6, 112)
     assert dynamodb_local.describe_table(TableName=TABLE)["Table"]["StreamSpecification"] == NEW_IMAGE
 
 
@@ -226,11 +226,3 @@ def test_a_seed_keeps_its_writers_into_a_table_without_a_stream_or_off_dynamodb_
 
     assert seeding.seed_fixtures(dynamodb_local, TABLE, FIXTURES, now=NOW, writers=6).written.writers == 6
     assert seeding.seed_fixtures(client, table, FIXTURES, now=NOW, writers=6).written.writers == 6  # moto, stream on
-
-
-def test_local_stream_is_a_stream_on_in_a_table_dynamodb_local_describes():
-    arn = "arn:aws:dynamodb:{}:000000000000:table/t"
-    assert stream_writers.local_stream({"TableArn": arn.format("ddblocal"), "StreamSpecification": NEW_IMAGE})
-    assert not stream_writers.local_stream({"TableArn": arn.format("us-east-1"), "StreamSpecification": NEW_IMAGE})
-    assert not stream_writers.local_stream({"TableArn": arn.format("ddblocal"), "StreamSpecification": {"StreamEnabled": False}})
-    assert not stream_writers.local_stream({})

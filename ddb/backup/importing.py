@@ -16,7 +16,7 @@ The order is fixed, and nothing is written before its last check:
    declaration (`ddb.schema.declaration`), without its stream, and waited for.
 4. Items go out through `ddb.bulk.batch` (`ddb.backup.import_writes`) in one lazy write,
    while a thread of its own reads and decodes the next WRITE_GROUP items from the files
-   (`import_source.read_ahead`), so the writers wait for no file and memory holds three
+   (`ddb.backup.read_ahead`), so the writers wait for no file and memory holds three
    groups at most.
 5. What is stored is counted: every key of the export is read back (`ddb.backup.readback`,
    keys only, strongly consistent, `writers` calls in flight), so the count is of the
@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from ddb.backup import countcheck, stream_later
 from ddb.backup import live as import_live
 from ddb.backup.import_writes import delete_superseded, write_all
+from ddb.backup.read_ahead import read_ahead
 from ddb.backup.readback import count_stored, each_stored, key_of
-from ddb.backup.source import Source, plain, read_ahead
+from ddb.backup.source import Source, plain
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError
 from ddb.core.retry import RetryPolicy

@@ -3,7 +3,7 @@
 Both ends of an import use it: the overwrite guard (whole items, compared with the
 export's) and the final count (keys only). Keys go out 100 a call (DynamoDB's limit),
 strongly consistent, from `readers` concurrent calls while the next keys are read from
-the files on a thread of their own (`import_source.read_ahead`); memory holds a few
+the files on a thread of their own (`ddb.backup.read_ahead`); memory holds a few
 hundred items whatever the export's size. Keys DynamoDB hands back as UnprocessedKeys
 are asked again with backoff; a batch that makes no progress for `policy.max_attempts`
 tries in a row is an error, never a silent gap.
@@ -25,7 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ddb.backup.source import Source, read_ahead
+from ddb.backup.read_ahead import read_ahead
+from ddb.backup.source import Source
 from ddb.core.awserrors import translated
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError

@@ -19,7 +19,8 @@ segment everywhere: its scan is a page or two, and threads would cost more than 
 from urllib.parse import urlsplit
 
 from ddb.core.clients import DynamoDBClient
-from ddb.seed.stream_writers import LOCAL_ARN_REGION
+
+LOCAL_ARN_REGION = "ddblocal"  # DynamoDB Local's ARNs: arn:aws:dynamodb:ddblocal:000000000000:table/...
 
 LOCAL_SEGMENT_BYTES = 1024 * 1024  # DynamoDB Local: a segment per MiB of items (a 1 MB page or two each)
 LOCAL_MOST = 4

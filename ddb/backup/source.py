@@ -8,9 +8,8 @@ unpacks to), a line that is not `{"Item": {…}}`, an item that breaks a rule of
 `ddb.backup.rules` (typed JSON DynamoDB can store, the item contract, the text rules, the
 cross-item contract), two items with one key. Nothing is sent to DynamoDB. Locks are left
 out and history items restored as `import_rules` says. `typed_items(source)` then reads the
-files again, one line at a time, for the writes; `read_ahead(source, size)` does the same
-on a thread of its own and hands over lists of `size` items, a bounded number ahead, so
-the files are read and decoded while the caller's requests are in flight.
+files again, one line at a time, for the writes (`ddb.backup.read_ahead` does it on a thread
+of its own, a bounded number of lists ahead).
 
 Export folders: `manifest-summary.json` (version 2020-06-30, DYNAMODB_JSON, a full
 export; a prefix holding a full export and incremental ones gets them applied on top of
@@ -23,9 +22,7 @@ dynamodump folders: `schema.json` (`{"Table": DescribeTable's answer}`) and
 
 import hashlib
 import json
-import queue
-import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +30,15 @@ from ddb.backup import incremental, layout
 from ddb.backup.layout import ExportFormatError
 from ddb.backup.rules import Conversations, HistoryChange, is_lock, item_problem, restored_history, typed_problem
 from ddb.backup.s3_path import S3Path
+from ddb.core.aside import Aside
+from ddb.core.errors import DdbError
 from ddb.data.items import from_typed, to_typed
 from ddb.schema import description as table_description
 
 EXPORT = "DynamoDB export"
 DYNAMODUMP = "dynamodump folder"
 MAX_DUMP_PAGE_BYTES = 8 * 1024 * 1024  # a Scan page holds at most 1 MB of items; dynamodump indents it
+CHILD_SHARE = (3, 5)  # the validation child checks 3 records of every 5: this process also holds every rule across items
 
 
 @dataclass
@@ -152,7 +152,12 @@ def _where(path: Path | S3Path, number: int, source: Source) -> str:
 
 
 def validate(source: Source) -> int:
-    """Check every file and item of `source` (see the module's docstring); returns the count of items to restore."""
+    """Check every file and item of `source` (see the module's docstring); returns the count of items to restore.
+
+    A local folder's per-item checks are shared with a forked child (`ddb.core.aside`): it
+    checks the records CHILD_SHARE picks, this process the rest and every rule across
+    items. The first problem in reading order is the one refused, as one process would.
+    """
     seen: set[bytes] = set()
     history: list[dict] = []
     if source.chain is not None:
@@ -164,27 +169,38 @@ def validate(source: Source) -> int:
         elif not path.is_file():
             raise ExportFormatError(f"{path}: missing")
     counts: dict[Path | S3Path, int] = {}
-    for path, number, size, typed in _records(source):
-        counts[path] = counts.get(path, 0) + 1
-        if _replaced(source, path, typed):
-            replaced += 1
-            continue
-        problem = typed_problem(typed)
-        item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
-        problem = problem or item_problem(item, size or _json_size(typed))
-        if problem:
-            raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
-        key = hashlib.blake2b(f"{item['pk']}\x00{item['sk']}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
-        if key in seen:
-            raise ExportFormatError(f"{_where(path, number, source)}: the key {item['pk']}/{item['sk']} is there twice")
-        seen.add(key)
-        if is_lock(item):
-            source.skip.add((item["pk"], item["sk"]))
-            source.locks += 1
-        elif item["pk"] == "MIGRATION":
-            history.append(item)
-        elif problem := source.conversations.add(item):
-            raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
+    aside = Aside(lambda: _first_item_problem(source, _childs), fork=isinstance(source.directory, Path))
+    mine = (lambda ordinal: not _childs(ordinal)) if aside.forked else (lambda ordinal: True)
+    ordinal = -1
+    try:
+        for ordinal, (path, number, size, typed) in enumerate(_records(source)):
+            counts[path] = counts.get(path, 0) + 1
+            if _replaced(source, path, typed):
+                replaced += 1
+                continue
+            item = _checked(typed, path, number, size, source) if mine(ordinal) else plain(typed)  # else: the child's
+            key = hashlib.blake2b(f"{item['pk']}\x00{item['sk']}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
+            if key in seen:
+                raise ExportFormatError(f"{_where(path, number, source)}: the key {item['pk']}/{item['sk']} is there twice")
+            seen.add(key)
+            if is_lock(item):
+                source.skip.add((item["pk"], item["sk"]))
+                source.locks += 1
+            elif item["pk"] == "MIGRATION":
+                history.append(item)
+            elif problem := source.conversations.add(item):
+                raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
+    except Exception:  # an item the child checks may fail here first: its own problem comes first in reading order
+        earlier = _childs_problem(aside)
+        if earlier is not None and earlier[0] <= ordinal:
+            raise earlier[1] from None
+        raise
+    except BaseException:  # Ctrl-C: no verdict is wanted
+        aside.close()
+        raise
+    earlier = aside.result() if aside.forked else None  # the child's verdict on its share
+    if earlier is not None:
+        raise earlier[1]
     for path, entry in source.files:
         if entry is not None and counts.get(path, 0) != entry.item_count:
             raise ExportFormatError(f"{path}: holds {counts.get(path, 0)} items, manifest-files.json says {entry.item_count}")
@@ -196,6 +212,42 @@ def validate(source: Source) -> int:
             source.history_changes.append(change)
     source.item_count = sum(counts.values()) - replaced - source.locks
     return source.item_count
+
+
+def _childs(ordinal: int) -> bool:
+    """The records whose per-item checks the child takes: CHILD_SHARE of them, so both processes end together."""
+    return ordinal % CHILD_SHARE[1] < CHILD_SHARE[0]
+
+
+def _first_item_problem(source: Source, share: Callable[[int], bool]) -> tuple[int, ExportFormatError] | None:
+    """The first record `share` picks that fails a per-item check: (its ordinal, the error), or None."""
+    for ordinal, (path, number, size, typed) in enumerate(_records(source)):
+        if share(ordinal) and not _replaced(source, path, typed):
+            try:
+                _checked(typed, path, number, size, source)
+            except ExportFormatError as refused:
+                return ordinal, refused
+    return None
+
+
+def _childs_problem(aside: Aside) -> tuple[int, ExportFormatError] | None:
+    """The child's first problem, if it forked; None when it found none, or failed where this process did."""
+    if not aside.forked:
+        return None
+    try:
+        return aside.result()
+    except DdbError:  # the same unreadable record this process stopped at, or after
+        return None
+
+
+def _checked(typed: dict, path: Path | S3Path, number: int, size: int, source: Source) -> dict:
+    """The plain item of a record that passes the per-item checks (typed JSON DynamoDB can store, the contract, the text rules)."""
+    problem = typed_problem(typed)
+    item = _plain_or_refuse(typed, path, number, source) if problem is None else {}
+    problem = problem or item_problem(item, size or _json_size(typed))
+    if problem:
+        raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
+    return item
 
 
 def _json_size(typed: dict) -> int:
@@ -215,55 +267,3 @@ def typed_items(source: Source) -> Iterator[dict]:
         restored = None if _replaced(source, path, typed) else source.restored(typed)
         if restored is not None:
             yield restored
-
-
-_END = object()
-
-
-def read_ahead(
-    source: Source, size: int, keep: Callable[[dict], bool] | None = None, depth: int = 1
-) -> Generator[list[dict], None, None]:
-    """The typed items of a validated source (those `keep` accepts) in lists of `size`, read on a thread of its own.
-
-    At most `depth` lists wait ready, so memory holds `depth` + 2 lists whatever the
-    export's size. An error of the reading thread is raised here. Closing the generator
-    ends that thread: loop over it inside `contextlib.closing`.
-    """
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    done = threading.Event()
-
-    def hand_over(value: object) -> bool:
-        while not done.is_set():
-            try:
-                ready.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            group: list[dict] = []
-            for typed in typed_items(source):
-                if keep is None or keep(typed):
-                    group.append(typed)
-                    if len(group) == size:
-                        if not hand_over(group):
-                            return
-                        group = []
-            if group and not hand_over(group):
-                return
-            hand_over(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
-            hand_over(exc)
-
-    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (value := ready.get()) is not _END:
-            if isinstance(value, BaseException):
-                raise value
-            yield value
-    finally:
-        done.set()
-        reader.join()

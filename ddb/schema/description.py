@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ddb.core.awserrors import translated
+from ddb.core.awserrors import error_code, translated
 from ddb.core.clients import DynamoDBClient
 from ddb.core.errors import DdbError
 
@@ -194,6 +194,6 @@ def create(client: DynamoDBClient, table: str, description: dict) -> None:
         try:
             client.create_table(**create_request(description, table))
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceInUseException":  # a retried create that had landed
+            if error_code(exc) != "ResourceInUseException":  # a retried create that had landed
                 raise
         client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)

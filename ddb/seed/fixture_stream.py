@@ -10,15 +10,12 @@ the validation pass in a forked child while the caller goes on (Linux).
 """
 
 import json
-import os
-import pickle
-import signal
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddb.core.errors import DdbError, FixtureError
+from ddb.core.aside import Aside
+from ddb.core.errors import FixtureError
 from ddb.data.items import User
 from ddb.seed.fixture_json import read_bytes
 from ddb.seed.fixtures import Conversation, Message, derived_message_uuid, file_digest, find_user, walk
@@ -73,68 +70,17 @@ def check(directory: str | Path) -> CheckedFixtures:
     return CheckedFixtures(users, tuple(kept))
 
 
-class CheckAside:
+class CheckAside(Aside[CheckedFixtures]):
     """The validation pass run in a child process while this one goes on; `result()` is `check(directory)`.
 
     A seed has its client to make (importing boto3) before its first request, and
-    nothing to send before the check ends: the child checks on the other core meanwhile.
-    Elsewhere than on Linux (no `fork`, or one that is unsafe without an exec, as on
-    macOS), `result()` simply runs the check.
+    nothing to send before the check ends: the child checks on the other core meanwhile
+    (`ddb.core.aside`; elsewhere than on Linux `result()` simply runs the check).
     """
 
     def __init__(self, directory: str | Path):
         self.directory = directory
-        self._child: tuple[int, int] | None = None  # (pid, read end of its pipe)
-        if sys.platform.startswith("linux"):
-            readable, writable = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                self._report(readable, writable)
-            os.close(writable)
-            self._child = (pid, readable)
-
-    def _report(self, readable: int, writable: int):
-        """In the child: check, send back the result or the FixtureError, and leave without any cleanup of the parent's."""
-        try:
-            os.close(readable)
-            try:
-                outcome: tuple[str, object] = ("checked", check(self.directory))
-            except DdbError as refused:
-                outcome = ("refused", refused)
-            except Exception:  # noqa: BLE001 -- anything else: the parent checks again and shows it
-                outcome = ("again", None)
-            with os.fdopen(writable, "wb") as pipe:
-                pipe.write(pickle.dumps(outcome))
-        finally:
-            os._exit(0)
-
-    def __del__(self):
-        """A result never asked for (the task failed first): stop the child and reap it."""
-        if self._child is not None:
-            pid, readable = self._child
-            self._child = None
-            try:
-                os.close(readable)
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-
-    def result(self) -> CheckedFixtures:
-        """The checked fixtures, or the FixtureError the check raised."""
-        if self._child is None:
-            return check(self.directory)
-        pid, readable = self._child
-        self._child = None
-        with os.fdopen(readable, "rb") as pipe:
-            answer = pipe.read()
-        os.waitpid(pid, 0)
-        kind, value = pickle.loads(answer) if answer else ("again", None)
-        if kind == "checked":
-            return value  # type: ignore[return-value]
-        if kind == "refused":
-            raise value  # type: ignore[misc]
-        return check(self.directory)
+        super().__init__(lambda: check(directory))  # not self: no cycle, so a dropped aside stops its child at once
 
 
 def read(checked_file: FixtureFile, users: dict[str, User]) -> Conversation:

@@ -32,7 +32,6 @@ from ddb.core.tally import BatchResult
 from ddb.data.items import utc_now
 from ddb.schema import declaration as schema
 from ddb.seed import plan as seed_plan
-from ddb.seed import stream_writers
 from ddb.seed.fixture_stream import CheckAside, CheckedFixtures, FixtureFile, check, conversations
 from ddb.seed.fixtures import Fixtures
 from ddb.seed.stamping import stamped
@@ -154,13 +153,12 @@ def run(
     lock: SeedLock | None = None,
     capacity: bool = True,
 ) -> SeedResult:
-    """Carry out a plan with batch writes (`writers`: see `stream_writers`); raises WriteIncomplete naming unwritten keys.
+    """Carry out a plan with `writers` concurrent batch writers; raises WriteIncomplete naming unwritten keys.
 
     Under a `lock` (see `exclusive`) the writes stop when the lock is lost: LockLost says how far they got; Ctrl-C: Interrupted."""
     started = time.perf_counter()
     if lock:
         lock.check()
-    writers = stream_writers.writers_for(client, table, writers)  # one into a stream-enabled table on DynamoDB Local
     puts = seed_plan.put_items() if seed_plan.put_items else seed_plan.puts
     deletes = chain(seed_plan.deletes, seed_plan.later_deletes() if seed_plan.later_deletes else ())
     requests = chain((batch.put_request(i) for i in puts), (batch.delete_request(k) for k in deletes))
