@@ -314,11 +314,16 @@ def table(times: dict, notes: dict, peers: dict, args) -> None:
 
 def main():
     parser = common.arguments(__doc__.split("\n\n")[0], port=8288)
+    parser.set_defaults(engine="dynamodb-local")
     parser.add_argument("--items", type=int, default=51_500, help="items in the table (default 51,500, as the issue)")
     parser.add_argument("--jobs", default=",".join(JOBS), help=f"comma-separated, of {', '.join(JOBS)} (default all)")
     parser.add_argument("--pattern-samples", type=int, default=5, help="samples of each pattern command a run (default 5)")
     parser.add_argument("--quick", action="store_true", help="a smoke test: 2,000 items, one run, 2 pattern samples")
     args = parser.parse_args()
+    if args.engine != "dynamodb-local":
+        parser.error(
+            "the peers are measured on DynamoDB Local only: its engine serves segments and writers in parallel as AWS does"
+        )
     if args.quick:
         args.items, args.repeat, args.pattern_samples = min(args.items, 2_000), 1, 2
     args.jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
