@@ -7,6 +7,8 @@ refused is the first problem in reading order, worded as the one-process pass wo
 
 import functools
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,11 @@ from hypothesis import strategies as st
 from ddb.backup import source as import_source
 from ddb.backup.layout import ExportFormatError
 from ddb.core.aside import Aside
+from ddb.data import items as shapes
 
-from .support import typed_items, write_export
+from .support import NOW, typed_items, write_export
 
+MIRA_JUNE = "248665fc-a3a4-41bd-b3b4-81b49c46262b"
 BELL = {"S": "bell \x07"}  # a text no write path takes: a per-item problem
 
 
@@ -132,3 +136,35 @@ def test_the_pass_forks_for_a_local_folder_and_counts_every_item(client, seeded,
 
     assert _verdict(write_export(tmp_path, items)) == f"ok {len(items)}"
     assert forked == [True]
+
+
+def test_a_problem_near_the_start_stops_the_child_once_it_has_checked_past_it(client, seeded, tmp_path, monkeypatch):
+    june = seeded.users["june"]
+    notes = [
+        shapes.to_typed(
+            shapes.message_item(
+                MIRA_JUNE, f"00000000-0000-4000-8000-{n:012d}", june, f"note {n}", shapes.iso_time(NOW + timedelta(minutes=n))
+            )
+        )
+        for n in range(1, 1001)
+    ]
+    records = typed_items(client) + notes
+    records[3] = {**records[3], "pk": records[0]["pk"], "sk": records[0]["sk"]}  # this process's share: refused at once
+    ended = tmp_path / "the child read every record"
+    every_record, checked = import_source._records, import_source._checked
+
+    def slow(*args):  # the child's whole pass would take seconds; reaching past the problem, a fraction of that
+        time.sleep(0.01)
+        return checked(*args)
+
+    def read_to_the_end(source):
+        yield from every_record(source)
+        ended.touch()
+
+    monkeypatch.setattr(import_source, "_checked", slow)
+    monkeypatch.setattr(import_source, "_records", read_to_the_end)
+
+    message = _verdict(write_export(tmp_path, records))
+
+    assert message.endswith(f".json.gz:4: the key {records[0]['pk']['S']}/{records[0]['sk']['S']} is there twice")
+    assert not ended.exists()  # stopped once past line 4, not waited for

@@ -22,6 +22,8 @@ dynamodump folders: `schema.json` (`{"Table": DescribeTable's answer}`) and
 
 import hashlib
 import json
+import mmap
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +171,9 @@ def validate(source: Source) -> int:
         elif not path.is_file():
             raise ExportFormatError(f"{path}: missing")
     counts: dict[Path | S3Path, int] = {}
-    aside = Aside(lambda: _first_item_problem(source, _childs), fork=isinstance(source.directory, Path))
+    reached = mmap.mmap(-1, 8)  # shared with the child: every record up to this ordinal is checked
+    struct.pack_into("q", reached, 0, -1)
+    aside = Aside(lambda: _first_item_problem(source, _childs, reached), fork=isinstance(source.directory, Path))
     mine = (lambda ordinal: not _childs(ordinal)) if aside.forked else (lambda ordinal: True)
     ordinal = -1
     try:
@@ -191,7 +195,7 @@ def validate(source: Source) -> int:
             elif problem := source.conversations.add(item):
                 raise ExportFormatError(f"{_where(path, number, source)}: {problem}")
     except Exception:  # an item the child checks may fail here first: its own problem comes first in reading order
-        earlier = _childs_problem(aside)
+        earlier = _childs_problem(aside, reached, ordinal)
         if earlier is not None and earlier[0] <= ordinal:
             raise earlier[1] from None
         raise
@@ -219,9 +223,16 @@ def _childs(ordinal: int) -> bool:
     return ordinal % CHILD_SHARE[1] < CHILD_SHARE[0]
 
 
-def _first_item_problem(source: Source, share: Callable[[int], bool]) -> tuple[int, ExportFormatError] | None:
-    """The first record `share` picks that fails a per-item check: (its ordinal, the error), or None."""
+def _first_item_problem(
+    source: Source, share: Callable[[int], bool], reached: mmap.mmap | None = None
+) -> tuple[int, ExportFormatError] | None:
+    """The first record `share` picks that fails a per-item check: (its ordinal, the error), or None.
+
+    Every 256 records it writes the ordinal it has reached into `reached`, for `_childs_problem`.
+    """
     for ordinal, (path, number, size, typed) in enumerate(_records(source)):
+        if reached is not None and not ordinal % 256:
+            struct.pack_into("q", reached, 0, ordinal - 1)
         if share(ordinal) and not _replaced(source, path, typed):
             try:
                 _checked(typed, path, number, size, source)
@@ -230,10 +241,17 @@ def _first_item_problem(source: Source, share: Callable[[int], bool]) -> tuple[i
     return None
 
 
-def _childs_problem(aside: Aside) -> tuple[int, ExportFormatError] | None:
-    """The child's first problem, if it forked; None when it found none, or failed where this process did."""
+def _childs_problem(aside: Aside, reached: mmap.mmap, ordinal: int) -> tuple[int, ExportFormatError] | None:
+    """The child's first problem up to `ordinal`, if it forked, or None; it is stopped once it has checked past `ordinal`.
+
+    So a problem near the start of a big export is refused at once, not after the child's whole pass.
+    """
     if not aside.forked:
         return None
+    while not aside.answered(0.01):
+        if struct.unpack_from("q", reached, 0)[0] > ordinal:  # checked past it, and found nothing before
+            aside.close()
+            return None
     try:
         return aside.result()
     except DdbError:  # the same unreadable record this process stopped at, or after

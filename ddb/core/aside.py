@@ -13,6 +13,7 @@ exists: a child shares its parent's open connections.
 
 import os
 import pickle
+import select
 import signal
 import sys
 from collections.abc import Callable
@@ -56,6 +57,12 @@ class Aside(Generic[T]):
                 pipe.write(pickle.dumps(outcome))
         finally:
             os._exit(0)
+
+    def answered(self, timeout: float) -> bool:
+        """True once the child has sent its answer (or died), waiting at most `timeout` seconds; True if none forked."""
+        if self._child is None:
+            return True
+        return bool(select.select([self._child[1]], [], [], timeout)[0])
 
     def close(self) -> None:
         """A result never asked for (the caller failed first): stop the child and reap it."""
