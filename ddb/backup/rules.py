@@ -99,6 +99,8 @@ def _value_problem(value: object, depth: int) -> str | None:
 def typed_problem(typed: dict) -> str | None:
     """`<attribute>: <what is wrong>` for the first attribute DynamoDB could not store as written, or None."""
     for name, value in typed.items():
+        if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
+            continue  # a string: nearly every attribute here
         problem = _value_problem(value, 1)
         if problem:
             return f"{location([name])}: {problem}"
@@ -127,7 +129,8 @@ def item_problem(item: dict, line_bytes: int) -> str | None:
         return f"pk: {shown(pk)} is not the key of an item type of this table (GRP#, MSG#, CLAIM#, MIGRATION, LOCK#)"
     for name, value in item.items():  # first, so a text gets the words every other write path gives it
         rule = _TEXT_RULES.get(name, validate.plain_text_problem)
-        problem = next((p for p in map(rule, _strings(value)) if p), None)
+        # nearly every attribute is one string: checked without the walk
+        problem = rule(value) if type(value) is str else next((p for p in map(rule, _strings(value)) if p), None)
         if problem:
             return f"{location([name])}: {problem}"
     problem = contract.first_problem("item", item, branch)

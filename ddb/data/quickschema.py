@@ -79,7 +79,7 @@ def _keyword(root: Schema, schema: Schema, keyword: str, rule: Any, refs: Refs) 
         if rule not in refs:
             refs[rule] = None  # a reference to itself is resolved when first used
             refs[rule] = _compile(root, _resolve(root, rule), refs)
-        return lambda value: refs[rule](value)
+        return refs[rule] or (lambda value: refs[rule](value))  # the check itself, once compiled
     if keyword == "type":
         kinds = [_TYPES[k] for k in (rule if isinstance(rule, list) else [rule])]
         return kinds[0] if len(kinds) == 1 else lambda value: any(kind(value) for kind in kinds)
@@ -136,6 +136,24 @@ def _closed_object(root: Schema, schema: Schema, refs: Refs) -> Check:
     return check
 
 
+def _string(schema: Schema) -> Check:
+    """The common string schema (type string, and any of minLength, maxLength, pattern) in one function."""
+    shortest, longest = schema.get("minLength", 0), schema.get("maxLength")
+    search = _regex(schema["pattern"]).search if "pattern" in schema else None
+    if type(shortest) is not int or (longest is not None and type(longest) is not int):
+        raise _Unsure("minLength/maxLength")
+
+    def check(value: Any) -> bool:
+        return (
+            type(value) is str
+            and shortest <= len(value)
+            and (longest is None or len(value) <= longest)
+            and (search is None or search(value) is not None)
+        )
+
+    return check
+
+
 def _compile(root: Schema, schema: Any, refs: Refs) -> Check:
     """`schema` as one function of a value, True when the value certainly keeps it (its keywords in order)."""
     if schema is True:
@@ -147,6 +165,8 @@ def _compile(root: Schema, schema: Any, refs: Refs) -> Check:
         schema["type"] == "object" and schema["additionalProperties"] is False
     ):
         return _closed_object(root, schema, refs)
+    if schema.get("type") == "string" and rules <= {"type", "minLength", "maxLength", "pattern"}:
+        return _string(schema)
     checks = [c for c in (_keyword(root, schema, k, rule, refs) for k, rule in schema.items()) if c is not None]
     return _all(checks) if checks else (lambda value: True)
 

@@ -30,6 +30,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \t and \n are allowed
+_SUSPECT = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")  # one search clears nearly every string of both
 
 
 @cache
@@ -48,6 +49,8 @@ def _not_text(value: object, controls: re.Pattern[str]) -> str | None:
     """What makes `value` no storable text: not a string, a lone surrogate, a control character."""
     if not isinstance(value, str):
         return _not_string(value)
+    if not _SUSPECT.search(value):
+        return None
     surrogate = _SURROGATE.search(value)
     if surrogate:
         point = ord(surrogate.group())
