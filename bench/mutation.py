@@ -149,7 +149,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "restore": (
         ["ddb/backup/countcheck.py", "ddb/backup/stream_later.py", "ddb/backup/segments.py", "ddb/backup/aws_job.py"],
-        ["tests/test_restore_stream.py", "tests/test_export_segments.py", "tests/test_native_export_import.py"],
+        [
+            "tests/test_stream_later.py",
+            "tests/test_restore_stream.py",
+            "tests/test_export_segments.py",
+            "tests/test_native_export_import.py",
+        ],
     ),
     "migrate": (
         ["ddb/backup/readback.py", "ddb/migrate/migrations.py", "ddb/migrate/files.py", "migrations/m0001_message_count.py"],
