@@ -43,6 +43,9 @@ _KEYWORD_CASE = "DynamoDB's expression keywords are case-insensitive"
 _EXACT_LENGTH = "zip's strict: _stream gives exactly len(value) bytes, so the lengths always match"
 _CLEANUP_FOLDERS = "the cleanup makes a missing folder only to remove it at once: the same end state (None is False)"
 _LACKING_NONE = "lacking never holds None as a key, and 0 and None are both false: the same history item"
+_NO_HOST = "a made-up fallback is no DynamoDB Local ARN region and no AWS host either: the same engine"
+_SPEC_NAME = "the declared table's stream does not depend on the name it is asked for under"
+_ERROR_ALWAYS = "botocore's ClientError always carries an Error object"
 EQUIVALENT: dict[str, str] = {
     "ddb.backup.anonymize.xǁAnonymizerǁ_display_name__mutmut_14": _EXACT_LENGTH,
     "ddb.backup.anonymize.xǁAnonymizerǁtext__mutmut_20": _EXACT_LENGTH,
@@ -61,6 +64,11 @@ EQUIVALENT: dict[str, str] = {
     "ddb.backup.readback.x_each_stored__mutmut_13": _THREAD_NAME,
     "ddb.backup.readback.x_each_stored__mutmut_14": _THREAD_NAME,
     "ddb.backup.readback.x_each_stored__mutmut_15": _THREAD_NAME,
+    "ddb.backup.segments.x_default_segments__mutmut_15": "a size of 1 byte is one segment, as a size of 0 is",
+    **{f"ddb.backup.segments.x_engine_of__mutmut_{n}": _NO_HOST for n in (8, 18, 19)},
+    **{f"ddb.backup.stream_later.x_wanted__mutmut_{n}": _SPEC_NAME for n in (3, 4, 5)},
+    **{f"ddb.backup.stream_later.x_turn_on__mutmut_{n}": _ERROR_ALWAYS for n in (27, 29)},
+    "ddb.backup.stream_later.x_turn_on__mutmut_41": "the waiter's pace only: every engine answers ACTIVE at the first look",
     "migrations.m0001_message_count.x__remove_one__mutmut_21": _KEYWORD_CASE,
     "migrations.m0001_message_count.x_preview__mutmut_14": _KEYWORD_CASE,
     "migrations.m0001_message_count.x_preview__mutmut_31": _COUNT_ALWAYS,

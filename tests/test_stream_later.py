@@ -141,3 +141,20 @@ def test_the_poller_returns_the_last_description_and_the_seconds_waited(monkeypa
     )
 
     assert (described, seconds) == ({"S": "COMPLETED", "n": 7}, 4.0)
+
+
+def test_a_refusal_quotes_at_most_200_characters_of_the_engines_message_and_none_when_it_gave_none(client):
+    schema.load(client, TABLE, stream=False)
+
+    class Said(_Answers):
+        def update_table(self, **request):
+            raise ClientError({"Error": {"Code": "ResourceInUseException", **self.said}}, "UpdateTable")
+
+    quiet, long = Said(client, None, {}), Said(client, None, {})
+    quiet.said, long.said = {}, {"Message": "busy " * 100}
+
+    with pytest.raises(schema.StreamRefused, match=r"\(ResourceInUseException: \)$"):
+        stream_later.turn_on(quiet, TABLE, KEYS_ONLY)
+    with pytest.raises(schema.StreamRefused) as refused:
+        stream_later.turn_on(long, TABLE, KEYS_ONLY)
+    assert str(refused.value).endswith(f"(ResourceInUseException: {('busy ' * 100)[:200]})")
