@@ -5,6 +5,8 @@ here went wrong, by the slower way round (the table made again with its stream),
 piece is held to its own answer.
 """
 
+from collections.abc import Iterator
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -134,7 +136,7 @@ def test_the_poller_raises_the_callers_error_with_the_last_status_once_the_time_
 def test_the_poller_returns_the_last_description_and_the_seconds_waited(monkeypatch):
     clock = iter([100.0, 100.0, 104.0])
     monkeypatch.setattr(aws_job.time, "monotonic", lambda: next(clock))
-    answers = iter([{"S": "IN_PROGRESS"}, {"S": "COMPLETED", "n": 7}])
+    answers: Iterator[dict] = iter([{"S": "IN_PROGRESS"}, {"S": "COMPLETED", "n": 7}])
 
     described, seconds = aws_job.wait_for_job(
         lambda: next(answers), "S", timed_out=DdbError, on_progress=None, poll=2, max_poll=2, timeout=60, sleep=lambda s: None
@@ -147,6 +149,8 @@ def test_a_refusal_quotes_at_most_200_characters_of_the_engines_message_and_none
     schema.load(client, TABLE, stream=False)
 
     class Said(_Answers):
+        said: dict = {}  # noqa: RUF012 -- set per instance below
+
         def update_table(self, **request):
             raise ClientError({"Error": {"Code": "ResourceInUseException", **self.said}}, "UpdateTable")
 
