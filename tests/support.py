@@ -85,10 +85,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def local_client(endpoint):
-    """A DynamoDB client for a local engine, with the tasks' dummy credentials."""
+def local_client(endpoint, service="dynamodb"):
+    """A DynamoDB client (or `service`'s, such as "dynamodbstreams") for a local engine, with the tasks' dummy credentials."""
     return boto3.client(
-        "dynamodb", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local"
+        service, region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local", aws_secret_access_key="local"
     )
 
 

@@ -116,13 +116,7 @@ def test_setup_task_then_a_new_message_reaches_the_stream_handler_and_schema_pla
 
 def test_closed_streams_counts_the_records_a_dropped_table_left_on_dynamodb_local(dynamodb_local_server):
     client = local_client(dynamodb_local_server)
-    streams = boto3.client(
-        "dynamodbstreams",
-        region_name="us-east-1",
-        endpoint_url=dynamodb_local_server,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    streams = local_client(dynamodb_local_server, "dynamodbstreams")
     delete_all_tables(dynamodb_local_server)
     before = closed_streams(streams)
     schema.load(client, "stream-history")
@@ -160,13 +154,7 @@ def test_local_status_counts_the_records_a_dropped_table_left_on_a_started_dynam
         fresh = json.loads(invoke("local.status", "--json").out)
         sent = invoke("patterns.create-message", "--message-group-uuid", MIRA_TOMAS, "--handle", "mira", "--message", "kept")
         assert sent.code == 0, sent
-        streams = boto3.client(
-            "dynamodbstreams",
-            region_name="us-east-1",
-            endpoint_url=invoke.endpoint,
-            aws_access_key_id="l",
-            aws_secret_access_key="l",
-        )
+        streams = local_client(invoke.endpoint, "dynamodbstreams")
         written = len(stream_reader.read_stream(local_client(invoke.endpoint), streams, TABLE).records)
         assert invoke("setup").code == 0  # drops the table, its stream and records stay in the engine
         status = json.loads(invoke("local.status", "--json").out)

@@ -1,7 +1,5 @@
 """`closed_streams` counts what dropped tables left on DynamoDB Local: every page of shards, and an empty shard as none."""
 
-import boto3
-
 from ddb.engines.stream_history import ClosedStreams, closed_streams
 from ddb.schema import declaration as schema
 
@@ -53,13 +51,7 @@ def test_every_page_of_shards_is_counted_and_an_empty_shard_holds_nothing():
 
 def test_a_dropped_stream_that_was_never_written_holds_no_record_on_dynamodb_local(dynamodb_local_server):
     client = local_client(dynamodb_local_server)
-    streams = boto3.client(
-        "dynamodbstreams",
-        region_name="us-east-1",
-        endpoint_url=dynamodb_local_server,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    streams = local_client(dynamodb_local_server, "dynamodbstreams")
     delete_all_tables(dynamodb_local_server)
     before = closed_streams(streams)
     schema.load(client, "stream-never-written")
